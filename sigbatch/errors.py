@@ -1,0 +1,57 @@
+"""The exception hierarchy: one root, each subclass also a matching builtin."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DependencyError",
+    "EnforcementError",
+    "InferenceError",
+    "SchemaMismatchError",
+    "SigbatchError",
+    "SignatureError",
+    "SignatureFileError",
+    "SignatureTypeError",
+]
+
+
+class SigbatchError(Exception):
+    """Root of every exception sigbatch raises on purpose."""
+
+
+class SignatureError(SigbatchError, ValueError):
+    """A signature, schema or type was built or read with invalid values.
+
+    MLflow raises ``MlflowException`` (INVALID_PARAMETER_VALUE) in these cases.
+    """
+
+
+class SignatureTypeError(SignatureError, TypeError):
+    """A signature part was given an argument of the wrong Python type.
+
+    MLflow raises a plain ``TypeError`` in these cases.
+    """
+
+
+class SignatureFileError(SignatureError):
+    """A signature file (MLmodel, JSON or YAML) could not be read."""
+
+
+class InferenceError(SigbatchError, ValueError):
+    """A schema could not be inferred from the data (MLflow's message where it has one)."""
+
+
+class EnforcementError(SigbatchError, ValueError):
+    """Raised by ``enforce(..., on_error="raise")``; the message is MLflow's for the same batch."""
+
+
+class SchemaMismatchError(SigbatchError, ValueError):
+    """The source's columns can never satisfy the signature (found by preflight)."""
+
+
+class ConfigError(SigbatchError, ValueError):
+    """A job configuration is invalid; the message names the key."""
+
+
+class DependencyError(SigbatchError, ImportError):
+    """An optional dependency is missing; the message says what to install."""

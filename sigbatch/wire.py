@@ -1,0 +1,315 @@
+"""MLflow's wire format: signature JSON, the MLmodel ``signature:`` section, signature files.
+
+What sigbatch writes, MLflow reads back to an equal signature, and the other way round: the JSON is
+``json.dumps`` of the spec dicts with MLflow's key order, and the MLmodel section holds one JSON string
+per part. Reading follows MLflow's rules, including its quirks (a complex column without ``required``
+reads as ``required=None``, params may use the legacy ``dtype`` key), but a malformed document gets a
+:class:`~sigbatch.errors.SignatureFileError` that names the file, the key and the problem.
+
+Example:
+    >>> from sigbatch import ColSpec, Schema
+    >>> schema_to_json(Schema([ColSpec("double", "x")]))
+    '[{"type": "double", "name": "x", "required": true}]'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from sigbatch.errors import SignatureError, SignatureFileError
+from sigbatch.types import (
+    AnyType,
+    Array,
+    ColSpec,
+    DataType,
+    Map,
+    ModelSignature,
+    Object,
+    ParamSchema,
+    ParamSpec,
+    Property,
+    Schema,
+    SparkMLVector,
+    TensorSpec,
+)
+
+__all__ = [
+    "load_signature",
+    "param_schema_from_json",
+    "param_schema_to_json",
+    "schema_from_json",
+    "schema_to_json",
+    "set_signature",
+    "signature_from_dict",
+    "signature_to_dict",
+]
+
+_PARTS = ("inputs", "outputs", "params")
+
+
+class _Bad(Exception):
+    """A problem at a key path inside a document; turned into a SignatureFileError by the caller."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(where, problem)
+        self.where = where
+        self.problem = problem
+
+
+def schema_to_json(schema: Schema) -> str:
+    """MLflow's JSON text of a schema."""
+    return json.dumps(schema.to_dict())
+
+
+def param_schema_to_json(params: ParamSchema) -> str:
+    """MLflow's JSON text of a parameter schema."""
+    return json.dumps(params.to_dict())
+
+
+def signature_to_dict(signature: ModelSignature) -> dict[str, str | None]:
+    """MLflow's ``signature:`` mapping: each part as a JSON string, or None when absent."""
+    return {
+        "inputs": schema_to_json(signature.inputs) if signature.inputs else None,
+        "outputs": schema_to_json(signature.outputs) if signature.outputs else None,
+        "params": param_schema_to_json(signature.params) if signature.params else None,
+    }
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _need_dict(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Bad(where, f"expected a JSON object, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _read_type(d: Any, where: str) -> Any:
+    """Read a nested type dict (Array items, Map values, Property bodies)."""
+    d = _need_dict(d, where)
+    if "type" not in d:
+        raise _Bad(where, "missing key 'type'")
+    kind = d["type"]
+    if kind == "array":
+        if "items" not in d:
+            raise _Bad(where, "an array needs an 'items' key")
+        return Array(_read_type(d["items"], f"{where}.items"))
+    if kind == "object":
+        props = d.get("properties")
+        if not isinstance(props, dict) or not props:
+            raise _Bad(where, "an object needs a non-empty 'properties' mapping")
+        return Object([_read_property(name, body, f"{where}.properties.{name}") for name, body in props.items()])
+    if kind == "map":
+        if "values" not in d:
+            raise _Bad(where, "a map needs a 'values' key")
+        return Map(_read_type(d["values"], f"{where}.values"))
+    if kind == "any":
+        return AnyType()
+    if kind == "sparkml_vector":
+        return SparkMLVector()
+    if isinstance(kind, str) and kind in DataType.__members__:
+        return DataType[kind]
+    names = [t.name for t in DataType] + ["array", "object", "map", "any", "sparkml_vector"]
+    raise _Bad(f"{where}.type", f"unsupported type {kind!r}; expected one of {names}")
+
+
+def _read_property(name: str, body: Any, where: str) -> Property:
+    body = _need_dict(body, where)
+    required = body.get("required", True)
+    dtype = _read_type({k: v for k, v in body.items() if k != "required"}, where)
+    return Property(name, dtype, required=required)
+
+
+def _read_colspec(d: dict[str, Any], where: str) -> ColSpec:
+    kind = d.get("type")
+    if kind in ("array", "object", "map", "any", "sparkml_vector"):
+        # MLflow reads a missing `required` on a complex column as None (falsy: optional).
+        extra = set(d) - {"type", "name", "required", "items", "properties", "values"}
+        if extra:
+            raise _Bad(where, f"unexpected key(s) {sorted(extra)}")
+        body = {k: v for k, v in d.items() if k not in ("name", "required")}
+        return ColSpec(_read_type(body, where), d.get("name"), d.get("required"))
+    extra = set(d) - {"type", "name", "required"}
+    if extra:
+        raise _Bad(where, f"unexpected key(s) {sorted(extra)} for a {kind!r} column")
+    return ColSpec(_read_type({"type": kind}, where), d.get("name"), d.get("required", True))
+
+
+def _read_tensor(d: dict[str, Any], where: str) -> TensorSpec:
+    info = d.get("tensor-spec")
+    if not isinstance(info, dict) or not {"dtype", "shape"} <= set(info):
+        raise _Bad(where, "a tensor needs 'tensor-spec' with keys 'dtype' and 'shape'")
+    try:
+        dtype = np.dtype(info["dtype"])
+    except TypeError as exc:
+        raise _Bad(f"{where}.tensor-spec.dtype", f"not a numpy dtype: {info['dtype']!r}") from exc
+    if not isinstance(info["shape"], list) or not all(isinstance(x, int) for x in info["shape"]):
+        raise _Bad(f"{where}.tensor-spec.shape", f"expected a list of integers, got {info['shape']!r}")
+    return TensorSpec(dtype, info["shape"], d.get("name"))
+
+
+def _read_schema(value: Any, where: str) -> Schema:
+    specs = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(specs, list):
+        raise _Bad(where, f"expected a list of column or tensor specs, got {type(specs).__name__}")
+    out: list[ColSpec | TensorSpec] = []
+    for i, spec in enumerate(specs):
+        at = f"{where}[{i}]"
+        spec = _need_dict(spec, at)
+        if "type" not in spec:
+            raise _Bad(at, "missing key 'type'")
+        out.append(_read_tensor(spec, at) if spec["type"] == "tensor" else _read_colspec(spec, at))
+    return Schema(out)
+
+
+def _read_params(value: Any, where: str) -> ParamSchema:
+    specs = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(specs, list):
+        raise _Bad(where, f"expected a list of param specs, got {type(specs).__name__}")
+    out = []
+    for i, spec in enumerate(specs):
+        at = f"{where}[{i}]"
+        spec = _need_dict(spec, at)
+        kind = spec.get("type") or spec.get("dtype")  # `dtype` is the legacy key
+        if not {"name", "default"} <= set(spec) or kind is None:
+            msg = (
+                "missing keys: expected `name`, `type` (or `dtype`) and `default`, "
+                f"got {sorted(spec)}"
+            )
+            raise _Bad(at, msg)
+        dtype = _read_type({"type": kind, **({"properties": spec["properties"]} if "properties" in spec else {})}, at)
+        out.append(ParamSpec(str(spec["name"]), dtype, spec["default"], spec.get("shape")))
+    return ParamSchema(out)
+
+
+def _wrap(where_prefix: str, fn: Any, *args: Any) -> Any:
+    """Run a reader, turning problems into one SignatureFileError naming the place."""
+    try:
+        return fn(*args)
+    except _Bad as bad:
+        msg = f"{where_prefix}: key {bad.where}: {bad.problem}"
+        raise SignatureFileError(msg) from None
+    except json.JSONDecodeError as exc:
+        msg = f"{where_prefix}: invalid JSON ({exc})"
+        raise SignatureFileError(msg) from None
+    except SignatureError as exc:
+        msg = f"{where_prefix}: {exc}"
+        raise SignatureFileError(msg) from exc
+
+
+def schema_from_json(json_str: str) -> Schema:
+    """Read MLflow's JSON text of a schema."""
+    return _wrap("schema JSON", _read_schema, json_str, "schema")
+
+
+def param_schema_from_json(json_str: str) -> ParamSchema:
+    """Read MLflow's JSON text of a parameter schema."""
+    return _wrap("params JSON", _read_params, json_str, "params")
+
+
+def _signature_from_mapping(d: Any, source: str, key_prefix: str) -> ModelSignature:
+    if not isinstance(d, dict):
+        msg = f"{source}: key {key_prefix or 'signature'}: expected a mapping, got {type(d).__name__}"
+        raise SignatureFileError(msg)
+    unknown = set(d) - set(_PARTS)
+    if unknown:
+        msg = f"{source}: key {key_prefix or 'signature'}: unexpected key(s) {sorted(unknown)}; expected {list(_PARTS)}"
+        raise SignatureFileError(msg)
+    parts: dict[str, Any] = {}
+    for part in _PARTS:
+        value = d.get(part)
+        where = f"{key_prefix}.{part}" if key_prefix else part
+        if value in (None, "", [], "null"):
+            parts[part] = None
+        elif part == "params":
+            parts[part] = _wrap(source, _read_params, value, where)
+        else:
+            parts[part] = _wrap(source, _read_schema, value, where)
+    if all(v is None for v in parts.values()):
+        msg = f"{source}: key {key_prefix or 'signature'}: none of inputs, outputs or params is set"
+        raise SignatureFileError(msg)
+    return ModelSignature(**parts)
+
+
+def signature_from_dict(signature_dict: dict[str, Any]) -> ModelSignature:
+    """Read MLflow's ``signature:`` mapping (JSON strings or already-parsed lists)."""
+    return _signature_from_mapping(signature_dict, "signature", "")
+
+
+def _mlmodel_path(path: Path) -> Path:
+    return path / "MLmodel" if path.is_dir() else path
+
+
+def load_signature(path: str | os.PathLike[str]) -> ModelSignature:
+    """Read a signature from a model directory, an MLmodel file, or a JSON/YAML signature file.
+
+    A JSON or YAML signature file holds MLflow's ``signature:`` mapping (``inputs``, ``outputs``,
+    ``params``, each a JSON string or a list), optionally under a top-level ``signature`` key.
+
+    Example:
+        >>> sig = load_signature("examples/seed_model")  # doctest: +SKIP
+    """
+    p = Path(path)
+    target = _mlmodel_path(p)
+    if not target.exists():
+        hint = " (a model directory must contain an MLmodel file)" if p.is_dir() else ""
+        msg = f"{target}: no such file{hint}"
+        raise SignatureFileError(msg)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"{target}: cannot read ({exc})"
+        raise SignatureFileError(msg) from exc
+    try:
+        doc = json.loads(text) if target.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        kind = "JSON" if target.suffix == ".json" else "YAML"
+        msg = f"{target}: invalid {kind}: {exc}"
+        raise SignatureFileError(msg) from None
+    if not isinstance(doc, dict):
+        msg = f"{target}: expected a mapping at the top level, got {type(doc).__name__}"
+        raise SignatureFileError(msg)
+    if "signature" in doc:
+        if doc["signature"] is None:
+            msg = f"{target}: key signature: the model has no signature (set one with `sigbatch infer --set-on`)"
+            raise SignatureFileError(msg)
+        return _signature_from_mapping(doc["signature"], str(target), "signature")
+    if target.name == "MLmodel":
+        msg = f"{target}: key signature: the model has no signature (set one with `sigbatch infer --set-on`)"
+        raise SignatureFileError(msg)
+    return _signature_from_mapping(doc, str(target), "")
+
+
+def set_signature(model_dir: str | os.PathLike[str], signature: ModelSignature) -> Path:
+    """Write ``signature`` into a model directory's MLmodel file, keeping every other key.
+
+    Returns the path of the MLmodel file. Like MLflow's ``set_signature``, this works on a local
+    model directory (not a ``models:/`` URI).
+    """
+    if not isinstance(signature, ModelSignature):
+        msg = f"set_signature expects a ModelSignature, got {type(signature).__name__}"
+        raise SignatureError(msg)
+    target = _mlmodel_path(Path(model_dir))
+    if not target.is_file():
+        msg = f"{target}: no such file (set_signature needs a model directory with an MLmodel file)"
+        raise SignatureFileError(msg)
+    try:
+        doc = yaml.safe_load(target.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        msg = f"{target}: invalid YAML: {exc}"
+        raise SignatureFileError(msg) from None
+    if not isinstance(doc, dict):
+        msg = f"{target}: expected a mapping at the top level, got {type(doc).__name__}"
+        raise SignatureFileError(msg)
+    doc["signature"] = signature_to_dict(signature)
+    tmp = target.with_name(target.name + ".sigbatch-tmp")
+    # MLflow writes MLmodel with safe_dump(default_flow_style=False): sorted keys, block style.
+    tmp.write_text(yaml.safe_dump(doc, default_flow_style=False), encoding="utf-8")
+    tmp.replace(target)
+    return target
