@@ -1,0 +1,125 @@
+"""Quarantine records: reason codes, reasons, and the Arrow layout of a quarantine table.
+
+A reason says why one row was refused: ``{path, code, expected, actual, message}``. ``path`` names
+the place in the row (``col``, ``col.prop``, ``col[3].prop``, ``col["key"]``); ``code`` is one of
+the stable :class:`ReasonCode` values. A quarantine table keeps the row's original columns in their
+source types and adds ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import pyarrow as pa
+
+__all__ = [
+    "ERRORS_COLUMN",
+    "REASON_TYPE",
+    "ROW_COLUMN",
+    "STAGE_COLUMN",
+    "Reason",
+    "ReasonCode",
+    "Stage",
+    "child_path",
+    "describe_value",
+    "index_path",
+    "key_path",
+]
+
+
+class ReasonCode(str, Enum):
+    """Why a row was quarantined; the values are stable API."""
+
+    MISSING_REQUIRED = "MISSING_REQUIRED"
+    NULL_REQUIRED = "NULL_REQUIRED"
+    TYPE_MISMATCH = "TYPE_MISMATCH"
+    UNSAFE_CAST = "UNSAFE_CAST"
+    INVALID_ARRAY = "INVALID_ARRAY"
+    INVALID_OBJECT = "INVALID_OBJECT"
+    INVALID_MAP = "INVALID_MAP"
+    SHAPE_MISMATCH = "SHAPE_MISMATCH"
+    PARSE_ERROR = "PARSE_ERROR"
+    MODEL_ERROR = "MODEL_ERROR"
+    OUTPUT_MISMATCH = "OUTPUT_MISMATCH"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Stage(str, Enum):
+    """Where in scoring a row was refused."""
+
+    INPUT = "input"
+    MODEL = "model"
+    OUTPUT = "output"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason a row was refused.
+
+    Example:
+        >>> Reason("c.d", ReasonCode.MISSING_REQUIRED, "string", "missing", "Missing required properties: {'d'}").code
+        <ReasonCode.MISSING_REQUIRED: 'MISSING_REQUIRED'>
+    """
+
+    path: str
+    code: ReasonCode
+    expected: str
+    actual: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The reason as a plain dict (the row of ``_sigbatch_errors``)."""
+        return {
+            "path": self.path,
+            "code": self.code.value,
+            "expected": self.expected,
+            "actual": self.actual,
+            "message": self.message,
+        }
+
+
+REASON_TYPE = pa.struct(
+    [
+        pa.field("path", pa.string()),
+        pa.field("code", pa.string()),
+        pa.field("expected", pa.string()),
+        pa.field("actual", pa.string()),
+        pa.field("message", pa.string()),
+    ]
+)
+ERRORS_COLUMN = "_sigbatch_errors"
+STAGE_COLUMN = "_sigbatch_stage"
+ROW_COLUMN = "_sigbatch_row"
+
+
+def child_path(path: str, name: str) -> str:
+    """The path of property ``name`` inside ``path``."""
+    return f"{path}.{name}" if path else name
+
+
+def index_path(path: str, index: int) -> str:
+    """The path of element ``index`` inside ``path``."""
+    return f"{path}[{index}]"
+
+
+def key_path(path: str, key: Any) -> str:
+    """The path of map entry ``key`` inside ``path``."""
+    return f'{path}["{key}"]'
+
+
+_MAX_ACTUAL = 200
+
+
+def describe_value(value: Any) -> str:
+    """A short, safe description of an offending value: its type and a truncated repr."""
+    text = repr(value)
+    if len(text) > _MAX_ACTUAL:
+        text = text[: _MAX_ACTUAL - 3] + "..."
+    return f"{type(value).__name__} {text}"

@@ -1,0 +1,104 @@
+"""Wire format: signature files, the MLmodel section, and MLflow reading what sigbatch writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sigbatch import ColSpec, ModelSignature, Schema, SignatureFileError, load_signature, set_signature
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(p for p in GOLDEN.glob("*.json") if p.name != "errors.json" and "source_json" not in p.read_text())
+
+
+def _signature_block(mlmodel_text: str) -> str:
+    lines = mlmodel_text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("signature:"))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" ")), len(lines))
+    return "".join(lines[start:end])
+
+
+class _Identity:
+    """A trivial MLflow PythonModel returning its input."""
+
+
+@pytest.fixture(scope="module")
+def mlflow_model_dir(tmp_path_factory):
+    """A model directory written by real MLflow, without a signature."""
+    import mlflow.pyfunc
+
+    class Identity(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    path = tmp_path_factory.mktemp("mlflow") / "model"
+    mlflow.pyfunc.save_model(str(path), python_model=Identity())
+    return path
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_set_signature_writes_mlflows_section_and_mlflow_loads_it(path, mlflow_model_dir, tmp_path):
+    """set_signature on an MLflow model dir writes MLflow's exact section; MLflow loads an equal signature."""
+    import shutil
+
+    from mlflow.models import Model
+    from mlflow.models.signature import ModelSignature as MlflowSignature
+
+    g = json.loads(path.read_text())
+    model = tmp_path / "m"
+    shutil.copytree(mlflow_model_dir, model)
+    before = yaml.safe_load((model / "MLmodel").read_text())
+    set_signature(model, ModelSignature.from_dict(g["signature_dict"]))
+    text = (model / "MLmodel").read_text()
+    assert _signature_block(text) == g["mlmodel_yaml"]
+    after = yaml.safe_load(text)
+    assert {k: v for k, v in after.items() if k != "signature"} == {k: v for k, v in before.items() if k != "signature"}
+    assert Model.load(str(model)).signature == MlflowSignature.from_dict(g["signature_dict"])
+    assert load_signature(model) == ModelSignature.from_dict(g["signature_dict"])
+
+
+def test_load_signature_reads_every_file_kind(tmp_path):
+    """A model dir, an MLmodel file, a .json and a .yaml signature file all give the same signature."""
+    sig = ModelSignature(Schema([ColSpec("double", "x"), ColSpec("string", "y", required=False)]))
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "MLmodel").write_text(yaml.safe_dump({"flavors": {}, "signature": sig.to_dict()}))
+    (tmp_path / "sig.json").write_text(json.dumps(sig.to_dict()))
+    (tmp_path / "sig.yaml").write_text(yaml.safe_dump({"signature": sig.to_dict()}))
+    parsed = {part: json.loads(v) if v else None for part, v in sig.to_dict().items()}
+    (tmp_path / "parsed.json").write_text(json.dumps(parsed))
+    for p in ("model", "model/MLmodel", "sig.json", "sig.yaml", "parsed.json"):
+        assert load_signature(tmp_path / p) == sig
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        ("{not json", "bad.json", r"bad\.json: invalid JSON"),
+        ('{"inputs": "[{\\"type\\": \\"strin\\", \\"name\\": \\"a\\"}]"}', "s.json", r"s\.json: key inputs\[0\]\.type: unsupported type 'strin'"),
+        ('{"inputs": "[{\\"name\\": \\"a\\"}]"}', "s.json", r"s\.json: key inputs\[0\]: missing key 'type'"),
+        ('{"inputs": "[{\\"type\\": \\"array\\", \\"name\\": \\"a\\"}]"}', "s.json", r"key inputs\[0\]: an array needs an 'items' key"),
+        ('{"params": "[{\\"name\\": \\"p\\", \\"type\\": \\"long\\"}]"}', "s.json", r"key params\[0\]: missing keys"),
+        ('{"inputs": "[{\\"type\\": \\"long\\", \\"name\\": \\"a\\", \\"colour\\": 1}]"}', "s.json", r"key inputs\[0\]: unexpected key\(s\) \['colour'\]"),
+        ('{"inputs": null, "outputs": null}', "s.json", r"none of inputs, outputs or params is set"),
+        ('{"inputz": "[]"}', "s.json", r"unexpected key\(s\) \['inputz'\]"),
+        ("flavors: {}\n", "MLmodel", r"MLmodel: key signature: the model has no signature"),
+        ("signature: [1, 2\n", "MLmodel", r"MLmodel: invalid YAML"),
+    ],
+)
+def test_malformed_files_name_file_key_and_problem(tmp_path, content, name, message):
+    """A broken signature file fails with an error naming the file, the key and what was wrong."""
+    target = tmp_path / name
+    target.write_text(content)
+    with pytest.raises(SignatureFileError, match=message):
+        load_signature(target)
+
+
+def test_missing_paths_are_clear(tmp_path):
+    """A directory without MLmodel, or a missing file, says so."""
+    with pytest.raises(SignatureFileError, match="must contain an MLmodel file"):
+        load_signature(tmp_path)
+    with pytest.raises(SignatureFileError, match="no such file"):
+        set_signature(tmp_path, ModelSignature(Schema([ColSpec("long")])))
