@@ -43,15 +43,15 @@ from sigbatch.types import (
 )
 from sigbatch.wire import load_signature, set_signature
 
+# Imported eagerly: the submodule `sigbatch.enforce` would otherwise shadow the function.
+from sigbatch.enforce import EnforceResult, enforce, preflight  # noqa: E402
+
 __version__ = "0.1.0"
 
 # Heavier parts load on first use, so `import sigbatch` stays light.
 _LAZY = {
     "infer_signature": "sigbatch.infer",
     "infer_schema": "sigbatch.infer",
-    "enforce": "sigbatch.enforce",
-    "preflight": "sigbatch.enforce",
-    "EnforceResult": "sigbatch.enforce",
     "Reason": "sigbatch.quarantine",
     "ReasonCode": "sigbatch.quarantine",
     "score_batch": "sigbatch.models",

@@ -274,3 +274,48 @@ def enforce_value(value: Any, dtype: Any, required: bool = True) -> Any:
     if reasons:
         raise SignatureError(reasons[0].message)
     return out
+
+
+def mlflow_error(value: Any, dtype: Any, required: bool = True) -> str | None:
+    """The message MLflow raises for ``value`` against ``dtype``, or None when it conforms.
+
+    MLflow stops at the first problem and wraps a property's failure as "Failed to enforce schema
+    for key ..."; :func:`check_value` reports every problem instead. Both decide alike.
+    """
+    import copy
+
+    _, reasons = check_value(copy.deepcopy(value), dtype, required)
+    if not reasons:
+        return None
+    if isinstance(dtype, Object) and isinstance(value, dict) and (required or value != {}):
+        props = {p.name: p for p in dtype.properties}
+        missing = {n for n, p in props.items() if p.required and n not in value}
+        if missing:
+            return f"Missing required properties: {missing}"
+        extra = set(value) - set(props)
+        if extra:
+            return f"Invalid properties not defined in the schema found: {extra}"
+        for key, item in value.items():
+            if mlflow_error(item, props[key].dtype, bool(props[key].required)) is not None:
+                json_type = props[key].to_dict()[key]["type"]
+                return (
+                    f"Failed to enforce schema for key `{key}`. "
+                    f"Expected type {json_type}, received type {type(item).__name__}"
+                )
+    if isinstance(dtype, Array) and isinstance(value, (list, np.ndarray)) and len(value) > 0:
+        if isinstance(dtype.dtype, DataType):
+            try:
+                conform_series("", pd.Series(list(value)), dtype.dtype)
+            except ColumnViolation as exc:
+                return exc.message
+        else:
+            for item in value:
+                message = mlflow_error(item, dtype.dtype, required)
+                if message is not None:
+                    return message
+    if isinstance(dtype, Map) and isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        for item in value.values():
+            message = mlflow_error(item, dtype.value_type, required)
+            if message is not None:
+                return message
+    return reasons[0].message

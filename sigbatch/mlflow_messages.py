@@ -1,0 +1,88 @@
+"""MLflow's exception messages for a refused batch (``enforce(..., on_error="raise")``).
+
+MLflow stops at the first problem of a batch and raises one message; sigbatch finds every problem
+of every row. For callers who want MLflow's behaviour exactly, this module reproduces the message
+MLflow's ``pyfunc.predict`` raises for the same batch, by the same order of checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from sigbatch.errors import EnforcementError
+from sigbatch.pyvalues import ColumnViolation, conform_series, mlflow_error
+from sigbatch.types import DataType, Schema
+
+__all__ = ["mlflow_failure", "raise_like_mlflow"]
+
+
+def _as_frame(data: Any) -> pd.DataFrame:
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if isinstance(data, pa.Table):
+        return pd.DataFrame({name: data.column(name).to_pylist() for name in data.column_names})
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, dict):
+        return pd.DataFrame([data])
+    return pd.DataFrame(data)
+
+
+def _inner_failure(data: Any, schema: Schema) -> str | None:
+    try:
+        df = _as_frame(data)
+    except Exception as exc:  # noqa: BLE001 - MLflow reports whatever pandas raised, verbatim
+        return str(exc)
+    if schema.has_input_names():
+        names = schema.input_names()
+        missing = [n for n in schema.required_input_names() if n not in df.columns]
+        if missing:
+            message = f"Model is missing inputs {missing}."
+            extra = [c for c in df.columns if c not in names]
+            if extra:
+                message += f" Note that there were extra inputs: {extra}"
+            return message
+        columns = {spec.name: df[spec.name] for spec in schema.inputs if spec.name in df.columns}
+    else:
+        if len(df.columns) < len(schema.inputs):
+            return (
+                "Model inference is missing inputs. The model signature declares "
+                f"{len(schema.inputs)} inputs  but the provided value only has "
+                f"{len(df.columns)} inputs. Note: the inputs were not named in the signature so we can "
+                "only verify their count."
+            )
+        columns = {i: df[df.columns[i]] for i in range(len(schema.inputs))}
+    for i, spec in enumerate(schema.inputs):
+        key = spec.name if spec.name is not None else i
+        if key not in columns:
+            continue
+        series = columns[key]
+        if isinstance(spec.type, DataType):
+            try:
+                conform_series(key, series, spec.type)
+            except ColumnViolation as exc:
+                return exc.message
+            continue
+        for value in series:
+            message = mlflow_error(value, spec.type, bool(spec.required))
+            if message is not None:
+                return message
+    return None
+
+
+def mlflow_failure(data: Any, schema: Schema) -> str | None:
+    """MLflow's full ``predict`` error message for ``data``, or None if MLflow would accept it."""
+    inner = _inner_failure(data, schema)
+    if inner is None:
+        return None
+    return f"Failed to enforce schema of data '{data}' with schema '{schema!r}'. Error: {inner}"
+
+
+def raise_like_mlflow(data: Any, schema: Schema) -> None:
+    """Raise :class:`EnforcementError` with MLflow's message if MLflow would refuse ``data``."""
+    message = mlflow_failure(data, schema)
+    if message is not None:
+        raise EnforcementError(message)
