@@ -707,6 +707,17 @@ class EnforceResult:
     reasons: dict[int, list[Reason]]
     schema: Schema
     _py_columns: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    _batch: _Batch | None = field(default=None, repr=False)
+
+    def source_rows(self, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+        """The input rows at positions ``rows``, original columns in their source types."""
+        assert self._batch is not None
+        return _source_table(self._batch, np.asarray(rows, dtype=np.int64), columns)
+
+    def quarantine_rows(self, rows: np.ndarray, reasons: dict[int, list[Reason]], stage: Stage) -> pa.Table:
+        """A quarantine table for input rows refused at a later stage (model, output)."""
+        assert self._batch is not None
+        return _quarantine_table(self._batch, np.asarray(rows, dtype=np.int64), reasons, stage)
 
     @property
     def n_valid(self) -> int:
@@ -999,8 +1010,8 @@ def enforce(
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
     py_valid = {k: [v for v, ok in zip(vals, valid_mask) if ok] for k, vals in py_columns.items()}
-    quarantine = _quarantine_table(batch, data, valid_mask, reasons)
-    return EnforceResult(valid, quarantine, valid_mask, reasons, schema, py_valid)
+    quarantine = _quarantine_table(batch, np.flatnonzero(~valid_mask), reasons, Stage.INPUT)
+    return EnforceResult(valid, quarantine, valid_mask, reasons, schema, py_valid, batch)
 
 
 def _root(path: str) -> str:
@@ -1044,31 +1055,36 @@ def _reasons_array(rows: np.ndarray, reasons: dict[int, list[Reason]]) -> pa.Arr
     return pa.array([[r.as_dict() for r in reasons.get(int(i), [])] for i in rows], type=pa.list_(REASON_TYPE))
 
 
-def _quarantine_table(batch: _Batch, data: Any, valid_mask: np.ndarray, reasons: dict[int, list[Reason]]) -> pa.Table:
-    rows = np.flatnonzero(~valid_mask)
+def _source_table(batch: _Batch, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+    """The input rows at ``rows`` with their original columns (Python-object columns made Arrow)."""
     take = pa.array(rows, type=pa.int64())
     arrays: list[pa.Array] = []
     fields: list[pa.Field] = []
-    for name in batch.order:
+    for name in columns if columns is not None else batch.order:
         if name in batch.arrow:
             arr = batch.arrow[name].take(take)
-        else:
+        elif name in batch.objects:
             arr = _object_column([batch.objects[name][int(i)] for i in rows])
+        else:
+            msg = f"column {name!r} is not in the input; input columns are {batch.order}"
+            raise SignatureError(msg)
         arrays.append(arr)
         fields.append(pa.field(name, arr.type))
-    if batch.not_records:
+    if batch.not_records and columns is None:
         import json
 
         raw = [json.dumps(batch.not_records[int(i)], default=str) if int(i) in batch.not_records else None for i in rows]
         arrays.append(pa.array(raw, pa.string()))
         fields.append(pa.field("_sigbatch_raw", pa.string()))
-    arrays += [
-        _reasons_array(rows, reasons),
-        pa.array([Stage.INPUT.value] * len(rows), pa.string()),
-        pa.array(rows, pa.int64()),
-    ]
-    fields += [pa.field(ERRORS_COLUMN, pa.list_(REASON_TYPE)), pa.field(STAGE_COLUMN, pa.string()), pa.field(ROW_COLUMN, pa.int64())]
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _quarantine_table(batch: _Batch, rows: np.ndarray, reasons: dict[int, list[Reason]], stage: Stage) -> pa.Table:
+    """Source columns of ``rows`` plus their reasons, stage and input position."""
+    table = _source_table(batch, rows)
+    table = table.append_column(pa.field(ERRORS_COLUMN, pa.list_(REASON_TYPE)), _reasons_array(rows, reasons))
+    table = table.append_column(pa.field(STAGE_COLUMN, pa.string()), pa.array([stage.value] * len(rows), pa.string()))
+    return table.append_column(pa.field(ROW_COLUMN, pa.int64()), pa.array(rows, pa.int64()))
 
 
 def _object_column(values: list[Any]) -> pa.Array:

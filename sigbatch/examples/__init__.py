@@ -1,0 +1,1 @@
+"""Example models shipped with sigbatch, for the demo and the docs."""
