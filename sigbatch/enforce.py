@@ -991,7 +991,14 @@ def enforce(
             continue
         arr = batch.arrow[column]
         if isinstance(t, DataType):
-            col_bad, values = _scalar_column(label, arr, spec, profile, reasons)
+            col_reasons: dict[int, list[Reason]] = {}
+            col_bad, values = _scalar_column(label, arr, spec, profile, col_reasons)
+            if batch.from_records and column in batch.present:
+                # a row without the key was judged above; its placeholder null says nothing more
+                col_bad &= batch.present[column]
+                col_reasons = {i: rs for i, rs in col_reasons.items() if batch.present[column][i]}
+            for i, rs in col_reasons.items():
+                reasons.setdefault(i, []).extend(rs)
             bad |= col_bad
             conformed[label] = values
             continue

@@ -1,0 +1,1 @@
+"""Behavioural cases shared by the core, Spark and Dask tests (plain data)."""

@@ -1,0 +1,132 @@
+"""Per-row enforcement in the core: verdicts, reasons, layouts, profiles, preflight and accounting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import sigbatch
+from sigbatch import ColSpec, ModelSignature, Schema, SchemaMismatchError, enforce, preflight
+from tests.cases.enforce_cases import CASES
+
+
+def _codes(result, row):
+    return [(r.path, r.code.value) for r in result.reasons[row]]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
+def test_case_verdicts_and_reasons(case):
+    """Each behavioural case gives exactly the expected valid rows and (path, code) reasons."""
+    schema = Schema.from_json(case["inputs"])
+    result = enforce(case["rows"], schema, profile=case["profile"])
+    assert result.valid_mask.tolist() == case["valid"]
+    assert {row: _codes(result, row) for row in result.reasons} == case["reasons"]
+    assert result.valid.num_rows + result.quarantine.num_rows == len(case["rows"])
+    assert result.quarantine.column("_sigbatch_row").to_pylist() == np.flatnonzero(~result.valid_mask).tolist()
+
+
+def test_quarantine_layout_keeps_source_columns_and_types():
+    """Quarantined rows keep their original columns in source types plus errors, stage and row."""
+    table = pa.table({"n": pa.array([1, None, 3], pa.int32()), "x": [1.0, 2.0, None], "extra": ["p", "q", "r"]})
+    schema = Schema([ColSpec("long", "n"), ColSpec("double", "x")])
+    result = enforce(table, schema, profile="strict")
+    q = result.quarantine
+    assert q.column_names == ["n", "x", "extra", "_sigbatch_errors", "_sigbatch_stage", "_sigbatch_row"]
+    assert q.schema.field("n").type == pa.int32()
+    assert q.column("extra").to_pylist() == ["q", "r"]
+    assert q.column("_sigbatch_stage").to_pylist() == ["input", "input"]
+    assert q.column("_sigbatch_errors").to_pylist()[0] == [
+        {"path": "n", "code": "NULL_REQUIRED", "expected": "long", "actual": "null",
+         "message": "column n is required and the value is null"}
+    ]
+    assert result.valid.schema == pa.schema([("n", pa.int64()), ("x", pa.float64())])
+    assert result.valid.to_pylist() == [{"n": 1, "x": 1.0}]
+
+
+def test_mlflow_profile_int_column_with_null():
+    """A null in a required integer column is refused (MLflow's float64 problem); optional accepts it."""
+    table = pa.table({"n": pa.array([1, None], pa.int64())})
+    required = enforce(table, Schema([ColSpec("long", "n")]))
+    assert required.valid_mask.tolist() == [True, False]
+    assert _codes(required, 1) == [("n", "NULL_REQUIRED")]
+    optional = enforce(table, Schema([ColSpec("long", "n", required=False)]))
+    assert optional.valid_mask.tolist() == [True, True]
+    frame = optional.to_pandas()
+    assert str(frame["n"].dtype) == "float64" and frame["n"].isna().tolist() == [False, True]
+
+
+def test_int64_to_double_only_zero_and_one():
+    """MLflow lets an int64 column become double only for 0/1 values; other rows are unsafe casts."""
+    result = enforce(pa.table({"x": pa.array([0, 1, 2], pa.int64())}), Schema([ColSpec("double", "x")]))
+    assert result.valid_mask.tolist() == [True, True, False]
+    assert _codes(result, 2) == [("x", "UNSAFE_CAST")]
+
+
+def test_upcasts_reach_the_model_with_mlflow_dtypes():
+    """int32 -> long and float32 -> double are upcast; the model frame has MLflow's numpy dtypes."""
+    table = pa.table({"n": pa.array([1, 2], pa.int32()), "x": pa.array([1.5, 2.5], pa.float32()),
+                      "t": pa.array([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)])})
+    schema = Schema([ColSpec("long", "n"), ColSpec("double", "x"), ColSpec("datetime", "t")])
+    frame = enforce(table, schema).to_pandas()
+    assert [str(d) for d in frame.dtypes] == ["int64", "float64", "datetime64[ns]"]
+    assert frame["n"].tolist() == [1, 2]
+
+
+def test_preflight_names_each_column_and_suggests_lenient():
+    """Preflight lists every whole-column problem with a hint; enforce fails fast on them."""
+    source = pa.schema([("user_idd", pa.int64()), ("amount", pa.string()), ("tags", pa.string())])
+    schema = Schema([ColSpec("long", "user_id"), ColSpec("double", "amount"), ColSpec(sigbatch.Array("string"), "tags")])
+    result = preflight(source, schema)
+    assert [(p.column, p.code.value) for p in result.problems] == [
+        ("user_id", "MISSING_REQUIRED"), ("amount", "TYPE_MISMATCH"), ("tags", "INVALID_ARRAY")]
+    assert "did you mean 'user_idd'?" in result.message()
+    assert "profile='lenient'" in result.message()
+    assert preflight(source.remove(0).insert(0, pa.field("user_id", pa.int64())), schema, profile="lenient").problems[0].column == "tags"
+    with pytest.raises(SchemaMismatchError, match="amount: type string can not be safely converted to double"):
+        enforce(pa.table({"user_id": [1], "amount": ["1.5"], "tags": ["x"]}), schema)
+
+
+def test_on_schema_mismatch_quarantine_refuses_every_row():
+    """With on_schema_mismatch='quarantine', column problems become reasons on every row."""
+    table = pa.table({"x": [1.0, 2.0]})
+    result = enforce(table, Schema([ColSpec("double", "x"), ColSpec("long", "y")]), on_schema_mismatch="quarantine")
+    assert result.valid_mask.tolist() == [False, False]
+    assert _codes(result, 0) == [("y", "MISSING_REQUIRED")]
+
+
+def test_lenient_keeps_original_values_in_quarantine():
+    """Lenient conversions are lossless; refused values keep their original text in quarantine."""
+    table = pa.table({"n": ["1", "2147483648", "x"], "t": ["2024-01-02T03:04:05", "2024-01-02", "yesterday"]})
+    schema = Schema([ColSpec("integer", "n"), ColSpec("datetime", "t")])
+    result = enforce(table, schema, profile="lenient")
+    assert result.valid_mask.tolist() == [True, False, False]
+    assert _codes(result, 1) == [("n", "UNSAFE_CAST")]
+    assert _codes(result, 2) == [("n", "TYPE_MISMATCH"), ("t", "TYPE_MISMATCH")]
+    assert result.quarantine.column("n").to_pylist() == ["2147483648", "x"]
+    assert result.valid.to_pylist() == [{"n": 1, "t": dt.datetime(2024, 1, 2, 3, 4, 5)}]
+
+
+def test_on_error_raise_reproduces_mlflow_message():
+    """on_error='raise' raises MLflow's predict message for the seed's missing-inputs batch."""
+    schema = sigbatch.load_signature("examples/seed_model")
+    with pytest.raises(sigbatch.EnforcementError) as info:
+        enforce([{"b": "b"}], schema, on_error="raise")
+    assert str(info.value) == (
+        "Failed to enforce schema of data '[{'b': 'b'}]' with schema "
+        "'['a': Array(string) (required), 'b': string (optional), 'c': {d: string (required), e: string (optional)} (required)]'. "
+        "Error: Model is missing inputs ['a', 'c']."
+    )
+
+
+def test_bad_arguments_are_caller_errors():
+    """Unknown profiles, inputs of the wrong kind and tensor schemas raise clear errors."""
+    schema = Schema([ColSpec("long", "n")])
+    with pytest.raises(sigbatch.SignatureError, match="unknown profile 'loose'"):
+        enforce([{"n": 1}], schema, profile="loose")  # type: ignore[arg-type]
+    with pytest.raises(sigbatch.SignatureError, match="got str"):
+        enforce("n=1", schema)
+    with pytest.raises(sigbatch.SignatureError, match="no input schema"):
+        enforce([{"n": 1}], ModelSignature(outputs=schema))
