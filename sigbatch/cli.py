@@ -53,6 +53,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sigbatch.demo import run_demo
+
+    summary = run_demo(args.output, rows=args.rows, overwrite=args.overwrite)
+    sys.stdout.write(summary.text() + "\n")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sigbatch",
@@ -70,6 +78,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "arrow: the Arrow schema of conforming data; spark: the Spark StructType",
     )
     show.set_defaults(handler=_cmd_show)
+
+    demo = sub.add_parser("demo", help="generate a small lake with bad rows, score it, print a summary")
+    demo.add_argument("--rows", type=int, default=20_000, help="rows to generate (default 20,000)")
+    demo.add_argument("--output", default="sigbatch-demo", help="output directory (default ./sigbatch-demo)")
+    demo.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier demo run")
+    demo.set_defaults(handler=_cmd_demo)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

@@ -714,8 +714,10 @@ class EnforceResult:
         assert self._batch is not None
         return _source_table(self._batch, np.asarray(rows, dtype=np.int64), columns)
 
-    def quarantine_rows(self, rows: np.ndarray, reasons: dict[int, list[Reason]], stage: Stage) -> pa.Table:
-        """A quarantine table for input rows refused at a later stage (model, output)."""
+    def quarantine_rows(
+        self, rows: np.ndarray, reasons: dict[int, list[Reason]], stage: Stage | dict[int, Stage]
+    ) -> pa.Table:
+        """A quarantine table for input rows refused at any stage (one stage, or one per row)."""
         assert self._batch is not None
         return _quarantine_table(self._batch, np.asarray(rows, dtype=np.int64), reasons, stage)
 
@@ -1086,11 +1088,14 @@ def _source_table(batch: _Batch, rows: np.ndarray, columns: list[str] | None = N
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _quarantine_table(batch: _Batch, rows: np.ndarray, reasons: dict[int, list[Reason]], stage: Stage) -> pa.Table:
+def _quarantine_table(
+    batch: _Batch, rows: np.ndarray, reasons: dict[int, list[Reason]], stage: Stage | dict[int, Stage]
+) -> pa.Table:
     """Source columns of ``rows`` plus their reasons, stage and input position."""
     table = _source_table(batch, rows)
     table = table.append_column(pa.field(ERRORS_COLUMN, pa.list_(REASON_TYPE)), _reasons_array(rows, reasons))
-    table = table.append_column(pa.field(STAGE_COLUMN, pa.string()), pa.array([stage.value] * len(rows), pa.string()))
+    stages = [(stage.get(int(i), Stage.INPUT) if isinstance(stage, dict) else stage).value for i in rows]
+    table = table.append_column(pa.field(STAGE_COLUMN, pa.string()), pa.array(stages, pa.string()))
     return table.append_column(pa.field(ROW_COLUMN, pa.int64()), pa.array(rows, pa.int64()))
 
 

@@ -302,12 +302,13 @@ def score_batch(
         if name in source.column_names:
             source = source.remove_column(source.column_names.index(name))
         source = source.append_column(name, pred_table.column(name))
-    parts = [result.quarantine]
-    if model_reasons:
-        parts.append(result.quarantine_rows(np.array(sorted(model_reasons)), model_reasons, Stage.MODEL))
-    if output_reasons:
-        parts.append(result.quarantine_rows(np.array(sorted(output_reasons)), output_reasons, Stage.OUTPUT))
-    quarantine = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+    if model_reasons or output_reasons:
+        # one table for every stage, so each source column keeps one type
+        all_reasons = {**result.reasons, **model_reasons, **output_reasons}
+        stages = {**dict.fromkeys(model_reasons, Stage.MODEL), **dict.fromkeys(output_reasons, Stage.OUTPUT)}
+        quarantine = result.quarantine_rows(np.array(sorted(all_reasons), dtype=np.int64), all_reasons, stages)
+    else:
+        quarantine = result.quarantine
     total = source.num_rows + quarantine.num_rows
     n_in = len(result.valid_mask)
     if total != n_in:  # pragma: no cover - a broken invariant is a bug, never bad data

@@ -1,0 +1,49 @@
+"""The command line: show and demo, with clear errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+
+from sigbatch.cli import main
+
+
+def test_show_prints_mlflow_form(capsys):
+    """`sigbatch show` on the shipped example prints MLflow's exact printed form."""
+    assert main(["show", "examples/seed_model"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "inputs: \n  ['a': Array(string) (required), 'b': string (optional), "
+        "'c': {d: string (required), e: string (optional)} (required)]\noutputs: \n"
+    )
+
+
+def test_show_json_is_the_mlmodel_mapping(capsys):
+    """`--format json` prints the signature mapping MLflow writes under `signature:`."""
+    assert main(["show", "examples/seed_signature.json", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["params"] is None
+    assert json.loads(out["inputs"])[0] == {"type": "array", "items": {"type": "string"}, "name": "a", "required": True}
+
+
+def test_show_missing_file_is_a_clear_error(capsys, tmp_path):
+    """A missing path exits 2 with one line naming it, no traceback."""
+    assert main(["show", str(tmp_path / "nope.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sigbatch show: error: ") and "nope.json: no such file" in err
+
+
+def test_demo_accounts_for_every_row(tmp_path, capsys):
+    """`sigbatch demo` writes scored and quarantine Parquet whose counts add up to the rows generated."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--rows", "2000", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    manifest = json.loads((out / "_sigbatch_manifest.json").read_text())
+    counts = manifest["counts"]
+    scored = pq.read_table(out / "scored").num_rows
+    quarantined = pq.read_table(out / "quarantine").num_rows
+    assert counts["rows_in"] == 2000 == scored + quarantined
+    assert counts["rows_scored"] == scored and counts["rows_quarantined"] == quarantined
+    assert set(counts["quarantined_by_code"]) == {"MISSING_REQUIRED", "INVALID_ARRAY", "INVALID_OBJECT", "MODEL_ERROR"}
+    assert f"rows in               2,000" in text
+    assert main(["demo", "--rows", "10", "--output", str(out)]) == 2
