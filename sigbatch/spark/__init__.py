@@ -1,0 +1,19 @@
+"""Spark backend: signature schemas as Spark types (more to come: scoring, inference, I/O).
+
+Example:
+    >>> from sigbatch import ColSpec, Schema
+    >>> from sigbatch.spark import to_struct_type
+    >>> to_struct_type(Schema([ColSpec("long", "n")])).simpleString()
+    'struct<n:bigint>'
+"""
+
+from __future__ import annotations
+
+from sigbatch.spark.types import from_spark_type, from_struct_type, to_spark_type, to_struct_type
+
+__all__ = [
+    "from_spark_type",
+    "from_struct_type",
+    "to_spark_type",
+    "to_struct_type",
+]
