@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Imported eagerly: the submodule `sigbatch.enforce` would otherwise shadow the function.
+from sigbatch.enforce import EnforceResult, enforce, preflight
 from sigbatch.errors import (
     ConfigError,
     DependencyError,
@@ -42,9 +44,6 @@ from sigbatch.types import (
     TensorSpec,
 )
 from sigbatch.wire import load_signature, set_signature
-
-# Imported eagerly: the submodule `sigbatch.enforce` would otherwise shadow the function.
-from sigbatch.enforce import EnforceResult, enforce, preflight  # noqa: E402
 
 __version__ = "0.1.0"
 

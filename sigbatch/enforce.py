@@ -408,7 +408,7 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
     arrow: dict[str, pa.Array] = {}
     objects: dict[str, list[Any]] = {}
     order = [str(c) for c in df.columns]
-    for name, col in zip(order, df.columns):
+    for name, col in zip(order, df.columns, strict=True):
         series = df[col]
         try:
             arr = pa.array(series, from_pandas=True)
@@ -1018,7 +1018,7 @@ def enforce(
         conformed[label] = _cast_nested(arr, t)
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
-    py_valid = {k: [v for v, ok in zip(vals, valid_mask) if ok] for k, vals in py_columns.items()}
+    py_valid = {k: [v for v, ok in zip(vals, valid_mask, strict=True) if ok] for k, vals in py_columns.items()}
     quarantine = _quarantine_table(batch, np.flatnonzero(~valid_mask), reasons, Stage.INPUT)
     return EnforceResult(valid, quarantine, valid_mask, reasons, schema, py_valid, batch)
 

@@ -34,7 +34,7 @@ def _as_frame(data: Any) -> pd.DataFrame:
 def _inner_failure(data: Any, schema: Schema) -> str | None:
     try:
         df = _as_frame(data)
-    except Exception as exc:  # noqa: BLE001 - MLflow reports whatever pandas raised, verbatim
+    except Exception as exc:
         return str(exc)
     if schema.has_input_names():
         names = schema.input_names()

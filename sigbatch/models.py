@@ -220,7 +220,7 @@ def _predict_isolating(
         part = frame.iloc[rows].reset_index(drop=True)
         try:
             out = _predictions_frame(model.predict(part, params), len(rows), signature)
-        except Exception as exc:  # noqa: BLE001 - any model failure becomes a quarantine reason
+        except Exception as exc:
             if len(rows) == 1:
                 failed[int(rows[0])] = f"{type(exc).__name__}: {exc}"
             else:

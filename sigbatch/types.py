@@ -286,7 +286,7 @@ class Map:
 
 
 _NESTABLE = (DataType, Array, Object, Map, AnyType)
-ColumnType = Union[DataType, Array, Object, Map, AnyType]
+ColumnType = Union[DataType, Array, Object, Map, AnyType]  # noqa: UP007 - a runtime alias
 
 
 def _type_dict(dtype: ColumnType) -> dict[str, Any]:

@@ -45,5 +45,5 @@ def test_demo_accounts_for_every_row(tmp_path, capsys):
     assert counts["rows_in"] == 2000 == scored + quarantined
     assert counts["rows_scored"] == scored and counts["rows_quarantined"] == quarantined
     assert set(counts["quarantined_by_code"]) == {"MISSING_REQUIRED", "INVALID_ARRAY", "INVALID_OBJECT", "MODEL_ERROR"}
-    assert f"rows in               2,000" in text
+    assert "rows in               2,000" in text
     assert main(["demo", "--rows", "10", "--output", str(out)]) == 2

@@ -23,4 +23,4 @@ def tag_counter(frame: pd.DataFrame) -> pd.Series:
             raise ValueError(msg)
         return float(len(tags) + len(c.get("d") or ""))
 
-    return pd.Series([score(t, c) for t, c in zip(frame["a"], frame["c"])], name="score")
+    return pd.Series([score(t, c) for t, c in zip(frame["a"], frame["c"], strict=True)], name="score")

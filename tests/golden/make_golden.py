@@ -422,7 +422,7 @@ def capture_errors() -> list:
     for name, call, fn in ERROR_CASES:
         try:
             fn()
-        except Exception as exc:  # noqa: BLE001 - we record whatever MLflow raises
+        except Exception as exc:
             records.append(
                 {"case": name, "call": call, "exception_type": type(exc).__name__, "message": str(exc)}
             )
