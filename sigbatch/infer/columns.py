@@ -1,0 +1,188 @@
+"""Column-level type inference: a pandas Series or an Arrow column to a type and a requiredness.
+
+A column with a numpy (or pandas extension) dtype is typed from its dtype alone and its
+requiredness found with one vectorised null test; only object columns (strings, lists, dicts,
+mixed values) go through the per-value rules of :mod:`sigbatch.infer.values`.
+
+Arrow tables: MLflow does not accept them, so sigbatch *defines* the schema of a table as MLflow's
+schema of ``table.to_pandas()``. Where the Arrow type alone says what that conversion gives (flat
+numeric, boolean, string, binary, timestamp, date and null columns), the type and requiredness come
+straight from the Arrow type, the null count and a NaN test, without converting; an integer column
+with nulls is therefore ``double`` (pandas holds it as float64). Nested and other columns (lists,
+structs, maps, dictionaries, decimals, ...) are converted one at a time with ``to_pandas()`` and
+typed like any pandas column, since pandas changes their values on the way (list elements become
+numpy arrays, integers next to nulls become floats). Tables carrying pandas metadata are converted
+whole, so that the dtypes pandas restores are the ones typed.
+
+Example:
+    >>> infer_series_type(pd.Series([[1, 2], None])), series_required(pd.Series([[1, 2], None]))
+    (Array(long), False)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.extensions import ExtensionDtype
+
+from sigbatch.errors import InferenceError
+from sigbatch.infer.values import has_missing, infer_element_type
+from sigbatch.types import AnyType, ColumnType, DataType
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["arrow_column_spec", "infer_dtype_type", "infer_series_type", "series_required"]
+
+
+def infer_dtype_type(dtype: Any) -> DataType:
+    """The DataType of a numpy dtype or pandas extension dtype, from its kind and item size.
+
+    Raises:
+        InferenceError: object dtypes (their values decide), and dtypes with no DataType
+            (``uint64``, complex, timedelta, ...).
+
+    Example:
+        >>> infer_dtype_type(np.dtype("int16")), infer_dtype_type(pd.Int64Dtype())
+        (integer, long)
+    """
+    if not isinstance(dtype, (np.dtype, ExtensionDtype)):
+        msg = f"Expected numpy.dtype or pandas.ExtensionDtype, got '{type(dtype)}'."
+        raise InferenceError(msg)
+    kind = dtype.kind
+    if kind == "b":
+        return DataType.boolean
+    if kind in ("i", "u"):
+        # Unsigned types need the next larger signed type; there is none for uint64.
+        size = dtype.itemsize
+        if size < 4 or (kind == "i" and size == 4):
+            return DataType.integer
+        if size < 8 or (kind == "i" and size == 8):
+            return DataType.long
+    elif kind == "f":
+        if dtype.itemsize <= 4:
+            return DataType.float
+        if dtype.itemsize <= 8:
+            return DataType.double
+    elif kind == "U":
+        return DataType.string
+    elif kind == "S":
+        return DataType.binary
+    elif kind == "M":
+        return DataType.datetime
+    elif kind == "O":
+        msg = f"Cannot infer a type from the dtype '{dtype}' alone: the values decide."
+        raise InferenceError(msg)
+    msg = f"Unsupported numpy data type '{dtype}', kind '{kind}'"
+    raise InferenceError(msg)
+
+
+def infer_series_type(series: pd.Series) -> ColumnType:
+    """The type of a pandas column's values (the element type, not an Array of it).
+
+    Raises:
+        InferenceError: MLflow's "Failed to infer schema for pandas.Series ..." for object columns
+            whose values conflict, or :func:`infer_dtype_type`'s error.
+
+    Example:
+        >>> infer_series_type(pd.Series([{"a": 1}, {"b": "x"}]))
+        {a: long (optional), b: string (optional)}
+    """
+    if not isinstance(series, pd.Series):
+        msg = f"Expected pandas.Series, got '{type(series)}'."
+        raise InferenceError(msg)
+    if len(series.values.shape) > 1:
+        msg = f"Expected 1d array, got array with shape {series.shape}"
+        raise InferenceError(msg)
+    if series.dtype.kind == "O":
+        series = series.infer_objects()
+    if series.dtype.kind != "O":
+        return infer_dtype_type(series.dtype)
+    values = series.to_list()
+    try:
+        if not values:
+            # MLflow types an empty list as Any, then fails to take its element type.
+            raise InferenceError("'AnyType' object has no attribute 'dtype'")
+        array = infer_element_type(values)
+        if array is None:
+            msg = f"Numpy array must include at least one non-empty item. Invalid input `{values}`."
+            raise InferenceError(msg)
+        return array.dtype
+    except Exception as exc:
+        # Kept from MLflow for backwards compatibility: a column pandas calls text is a string.
+        if pd.api.types.is_string_dtype(series):
+            return DataType.string
+        msg = f"Failed to infer schema for pandas.Series {series}. Error: {exc}"
+        raise InferenceError(msg) from exc
+
+
+def series_required(series: pd.Series) -> bool:
+    """Whether a pandas column holds no missing value (None, float NaN, ``pd.NA``, ``pd.NaT``).
+
+    Example:
+        >>> series_required(pd.Series([1.0, float("nan")])), series_required(pd.Series([1, 2]))
+        (False, True)
+    """
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype):
+        kind = dtype.kind
+        if kind == "f":
+            return not bool(np.isnan(series.to_numpy()).any())
+        if kind in ("M", "m"):
+            return not bool(np.isnat(series.to_numpy()).any())
+        if kind != "O":
+            return True
+    # Extension and object columns: test the values exactly as iterating the Series yields them.
+    return not has_missing(list(series))
+
+
+def arrow_column_spec(column: pa.ChunkedArray | pa.Array) -> tuple[ColumnType, bool]:
+    """The type and requiredness of an Arrow column, as MLflow infers them after ``to_pandas()``.
+
+    Example:
+        >>> import pyarrow as pa
+        >>> arrow_column_spec(pa.chunked_array([[1, None]]))
+        (double, False)
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    atype = column.type
+    rows, nulls = len(column), column.null_count
+    if pa.types.is_integer(atype):
+        if nulls:
+            return DataType.double, False
+        return infer_dtype_type(np.dtype(atype.to_pandas_dtype())), True
+    if pa.types.is_float32(atype) or pa.types.is_float64(atype):
+        dtype = infer_dtype_type(np.dtype(atype.to_pandas_dtype()))
+        return dtype, nulls == 0 and not pc.any(pc.is_nan(column)).as_py()
+    if pa.types.is_boolean(atype):
+        if not nulls:
+            return DataType.boolean, True
+        # pandas holds a boolean column with nulls as objects: True/False/None.
+        return (DataType.boolean if nulls < rows else AnyType()), False
+    if pa.types.is_timestamp(atype):
+        return DataType.datetime, nulls == 0
+    if pa.types.is_null(atype):
+        return _object_column(rows, nulls, DataType.string)
+    # Columns pandas holds as Python scalars of one type (None for nulls).
+    if pa.types.is_string(atype) or pa.types.is_large_string(atype):
+        return _object_column(rows, nulls, DataType.string)
+    if pa.types.is_binary(atype) or pa.types.is_large_binary(atype):
+        return _object_column(rows, nulls, DataType.binary)
+    if pa.types.is_date(atype):
+        return _object_column(rows, nulls, DataType.datetime)
+    series = column.to_pandas()
+    return infer_series_type(series), series_required(series)
+
+
+def _object_column(rows: int, nulls: int, dtype: DataType) -> tuple[ColumnType, bool]:
+    """Type of a column that pandas holds as Python scalars of one type, or None for nulls."""
+    if rows == 0:
+        # Nothing to look at: MLflow falls back to string for an empty object or str column.
+        return DataType.string, True
+    if nulls == rows:
+        return AnyType(), False
+    return dtype, nulls == 0
