@@ -30,7 +30,7 @@ def _part_forms(signature: Any, fmt: str) -> dict[str, str | None]:
         else:
             from sigbatch.spark.types import to_struct_type
 
-            out[part] = to_struct_type(schema).simpleString()
+            out[part] = to_struct_type(schema).treeString().rstrip("\n")
     return out
 
 

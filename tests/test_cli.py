@@ -47,3 +47,13 @@ def test_demo_accounts_for_every_row(tmp_path, capsys):
     assert set(counts["quarantined_by_code"]) == {"MISSING_REQUIRED", "INVALID_ARRAY", "INVALID_OBJECT", "MODEL_ERROR"}
     assert "rows in               2,000" in text
     assert main(["demo", "--rows", "10", "--output", str(out)]) == 2
+
+
+def test_show_arrow_and_spark_forms_keep_nullability(capsys):
+    """`--format arrow` and `--format spark` show required columns as non-nullable."""
+    assert main(["show", "examples/seed_model", "--format", "arrow"]) == 0
+    out = capsys.readouterr().out
+    assert "  a: list<item: string> not null\n" in out and "  b: string\n" in out
+    assert main(["show", "examples/seed_model", "--format", "spark"]) == 0
+    out = capsys.readouterr().out
+    assert " |-- a: array (nullable = false)" in out and " |    |-- e: string (nullable = true)" in out
