@@ -445,15 +445,26 @@ def _normalise(data: Any) -> _Batch:
 # ---------------------------------------------------------------------------------------------
 
 
-def _parents(arr: pa.Array) -> np.ndarray:
-    return np.asarray(pc.list_parent_indices(arr))
+def _children(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The elements of a list or map array and, for each, the position of its row.
+
+    Works from the offsets (not ``flatten``), so elements stored behind null slots keep their
+    parent and are ignored by the caller through the parent's null flag.
+    """
+    if pa.types.is_fixed_size_list(arr.type):
+        arr = arr.cast(pa.list_(arr.type.value_type))
+    offsets = np.asarray(arr.offsets, dtype=np.int64)
+    start, end = int(offsets[0]), int(offsets[-1])
+    child = arr.items if pa.types.is_map(arr.type) else arr.values
+    parents = np.repeat(np.arange(len(arr), dtype=np.int64), np.diff(offsets))
+    return child.slice(start, end - start), parents
 
 
 def _to_rows(child_flags: np.ndarray, parents: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros(n, dtype=bool)
-    if len(parents):
-        np.logical_or.at(out, parents, child_flags)
-    return out
+    """True for each row with at least one flagged element."""
+    if not len(parents):
+        return np.zeros(n, dtype=bool)
+    return np.bincount(parents, weights=child_flags, minlength=n) > 0
 
 
 def _nulls(arr: pa.Array) -> np.ndarray:
@@ -493,11 +504,11 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             return (~nulls if not required else np.ones(n, dtype=bool)), unsure
         if required and not isinstance(t.dtype, AnyType):
             bad |= nulls
-        values = arr.flatten()
-        parents = _parents(arr)
+        values, parents = _children(arr)
+        live = ~nulls[parents]  # elements behind a null slot say nothing about the row
         if isinstance(t.dtype, DataType):
             # MLflow converts the whole list to one pandas Series: its dtype depends on the row.
-            child_nulls = _nulls(values)
+            child_nulls = _nulls(values) & live
             row_has_null = _to_rows(child_nulls, parents, n)
             rule = scalar_rule(_value_kind(_src_kind(values.type)), t.dtype)
             lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), 0))
@@ -509,19 +520,19 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             unsure |= nonempty & row_has_null
             return bad, unsure & ~bad
         child_bad, child_unsure = _walk(values, t.dtype, required, nested=True)
-        bad |= _to_rows(child_bad, parents, n)
-        unsure |= _to_rows(child_unsure, parents, n)
+        bad |= _to_rows(child_bad & live, parents, n)
+        unsure |= _to_rows(child_unsure & live, parents, n)
         return bad, unsure & ~bad
     if isinstance(t, Map):
         if kind != "map":
             return np.ones(n, dtype=bool), unsure
         if required and not isinstance(t.value_type, AnyType):
             bad |= nulls
-        items = arr.items
-        parents = _parents(arr)
+        items, parents = _children(arr)
+        live = ~nulls[parents]
         child_bad, child_unsure = _walk(items, t.value_type, required, nested=True)
-        bad |= _to_rows(child_bad, parents, n)
-        unsure |= _to_rows(child_unsure, parents, n)
+        bad |= _to_rows(child_bad & live, parents, n)
+        unsure |= _to_rows(child_unsure & live, parents, n)
         return bad, unsure & ~bad
     if isinstance(t, Object):
         if kind != "struct":

@@ -130,3 +130,17 @@ def test_bad_arguments_are_caller_errors():
         enforce("n=1", schema)
     with pytest.raises(sigbatch.SignatureError, match="no input schema"):
         enforce([{"n": 1}], ModelSignature(outputs=schema))
+
+
+def test_map_columns_and_lists_with_data_behind_null_slots():
+    """Arrow map columns are checked per entry; elements stored behind a null list slot are ignored."""
+    maps = pa.array([[("k", 1.5)], None, [("z", None)], []], pa.map_(pa.string(), pa.float64()))
+    result = enforce(pa.table({"m": maps}), Schema([ColSpec(sigbatch.Map("double"), "m", required=False)]))
+    assert result.valid_mask.tolist() == [True, True, True, True]
+    required = enforce(pa.table({"m": maps}), Schema([ColSpec(sigbatch.Map("double"), "m")]))
+    assert required.valid_mask.tolist() == [True, False, False, True]
+    assert _codes(required, 2) == [('m["z"]', "NULL_REQUIRED")]
+    lists = pa.ListArray.from_arrays(pa.array([0, 1, 3, 4]), pa.array(["a", None, "c", "d"]), mask=pa.array([False, True, False]))
+    result = enforce(pa.table({"l": lists}), Schema([ColSpec(sigbatch.Array("string"), "l", required=False)]))
+    assert result.valid_mask.tolist() == [True, True, True]
+    assert result.valid.column("l").to_pylist() == [["a"], None, ["d"]]
