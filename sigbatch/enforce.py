@@ -265,10 +265,8 @@ def _type_problems(name: str, src: pa.DataType, t: Any, profile: str) -> list[Co
             return [ColumnProblem(name, ReasonCode.INVALID_OBJECT, expected, str(src), msg)]
         fields = {src.field(i).name: src.field(i).type for i in range(src.num_fields)}
         problems: list[ColumnProblem] = []
-        extra = [f for f in fields if t.property(f) is None]
-        if extra:
-            msg = f"has fields {extra} that the signature's object does not define (MLflow refuses them)"
-            problems.append(ColumnProblem(name, ReasonCode.INVALID_OBJECT, expected, str(src), msg))
+        # Fields the Object does not define are judged per row: a null there is an absent key
+        # (a lake's struct is the union of its records' keys); a value is refused (MLflow's rule).
         for prop in t.properties:
             if prop.name not in fields:
                 if prop.required:
@@ -541,8 +539,9 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             bad |= nulls
         valid = ~nulls
         fields = {arr.type.field(i).name: i for i in range(arr.type.num_fields)}
-        if any(t.property(f) is None for f in fields):
-            bad |= valid  # extra keys are refused by MLflow
+        for name, i in fields.items():
+            if t.property(name) is None:
+                bad |= valid & ~_nulls(arr.field(i))  # a key the Object does not define
         for prop in t.properties:
             if prop.name not in fields:
                 if prop.required:
@@ -784,7 +783,7 @@ def model_frame(valid: pa.Table, schema: Schema, py_columns: dict[str, list[Any]
 def _python_values(col: pa.ChunkedArray | pa.Array, t: Any) -> list[Any]:
     """Nested values as MLflow hands them to the model: lists, dicts (maps too)."""
     values = col.to_pylist()
-    if _contains_map(t):
+    if _needs_reshape(t):
         values = [_maps_to_dicts(v, t) for v in values]
     return values
 
@@ -800,21 +799,38 @@ def _contains_map(t: Any) -> bool:
 
 
 def _maps_to_dicts(value: Any, t: Any) -> Any:
+    """A row's Python value as MLflow sees the record: maps as dicts, and struct fields the
+    Object does not define dropped when null (they are keys the record did not have)."""
     if value is None:
         return None
     if isinstance(t, Map):
         pairs = value.items() if isinstance(value, dict) else value
         return {k: _maps_to_dicts(v, t.value_type) for k, v in pairs}
-    if isinstance(t, Array):
+    if isinstance(t, Array) and isinstance(value, list):
         return [_maps_to_dicts(v, t.dtype) for v in value]
     if isinstance(t, Object) and isinstance(value, dict):
-        return {k: _maps_to_dicts(v, t.property(k).dtype) if t.property(k) else v for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            prop = t.property(k)
+            if prop is None:
+                if v is not None:
+                    out[k] = v
+            else:
+                out[k] = _maps_to_dicts(v, prop.dtype)
+        return out
     return value
+
+
+def _needs_reshape(t: Any) -> bool:
+    """Whether Arrow's Python form of ``t`` differs from MLflow's (maps, objects)."""
+    if isinstance(t, (Map, Object)):
+        return True
+    return isinstance(t, Array) and _needs_reshape(t.dtype)
 
 
 def _row_value(arr: pa.Array, i: int, t: Any) -> Any:
     value = arr[i].as_py()
-    return _maps_to_dicts(value, t) if _contains_map(t) else value
+    return _maps_to_dicts(value, t) if _needs_reshape(t) else value
 
 
 def _scalar_column(
@@ -1026,7 +1042,7 @@ def enforce(
                 reasons.setdefault(int(i), []).extend(rs)
         if _contains_map(t) or isinstance(t, AnyType):
             py_columns[label] = [None if bad[i] else _row_value(arr, i, t) for i in range(n)]
-        conformed[label] = _cast_nested(arr, t)
+        conformed[label] = _cast_nested(_drop_extra_fields(arr, t), t)
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
     py_valid = {k: [v for v, ok in zip(vals, valid_mask, strict=True) if ok] for k, vals in py_columns.items()}
@@ -1049,6 +1065,19 @@ def _target_type(t: Any) -> pa.DataType:
     from sigbatch.arrow import arrow_type
 
     return arrow_type(t)
+
+
+def _drop_extra_fields(arr: pa.Array, t: Any) -> pa.Array:
+    """A top-level struct without the fields its Object does not define (all null in valid rows)."""
+    if isinstance(t, Object) and pa.types.is_struct(arr.type):
+        keep = [i for i in range(arr.type.num_fields) if t.property(arr.type.field(i).name) is not None]
+        if len(keep) != arr.type.num_fields:
+            return pa.StructArray.from_arrays(
+                [arr.field(i) for i in keep],
+                fields=[arr.type.field(i) for i in keep],
+                mask=arr.is_null() if arr.null_count else None,
+            )
+    return arr
 
 
 def _cast_nested(arr: pa.Array, t: Any) -> pa.Array:

@@ -20,14 +20,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sigbatch.enforce import Profile, enforce
 from sigbatch.errors import DependencyError, SignatureError
 from sigbatch.params import enforce_params
-from sigbatch.quarantine import ERRORS_COLUMN, Reason, ReasonCode, Stage
-from sigbatch.types import ModelSignature
+from sigbatch.quarantine import (
+    ERRORS_COLUMN,
+    REASON_TYPE,
+    ROW_COLUMN,
+    STAGE_COLUMN,
+    Reason,
+    ReasonCode,
+    Stage,
+)
+from sigbatch.types import ColSpec, ModelSignature, Schema
 
-__all__ = ["Model", "ScoreResult", "load_model", "score_batch"]
+__all__ = [
+    "KIND_COLUMN",
+    "PRED_PREFIX",
+    "Model",
+    "ScoreResult",
+    "combined_schema",
+    "load_model",
+    "output_schema",
+    "prediction_schema",
+    "score_batch",
+    "score_combined",
+    "split_combined",
+]
 
 _CACHE: dict[str, Model] = {}
 _LOCK = threading.Lock()
@@ -261,6 +282,36 @@ def score_batch(
         >>> r.scored.column("prediction").to_pylist(), r.quarantine.num_rows
         ([2.0], 1)
     """
+    scored = _score(data, model, signature, params, profile, on_schema_mismatch, typed=False)
+    source = scored.enforced.source_rows(scored.rows, keep_columns)
+    for name in scored.predictions.column_names:
+        if name in source.column_names:
+            source = source.remove_column(source.column_names.index(name))
+        source = source.append_column(name, scored.predictions.column(name))
+    return ScoreResult(source, scored.quarantine)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One batch after enforcement, prediction and output checks."""
+
+    enforced: Any  # EnforceResult
+    rows: np.ndarray  # input positions of the scored rows, ascending
+    predictions: pa.Table  # one row per scored row
+    quarantine: pa.Table  # every refused row, all stages
+
+
+def _score(
+    data: Any,
+    model: Any,
+    signature: ModelSignature | None,
+    params: dict[str, Any] | None,
+    profile: Profile,
+    on_schema_mismatch: str,
+    *,
+    typed: bool,
+) -> _Scored:
+    """Enforce, predict with failure isolation, check outputs; ``typed`` fixes prediction types."""
     resolved = _resolve(model)
     sig = signature if signature is not None else resolved.signature
     if sig is None or sig.inputs is None:
@@ -276,7 +327,6 @@ def score_batch(
         for i, message in failed.items()
     }
     pieces: list[tuple[np.ndarray, pd.DataFrame]] = [(valid_rows[rows], out) for rows, out in done]
-    output_reasons: dict[int, list[Reason]] = {}
     if pieces:
         rows_scored = np.concatenate([r for r, _ in pieces])
         preds = pd.concat([p for _, p in pieces], ignore_index=True)
@@ -286,8 +336,13 @@ def score_batch(
     order = np.argsort(rows_scored, kind="stable")
     rows_scored = rows_scored[order]
     preds = preds.iloc[order].reset_index(drop=True)
-    if sig.outputs is not None and len(preds) and not sig.outputs.is_tensor_spec():
-        check = enforce(preds, sig.outputs, on_schema_mismatch="quarantine")
+    out_schema = output_schema(sig) if typed else sig.outputs
+    if typed and sig.outputs is None and preds.shape[1]:
+        preds = preds.iloc[:, :1].set_axis(["prediction"], axis=1)
+    output_reasons: dict[int, list[Reason]] = {}
+    pred_table: pa.Table | None = None
+    if out_schema is not None and not out_schema.is_tensor_spec() and len(rows_scored):
+        check = enforce(preds, out_schema, on_schema_mismatch="quarantine")
         for local, rs in check.reasons.items():
             output_reasons[int(rows_scored[local])] = [
                 Reason(r.path, ReasonCode.OUTPUT_MISMATCH, r.expected, r.actual, f"{r.code.value}: {r.message}")
@@ -296,12 +351,11 @@ def score_batch(
         keep = check.valid_mask
         rows_scored = rows_scored[keep]
         preds = preds[keep].reset_index(drop=True)
-    source = result.source_rows(rows_scored, keep_columns)
-    pred_table = _to_arrow(preds, len(rows_scored))
-    for name in pred_table.column_names:
-        if name in source.column_names:
-            source = source.remove_column(source.column_names.index(name))
-        source = source.append_column(name, pred_table.column(name))
+        if typed:
+            pred_table = check.valid
+    if pred_table is None:
+        # typed with no scored rows: an empty table of the declared prediction types
+        pred_table = prediction_schema(sig).empty_table() if typed else _to_arrow(preds, len(rows_scored))
     if model_reasons or output_reasons:
         # one table for every stage, so each source column keeps one type
         all_reasons = {**result.reasons, **model_reasons, **output_reasons}
@@ -309,13 +363,122 @@ def score_batch(
         quarantine = result.quarantine_rows(np.array(sorted(all_reasons), dtype=np.int64), all_reasons, stages)
     else:
         quarantine = result.quarantine
-    total = source.num_rows + quarantine.num_rows
     n_in = len(result.valid_mask)
-    if total != n_in:  # pragma: no cover - a broken invariant is a bug, never bad data
-        msg = f"internal accounting error: {n_in} rows in, {source.num_rows} scored + {quarantine.num_rows} quarantined"
+    if len(rows_scored) + quarantine.num_rows != n_in:  # pragma: no cover - a bug, never bad data
+        msg = f"internal accounting error: {n_in} rows in, {len(rows_scored)} scored + {quarantine.num_rows} quarantined"
         raise AssertionError(msg)
     assert ERRORS_COLUMN in quarantine.column_names
-    return ScoreResult(source, quarantine)
+    return _Scored(result, rows_scored, pred_table, quarantine)
+
+
+# --- the engines' view: one Arrow stream holding both outputs -------------------------------
+
+PRED_PREFIX = "_sigbatch_pred_"
+KIND_COLUMN = "_sigbatch_kind"
+
+
+def output_schema(signature: ModelSignature) -> Schema:
+    """The output schema predictions are checked and typed against (default: one double)."""
+    if signature.outputs is not None and not signature.outputs.is_tensor_spec():
+        if signature.outputs.has_input_names():
+            return signature.outputs
+        return Schema([ColSpec(s.type, "prediction" if i == 0 else f"prediction_{i}", s.required)
+                       for i, s in enumerate(signature.outputs.inputs)])
+    return Schema([ColSpec("double", "prediction", required=False)])
+
+
+def prediction_schema(signature: ModelSignature) -> pa.Schema:
+    """The Arrow fields of the prediction columns (unprefixed names, nullable)."""
+    from sigbatch.arrow import arrow_type
+
+    return pa.schema([pa.field(str(s.name), arrow_type(s.type)) for s in output_schema(signature).inputs])
+
+
+def combined_schema(source: pa.Schema, signature: ModelSignature) -> pa.Schema:
+    """The schema of :func:`score_combined`'s output for a source schema.
+
+    Source columns (source types), prediction columns prefixed with ``_sigbatch_pred_``, then
+    ``_sigbatch_errors``, ``_sigbatch_stage``, ``_sigbatch_row`` and ``_sigbatch_kind``
+    (``scored`` or ``quarantined``).
+    """
+    fields = [pa.field(f.name, f.type) for f in source]
+    fields += [pa.field(PRED_PREFIX + f.name, f.type) for f in prediction_schema(signature)]
+    fields += [
+        pa.field(ERRORS_COLUMN, pa.list_(REASON_TYPE)),
+        pa.field(STAGE_COLUMN, pa.string()),
+        pa.field(ROW_COLUMN, pa.int64()),
+        pa.field(KIND_COLUMN, pa.string()),
+    ]
+    return pa.schema(fields)
+
+
+def score_combined(
+    batch: pa.Table | pa.RecordBatch,
+    model: Any,
+    signature: ModelSignature,
+    params: dict[str, Any] | None = None,
+    *,
+    profile: Profile = "mlflow",
+    on_schema_mismatch: str = "fail",
+    row_offset: int = 0,
+) -> pa.Table:
+    """Score one Arrow batch into the single stream engines write: both outputs, one schema.
+
+    Scored rows carry their source columns and predictions; quarantined rows their source
+    columns and reasons. ``_sigbatch_row`` is ``row_offset`` + the position in the batch.
+    Engines split the stream on ``_sigbatch_kind``; see :func:`split_combined`.
+    """
+    table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+    schema = combined_schema(table.schema, signature)
+    scored = _score(table, model, signature, params, profile, on_schema_mismatch, typed=True)
+    n_ok, n_bad = len(scored.rows), scored.quarantine.num_rows
+    ok_src = table.take(pa.array(scored.rows, pa.int64()))
+    bad_rows = np.asarray(scored.quarantine.column(ROW_COLUMN), dtype=np.int64)
+    bad_src = table.take(pa.array(bad_rows, pa.int64()))
+    columns = []
+    for f in schema:
+        if f.name in table.column_names:
+            columns.append(pa.concat_arrays([_chunk(ok_src.column(f.name)), _chunk(bad_src.column(f.name))]))
+        elif f.name.startswith(PRED_PREFIX):
+            pred = _chunk(scored.predictions.column(f.name[len(PRED_PREFIX):])).cast(f.type) if n_ok else pa.array([], f.type)
+            columns.append(pa.concat_arrays([pred, pa.nulls(n_bad, f.type)]))
+        elif f.name in (ERRORS_COLUMN, STAGE_COLUMN):
+            columns.append(pa.concat_arrays([pa.nulls(n_ok, f.type), _chunk(scored.quarantine.column(f.name)).cast(f.type)]))
+        elif f.name == ROW_COLUMN:
+            positions = np.concatenate([scored.rows, bad_rows]) + row_offset
+            columns.append(pa.array(positions, pa.int64()))
+        else:
+            columns.append(pa.array(["scored"] * n_ok + ["quarantined"] * n_bad, pa.string()))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks else pa.array([], col.type)
+    return col
+
+
+def split_combined(
+    combined: pa.Table, keep_columns: list[str] | None = None
+) -> tuple[pa.Table, pa.Table]:
+    """Split :func:`score_combined` output into the scored and quarantine tables.
+
+    Scored: source columns (all, or ``keep_columns``) with the predictions added as
+    ``withColumn`` would (a prediction replaces a source column of the same name). Quarantine:
+    source columns plus ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``.
+    """
+    kind = combined.column(KIND_COLUMN)
+    ok = pc.equal(kind, "scored")
+    meta = {ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, KIND_COLUMN}
+    preds = [n for n in combined.column_names if n.startswith(PRED_PREFIX)]
+    source = [n for n in combined.column_names if n not in meta and n not in preds]
+    kept = source if keep_columns is None else keep_columns
+    scored_rows = combined.filter(ok)
+    pred_names = [n[len(PRED_PREFIX):] for n in preds]
+    scored_cols = [n for n in kept if n not in pred_names]
+    scored = scored_rows.select(scored_cols + preds).rename_columns(scored_cols + pred_names)
+    quarantine = combined.filter(pc.invert(ok)).select([*source, ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN])
+    return scored, quarantine
 
 
 def _to_arrow(frame: pd.DataFrame, n: int) -> pa.Table:

@@ -1,0 +1,237 @@
+"""Job configuration: YAML files under ``conf/``, validated on load, overridable per key.
+
+Every key is declared once in :data:`SCORE_KEYS` with its type, default and allowed values; a file
+or a ``--set key=value`` override with an unknown key, a wrong type or a missing required value
+fails with a :class:`~sigbatch.errors.ConfigError` that names the key (and suggests the closest
+known key for a typo).
+
+Example:
+    >>> cfg = load_score_config(None, ["source.path=lake/", "model=python:m:f", "output=out/"])
+    >>> cfg.profile, cfg.source.format
+    ('mlflow', 'parquet')
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sigbatch.errors import ConfigError
+
+__all__ = ["SCORE_KEYS", "ScoreConfig", "SourceConfig", "load_score_config", "parse_overrides"]
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class _Key:
+    types: tuple[type, ...]
+    default: Any
+    choices: tuple[Any, ...] | None = None
+    help: str = ""
+
+
+SCORE_KEYS: dict[str, _Key] = {
+    "source.path": _Key((str, type(None)), None, help="file or directory of the data to score"),
+    "source.table": _Key((str, type(None)), None, help="a table name (Spark only), instead of a path"),
+    "source.format": _Key((str,), "parquet", ("parquet", "json", "csv", "orc"), "format of source.path"),
+    "source.options": _Key((dict,), {}, help="reader options (e.g. header: true for CSV)"),
+    "model": _Key((str,), _REQUIRED, help="model URI: MLflow URI, model directory, or python:module:attr"),
+    "signature": _Key((str, type(None)), None, help="signature file; default: the model's own"),
+    "params": _Key((dict,), {}, help="inference parameters"),
+    "output.path": _Key((str,), _REQUIRED, help="output directory (scored/, quarantine/, manifest)"),
+    "output.mode": _Key((str,), "error", ("error", "overwrite"), "what to do when output exists"),
+    "output.format": _Key((str,), "parquet", ("parquet", "delta"), "format of the outputs"),
+    "output.keep_columns": _Key((list, type(None)), None, help="source columns the scored rows keep"),
+    "output.key_columns": _Key((list, type(None)), None, help="source columns that identify a record"),
+    "profile": _Key((str,), "mlflow", ("mlflow", "strict", "lenient"), "enforcement profile"),
+    "on_schema_mismatch": _Key((str,), "fail", ("fail", "quarantine"), "whole-column problems"),
+    "spark.batch_size": _Key((int,), 10_000, help="rows per Arrow batch on the executors"),
+    "dask.scheduler": _Key((str,), "threads", help="threads, processes, or a dask.distributed address"),
+    "dask.workers": _Key((int, type(None)), None, help="worker count for the processes scheduler"),
+    "dask.blocksize": _Key((str, type(None)), None, help="partition size when reading text sources"),
+    "progress": _Key((bool,), True, help="a progress bar when the output is a terminal"),
+}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where the rows come from."""
+
+    path: str | None
+    table: str | None
+    format: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """A validated scoring-job configuration (see ``conf/score_*.yaml``)."""
+
+    source: SourceConfig
+    model: str
+    signature: str | None
+    params: dict[str, Any]
+    output: str
+    mode: str
+    output_format: str
+    keep_columns: list[str] | None
+    key_columns: list[str] | None
+    profile: str
+    on_schema_mismatch: str
+    spark_batch_size: int
+    dask_scheduler: str
+    dask_workers: int | None
+    dask_blocksize: str | None
+    progress: bool
+    origin: str = "<overrides>"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The configuration as flat ``key: value`` pairs (for the manifest)."""
+        return _flat_values(self)
+
+
+def _flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name != "source.options" and name != "params" and any(
+            k.startswith(name + ".") for k in SCORE_KEYS
+        ):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as YAML (``3`` is an int, ``[a, b]`` a list)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            msg = f"--set {item!r}: expected key=value"
+            raise ConfigError(msg)
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            msg = f"--set {key}: cannot read the value {raw!r} ({exc})"
+            raise ConfigError(msg) from None
+    return out
+
+
+def _check(origin: str, values: dict[str, Any]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in SCORE_KEYS:
+            close = difflib.get_close_matches(key, list(SCORE_KEYS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; known keys: {sorted(SCORE_KEYS)}"
+            msg = f"{origin}: unknown key '{key}'{hint}"
+            raise ConfigError(msg)
+        spec = SCORE_KEYS[key]
+        if isinstance(value, bool) and bool not in spec.types:
+            ok = False
+        else:
+            ok = isinstance(value, spec.types)
+        if not ok:
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in spec.types)
+            msg = f"{origin}: key '{key}' must be {wanted}, got {type(value).__name__} {value!r}"
+            raise ConfigError(msg)
+        if spec.choices is not None and value not in spec.choices:
+            msg = f"{origin}: key '{key}' must be one of {list(spec.choices)}, got {value!r}"
+            raise ConfigError(msg)
+        if key in ("output.keep_columns", "output.key_columns") and value is not None and not all(
+            isinstance(v, str) for v in value
+        ):
+            msg = f"{origin}: key '{key}' must be a list of column names"
+            raise ConfigError(msg)
+        resolved[key] = value
+    return resolved
+
+
+def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] | None = None) -> ScoreConfig:
+    """Read and validate a scoring config file, then apply ``key=value`` overrides."""
+    values: dict[str, Any] = {}
+    origin = "<overrides>"
+    if path is not None:
+        p = Path(path)
+        origin = str(p)
+        if not p.is_file():
+            msg = f"{p}: no such config file"
+            raise ConfigError(msg)
+        try:
+            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            msg = f"{p}: invalid YAML: {exc}"
+            raise ConfigError(msg) from None
+        if not isinstance(doc, dict):
+            msg = f"{p}: expected a mapping of keys at the top level, got {type(doc).__name__}"
+            raise ConfigError(msg)
+        values.update(_check(origin, _flatten(doc)))
+    values.update(_check("--set", parse_overrides(overrides)))
+    for key, spec in SCORE_KEYS.items():
+        if key not in values:
+            if spec.default is _REQUIRED:
+                msg = f"{origin}: missing required key '{key}' ({spec.help})"
+                raise ConfigError(msg)
+            values[key] = spec.default
+    if values["source.path"] is None and values["source.table"] is None:
+        msg = f"{origin}: set 'source.path' (a file or directory) or 'source.table' (a table name)"
+        raise ConfigError(msg)
+    if values["source.path"] is not None and values["source.table"] is not None:
+        msg = f"{origin}: set only one of 'source.path' and 'source.table'"
+        raise ConfigError(msg)
+    if values["source.path"] is not None and "://" not in values["source.path"] and not Path(values["source.path"]).exists():
+        msg = f"{origin}: key 'source.path': {values['source.path']} does not exist"
+        raise ConfigError(msg)
+    if values["signature"] is not None and not Path(values["signature"]).exists():
+        msg = f"{origin}: key 'signature': {values['signature']} does not exist"
+        raise ConfigError(msg)
+    return ScoreConfig(
+        source=SourceConfig(values["source.path"], values["source.table"], values["source.format"], dict(values["source.options"])),
+        model=values["model"],
+        signature=values["signature"],
+        params=dict(values["params"]),
+        output=values["output.path"],
+        mode=values["output.mode"],
+        output_format=values["output.format"],
+        keep_columns=values["output.keep_columns"],
+        key_columns=values["output.key_columns"],
+        profile=values["profile"],
+        on_schema_mismatch=values["on_schema_mismatch"],
+        spark_batch_size=values["spark.batch_size"],
+        dask_scheduler=values["dask.scheduler"],
+        dask_workers=values["dask.workers"],
+        dask_blocksize=values["dask.blocksize"],
+        progress=values["progress"],
+        origin=origin,
+    )
+
+
+def _flat_values(cfg: ScoreConfig) -> dict[str, Any]:
+    return {
+        "source.path": cfg.source.path,
+        "source.table": cfg.source.table,
+        "source.format": cfg.source.format,
+        "source.options": cfg.source.options,
+        "model": cfg.model,
+        "signature": cfg.signature,
+        "params": cfg.params,
+        "output.path": cfg.output,
+        "output.mode": cfg.mode,
+        "output.format": cfg.output_format,
+        "output.keep_columns": cfg.keep_columns,
+        "output.key_columns": cfg.key_columns,
+        "profile": cfg.profile,
+        "on_schema_mismatch": cfg.on_schema_mismatch,
+        "spark.batch_size": cfg.spark_batch_size,
+        "dask.scheduler": cfg.dask_scheduler,
+        "dask.workers": cfg.dask_workers,
+        "dask.blocksize": cfg.dask_blocksize,
+        "progress": cfg.progress,
+    }

@@ -1,0 +1,182 @@
+"""The job manifest and its accounting: counts come from what was written, never from intentions.
+
+Every scoring job writes ``<output>/_sigbatch_manifest.json`` last. The counts are read from the
+Parquet footers of ``<output>/scored/`` and ``<output>/quarantine/`` (the reasons by stage and code
+from the quarantine's own columns), and the job fails loudly when
+``rows_in != rows_scored + rows_quarantined``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from sigbatch.errors import ConfigError, SigbatchError
+from sigbatch.quarantine import ERRORS_COLUMN, STAGE_COLUMN
+from sigbatch.types import ModelSignature
+
+__all__ = [
+    "MANIFEST_NAME",
+    "AccountingError",
+    "Counts",
+    "Manifest",
+    "count_outputs",
+    "prepare_output",
+    "read_manifest",
+    "signature_hash",
+]
+
+MANIFEST_NAME = "_sigbatch_manifest.json"
+SCORED_DIR = "scored"
+QUARANTINE_DIR = "quarantine"
+
+
+class AccountingError(SigbatchError, RuntimeError):
+    """Rows in != rows scored + rows quarantined: something was lost or duplicated."""
+
+
+def signature_hash(signature: ModelSignature) -> str:
+    """A stable hash of a signature's MLflow JSON (sha256, hex)."""
+    text = json.dumps(signature.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Row counts of a job, as read back from its outputs."""
+
+    rows_in: int
+    rows_scored: int
+    rows_quarantined: int
+    quarantined_by_stage: dict[str, int] = field(default_factory=dict)
+    quarantined_by_code: dict[str, int] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Raise :class:`AccountingError` unless rows in = scored + quarantined."""
+        if self.rows_in != self.rows_scored + self.rows_quarantined:
+            lost = self.rows_in - self.rows_scored - self.rows_quarantined
+            what = "lost" if lost > 0 else "duplicated"
+            msg = (
+                f"accounting failed: {self.rows_in} rows in, {self.rows_scored} scored + "
+                f"{self.rows_quarantined} quarantined ({abs(lost)} rows {what})"
+            )
+            raise AccountingError(msg)
+
+
+def _parquet_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.parquet") if not any(part.startswith(("_", ".")) for part in p.relative_to(directory).parts))
+
+
+def count_outputs(output: str | Path, rows_in: int) -> Counts:
+    """Counts from the written outputs: footers for row counts, the quarantine's columns for reasons."""
+    out = Path(output)
+    scored = sum(pq.ParquetFile(p).metadata.num_rows for p in _parquet_files(out / SCORED_DIR))
+    quarantined = 0
+    by_stage: Counter[str] = Counter()
+    by_code: Counter[str] = Counter()
+    for p in _parquet_files(out / QUARANTINE_DIR):
+        f = pq.ParquetFile(p)
+        quarantined += f.metadata.num_rows
+        if f.metadata.num_rows == 0:
+            continue
+        table = f.read(columns=[ERRORS_COLUMN, STAGE_COLUMN])
+        by_stage.update(table.column(STAGE_COLUMN).to_pylist())
+        for reasons in table.column(ERRORS_COLUMN).to_pylist():
+            # a row counts once per code it carries
+            by_code.update({r["code"] for r in reasons or []})
+    return Counts(rows_in, scored, quarantined, dict(sorted(by_stage.items())), dict(sorted(by_code.items())))
+
+
+def prepare_output(output: str | Path, mode: str) -> Path:
+    """Check the output directory for ``mode`` (``error`` refuses to overwrite; ``overwrite`` clears)."""
+    out = Path(output)
+    exists = out.exists() and any(out.iterdir())
+    if exists and mode == "error":
+        msg = (
+            f"output {out} already exists and output.mode is 'error'; choose another output.path "
+            "or set output.mode=overwrite"
+        )
+        raise ConfigError(msg)
+    if exists and mode == "overwrite":
+        for name in (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME):
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a job did: its config, signature, engine, counts and timings."""
+
+    job_id: str
+    engine: str
+    engine_version: str
+    model: str
+    signature: dict[str, Any]
+    signature_hash: str
+    config: dict[str, Any]
+    counts: Counts
+    timings: dict[str, float]
+    created: str
+    sigbatch_version: str
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        engine: str,
+        engine_version: str,
+        model: str,
+        signature: ModelSignature,
+        config: dict[str, Any],
+        counts: Counts,
+        timings: dict[str, float],
+    ) -> Manifest:
+        """A new manifest with a fresh job id and the current time."""
+        from sigbatch import __version__
+
+        return cls(
+            job_id=uuid.uuid4().hex,
+            engine=engine,
+            engine_version=engine_version,
+            model=model,
+            signature=signature.to_dict(),
+            signature_hash=signature_hash(signature),
+            config=config,
+            counts=counts,
+            timings={k: round(v, 3) for k, v in timings.items()},
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            sigbatch_version=__version__,
+        )
+
+    def write(self, output: str | Path) -> Path:
+        """Write ``<output>/_sigbatch_manifest.json`` (atomically)."""
+        target = Path(output) / MANIFEST_NAME
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n", encoding="utf-8")
+        tmp.replace(target)
+        return target
+
+
+def read_manifest(output: str | Path) -> Manifest:
+    """Read a job's manifest back."""
+    target = Path(output) / MANIFEST_NAME
+    if not target.is_file():
+        msg = f"{target}: no manifest (is {output} the output directory of a sigbatch job?)"
+        raise ConfigError(msg)
+    doc = json.loads(target.read_text(encoding="utf-8"))
+    doc["counts"] = Counts(**doc["counts"])
+    return Manifest(**doc)
