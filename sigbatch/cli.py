@@ -61,6 +61,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_manifest(manifest: Any) -> None:
+    c = manifest.counts
+    rate = c.rows_quarantined / c.rows_in if c.rows_in else 0.0
+    lines = [
+        f"sigbatch score ({manifest.engine} {manifest.engine_version}): job {manifest.job_id}",
+        f"  rows in          {c.rows_in:>12,}",
+        f"  rows scored      {c.rows_scored:>12,}",
+        f"  rows quarantined {c.rows_quarantined:>12,}  ({rate:.2%})",
+    ]
+    lines += [f"    {code:<18} {n:>10,}" for code, n in sorted(c.quarantined_by_code.items(), key=lambda kv: -kv[1])]
+    lines.append(f"  outputs: {manifest.config.get('output.path')}  (scored/, quarantine/, _sigbatch_manifest.json)")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from sigbatch.config import load_score_config
+
+    overrides = list(args.set or [])
+    if args.quiet:
+        overrides.append("progress=false")
+    config = load_score_config(args.config, overrides)
+    if args.engine == "spark":
+        from sigbatch.spark.score import run_scoring_job
+
+        manifest = run_scoring_job(config)
+    else:
+        from sigbatch.dask.score import run_scoring
+
+        manifest = run_scoring(config)
+    _print_manifest(manifest)
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sigbatch",
@@ -78,6 +111,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "arrow: the Arrow schema of conforming data; spark: the Spark StructType",
     )
     show.set_defaults(handler=_cmd_show)
+
+    score = sub.add_parser("score", help="score a lake with per-row quarantine (Dask locally, or Spark)")
+    score.add_argument("--engine", choices=("dask", "spark"), default="dask", help="dask (default, local) or spark")
+    score.add_argument("--config", help="a YAML config (see conf/score_dask.yaml, conf/score_spark.yaml)")
+    score.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
+    score.set_defaults(handler=_cmd_score)
 
     demo = sub.add_parser("demo", help="generate a small lake with bad rows, score it, print a summary")
     demo.add_argument("--rows", type=int, default=20_000, help="rows to generate (default 20,000)")

@@ -32,3 +32,46 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def _score_core(table, model, signature, profile):
+    from sigbatch import score_batch
+
+    result = score_batch(table, model, signature, profile=profile)
+    return result.scored, result.quarantine
+
+
+def _score_spark(table, model, signature, profile, spark):
+    from sigbatch.spark import score
+
+    scored, quarantine = score(spark.createDataFrame(table), model, signature, profile=profile)
+    return scored.toArrow(), quarantine.toArrow()
+
+
+def _score_dask(table, model, signature, profile):
+    import dask.dataframe as dd
+
+    from sigbatch.dask import score
+
+    frame = table.to_pandas(types_mapper=__import__("pandas").ArrowDtype)
+    scored, quarantine = score(dd.from_pandas(frame, npartitions=2), model, signature, profile=profile)
+    import dask
+
+    s, q = dask.compute(scored, quarantine, scheduler="threads")
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(s, preserve_index=False), pa.Table.from_pandas(q, preserve_index=False)
+
+
+@pytest.fixture(params=["core", "spark", "dask"])
+def runner(request):
+    """Score an Arrow table on one engine: ``runner(table, model, signature, profile)`` -> (scored, quarantine).
+
+    The same behavioural cases run on all three engines (parity); outputs are pyarrow Tables.
+    """
+    if request.param == "core":
+        return _score_core
+    if request.param == "spark":
+        session = request.getfixturevalue("spark")
+        return lambda table, model, signature, profile: _score_spark(table, model, signature, profile, session)
+    return _score_dask

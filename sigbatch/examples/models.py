@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["identity", "tag_counter"]
+__all__ = ["identity", "row_sum", "tag_counter"]
 
 
 def identity(frame: pd.DataFrame) -> pd.DataFrame:
@@ -24,3 +24,8 @@ def tag_counter(frame: pd.DataFrame) -> pd.Series:
         return float(len(tags) + len(c.get("d") or ""))
 
     return pd.Series([score(t, c) for t, c in zip(frame["a"], frame["c"], strict=True)], name="score")
+
+
+def row_sum(frame: pd.DataFrame) -> pd.Series:
+    """Sum of the numeric columns ``id``, ``n`` and ``flag`` (a scalar example model)."""
+    return (frame["id"] + frame["n"] + frame["flag"]).astype("float64")

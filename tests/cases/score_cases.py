@@ -1,0 +1,97 @@
+"""Scoring cases every engine runs (core, Spark, Dask): typed Arrow data with injected faults.
+
+Each case builds a pyarrow Table with an ``id`` column, a signature, a model URI and the expected
+result: which ids are scored, and for each quarantined id its stage and ``(path, code)`` reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pyarrow as pa
+
+from sigbatch import Array, ColSpec, Map, ModelSignature, Object, Property, Schema
+
+SEED_INPUTS = Schema(
+    [
+        ColSpec("long", "id"),
+        ColSpec(Array("string"), "a"),
+        ColSpec("string", "b", required=False),
+        ColSpec(Object([Property("d", "string"), Property("e", "string", required=False)]), "c"),
+    ]
+)
+
+
+def seed_table() -> pa.Table:
+    """Ten seed-shaped rows: ids 3..9 carry one fault each (kinds Arrow can hold)."""
+    c_type = pa.struct([("d", pa.string()), ("e", pa.string()), ("z", pa.string())])
+    rows: list[dict[str, Any]] = [
+        {"id": 0, "a": ["x", "y"], "b": "b", "c": {"d": "d0", "e": None, "z": None}},
+        {"id": 1, "a": [], "b": None, "c": {"d": "d1", "e": "e1", "z": None}},
+        {"id": 2, "a": ["z"], "b": "b", "c": {"d": "d2", "e": None, "z": None}},
+        {"id": 3, "a": None, "b": "b", "c": {"d": "d3", "e": None, "z": None}},  # a: NULL_REQUIRED
+        {"id": 4, "a": ["q"], "b": "b", "c": None},  # c: NULL_REQUIRED
+        {"id": 5, "a": ["q"], "b": "b", "c": {"d": None, "e": "e", "z": None}},  # c.d: NULL_REQUIRED
+        {"id": 6, "a": ["q"], "b": "b", "c": {"d": "d6", "e": None, "z": "zz"}},  # c.z: INVALID_OBJECT
+        {"id": 7, "a": ["q"], "b": "b", "c": {"d": "boom", "e": None, "z": None}},  # MODEL_ERROR
+        {"id": 8, "a": None, "b": "b", "c": None},  # two reasons
+        {"id": 9, "a": ["q"], "b": None, "c": {"d": "d9", "e": None, "z": None}},
+    ]
+    schema = pa.schema([("id", pa.int64()), ("a", pa.list_(pa.string())), ("b", pa.string()), ("c", c_type)])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def scalar_table() -> pa.Table:
+    """Scalar columns: an int64 score cast to double (0/1 only), a null in a required long."""
+    return pa.table(
+        {
+            "id": pa.array([0, 1, 2, 3, 4], pa.int64()),
+            "n": pa.array([1, 2, None, 4, 5], pa.int64()),
+            "flag": pa.array([0, 1, 1, 7, 0], pa.int64()),
+            "t": pa.array([dt.datetime(2024, 1, d) for d in range(1, 6)]),
+            "m": pa.array([[("k", 1.0)], None, [], [("k", None)], [("j", 2.5)]], pa.map_(pa.string(), pa.float64())),
+        }
+    )
+
+
+SCALAR_INPUTS = Schema(
+    [
+        ColSpec("long", "id"),
+        ColSpec("long", "n"),
+        ColSpec("double", "flag"),
+        ColSpec("datetime", "t"),
+        ColSpec(Map("double"), "m", required=False),
+    ]
+)
+
+CASES = [
+    {
+        "id": "seed_faults",
+        "table": seed_table,
+        "signature": ModelSignature(SEED_INPUTS, Schema([ColSpec("double", "score")])),
+        "model": "python:sigbatch.examples.models:tag_counter",
+        "scored": [0, 1, 2, 9],
+        "quarantined": {
+            3: ("input", [("a", "NULL_REQUIRED")]),
+            4: ("input", [("c", "NULL_REQUIRED")]),
+            5: ("input", [("c.d", "NULL_REQUIRED")]),
+            6: ("input", [("c.z", "INVALID_OBJECT")]),
+            7: ("model", [("", "MODEL_ERROR")]),
+            8: ("input", [("a", "NULL_REQUIRED"), ("c", "NULL_REQUIRED")]),
+        },
+        "predictions": {0: 4.0, 1: 2.0, 2: 3.0, 9: 3.0},
+    },
+    {
+        "id": "scalar_faults",
+        "table": scalar_table,
+        "signature": ModelSignature(SCALAR_INPUTS),
+        "model": "python:sigbatch.examples.models:row_sum",
+        "scored": [0, 1, 4],
+        "quarantined": {
+            2: ("input", [("n", "NULL_REQUIRED")]),
+            3: ("input", [("flag", "UNSAFE_CAST")]),  # m["k"] null is fine: the map is optional
+        },
+        "predictions": {0: 1.0, 1: 4.0, 4: 9.0},
+    },
+]
