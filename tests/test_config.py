@@ -1,0 +1,93 @@
+"""Job configuration and manifests: validation that names the key, and accounting from outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sigbatch import ColSpec, ConfigError, ModelSignature, Schema
+from sigbatch.config import load_score_config
+from sigbatch.manifest import AccountingError, Counts, Manifest, count_outputs, prepare_output, read_manifest
+from sigbatch.quarantine import REASON_TYPE
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "score.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_config_file_with_overrides(tmp_path):
+    """A config file is read, nested keys flattened, and --set overrides win with YAML-typed values."""
+    (tmp_path / "lake").mkdir()
+    path = _write(tmp_path, f"source:\n  path: {tmp_path / 'lake'}\n  format: json\nmodel: python:m:f\noutput:\n  path: out\n")
+    cfg = load_score_config(path, ["profile=lenient", "spark.batch_size=500", "output.keep_columns=[id, ts]"])
+    assert (cfg.source.format, cfg.profile, cfg.spark_batch_size, cfg.keep_columns) == ("json", "lenient", 500, ["id", "ts"])
+    assert cfg.mode == "error" and cfg.on_schema_mismatch == "fail"
+    assert cfg.as_dict()["output.path"] == "out"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["profil=strict"], r"unknown key 'profil' \(did you mean 'profile'\?\)"),
+        (["profile=loose"], r"key 'profile' must be one of \['mlflow', 'strict', 'lenient'\], got 'loose'"),
+        (["spark.batch_size=many"], r"key 'spark.batch_size' must be int, got str 'many'"),
+        (["progress=3"], r"key 'progress' must be bool, got int 3"),
+        (["source.path=/no/such/lake"], r"key 'source.path': /no/such/lake does not exist"),
+        (["novalue"], r"--set 'novalue': expected key=value"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path, overrides, message):
+    """Unknown keys, wrong types, bad choices and missing paths fail with the key named."""
+    base = [f"source.path={tmp_path}", "model=python:m:f", "output.path=out"]
+    with pytest.raises(ConfigError, match=message):
+        load_score_config(None, base + overrides)
+
+
+def test_config_missing_required_key(tmp_path):
+    """A config without a model says which key is missing and what it is for."""
+    path = _write(tmp_path, f"source:\n  path: {tmp_path}\noutput:\n  path: out\n")
+    with pytest.raises(ConfigError, match=r"missing required key 'model' \(model URI"):
+        load_score_config(path)
+
+
+def test_accounting_counts_come_from_written_files(tmp_path):
+    """count_outputs reads row counts from footers and reasons from the quarantine; check() fails loudly."""
+    (tmp_path / "scored").mkdir()
+    (tmp_path / "quarantine").mkdir()
+    pq.write_table(pa.table({"id": [1, 2, 3]}), tmp_path / "scored" / "part-0.parquet")
+    errors = pa.array(
+        [[{"path": "a", "code": "NULL_REQUIRED", "expected": "x", "actual": "null", "message": "m"},
+          {"path": "c", "code": "NULL_REQUIRED", "expected": "x", "actual": "null", "message": "m"}],
+         [{"path": "", "code": "MODEL_ERROR", "expected": "x", "actual": "e", "message": "m"}]],
+        pa.list_(REASON_TYPE),
+    )
+    pq.write_table(pa.table({"id": [4, 5], "_sigbatch_errors": errors, "_sigbatch_stage": ["input", "model"]}),
+                   tmp_path / "quarantine" / "part-0.parquet")
+    counts = count_outputs(tmp_path, rows_in=5)
+    assert counts == Counts(5, 3, 2, {"input": 1, "model": 1}, {"MODEL_ERROR": 1, "NULL_REQUIRED": 1})
+    counts.check()
+    with pytest.raises(AccountingError, match=r"6 rows in, 3 scored \+ 2 quarantined \(1 rows lost\)"):
+        count_outputs(tmp_path, rows_in=6).check()
+    sig = ModelSignature(Schema([ColSpec("long", "id")]))
+    manifest = Manifest.build(engine="local", engine_version="0", model="python:m:f", signature=sig,
+                              config={"output.path": str(tmp_path)}, counts=counts, timings={"total": 1.23456})
+    manifest.write(tmp_path)
+    back = read_manifest(tmp_path)
+    assert back.counts == counts and back.signature_hash == manifest.signature_hash and back.timings == {"total": 1.235}
+    assert json.loads((tmp_path / "_sigbatch_manifest.json").read_text())["counts"]["rows_in"] == 5
+
+
+def test_output_mode_error_refuses_to_overwrite(tmp_path):
+    """Mode 'error' refuses a non-empty output; 'overwrite' clears only sigbatch's outputs."""
+    out = tmp_path / "out"
+    (out / "scored").mkdir(parents=True)
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="already exists and output.mode is 'error'"):
+        prepare_output(out, "error")
+    prepare_output(out, "overwrite")
+    assert not (out / "scored").exists() and (out / "notes.txt").read_text() == "keep me"
