@@ -983,8 +983,9 @@ def enforce(
         if column is None or (batch.from_records and column in batch.present and not batch.present[column].all()):
             if batch.from_records and required:
                 present = batch.present.get(column or "", np.zeros(n, dtype=bool))
-                for i in np.flatnonzero(~present):
-                    if int(i) in batch.not_records:
+                for pos in np.flatnonzero(~present):
+                    i = int(pos)
+                    if i in batch.not_records:
                         continue
                     bad[i] = True
                     reasons.setdefault(int(i), []).append(
@@ -1021,7 +1022,7 @@ def enforce(
         arr = batch.arrow[column]
         if isinstance(t, DataType):
             col_reasons: dict[int, list[Reason]] = {}
-            col_bad, values = _scalar_column(label, arr, spec, profile, col_reasons)
+            col_bad, values = _scalar_column(label, arr, spec, profile, col_reasons)  # type: ignore[arg-type]
             if batch.from_records and column in batch.present:
                 # a row without the key was judged above; its placeholder null says nothing more
                 col_bad &= batch.present[column]
@@ -1032,8 +1033,9 @@ def enforce(
             conformed[label] = values
             continue
         col_bad, unsure = _walk(arr, t, required, nested=False)
-        for i in np.flatnonzero(col_bad | unsure):
-            _, rs = check_value(_row_value(arr, int(i), t), t, required, label)
+        for pos in np.flatnonzero(col_bad | unsure):
+            i = int(pos)
+            _, rs = check_value(_row_value(arr, i, t), t, required, label)
             if col_bad[i] and not rs:
                 rs = [Reason(label, ReasonCode.TYPE_MISMATCH, repr(t), describe_value(arr[int(i)].as_py()),
                              f"value does not conform to {t!r}")]

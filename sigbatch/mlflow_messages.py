@@ -45,7 +45,7 @@ def _inner_failure(data: Any, schema: Schema) -> str | None:
             if extra:
                 message += f" Note that there were extra inputs: {extra}"
             return message
-        columns = {spec.name: df[spec.name] for spec in schema.inputs if spec.name in df.columns}
+        columns: dict[Any, pd.Series] = {spec.name: df[spec.name] for spec in schema.inputs if spec.name in df.columns}
     else:
         if len(df.columns) < len(schema.inputs):
             return (
@@ -62,14 +62,14 @@ def _inner_failure(data: Any, schema: Schema) -> str | None:
         series = columns[key]
         if isinstance(spec.type, DataType):
             try:
-                conform_series(key, series, spec.type)
+                conform_series(str(key), series, spec.type)
             except ColumnViolation as exc:
                 return exc.message
             continue
         for value in series:
-            message = mlflow_error(value, spec.type, bool(spec.required))
-            if message is not None:
-                return message
+            failure = mlflow_error(value, spec.type, bool(spec.required))
+            if failure is not None:
+                return failure
     return None
 
 

@@ -382,8 +382,11 @@ def output_schema(signature: ModelSignature) -> Schema:
     if signature.outputs is not None and not signature.outputs.is_tensor_spec():
         if signature.outputs.has_input_names():
             return signature.outputs
-        return Schema([ColSpec(s.type, "prediction" if i == 0 else f"prediction_{i}", s.required)
-                       for i, s in enumerate(signature.outputs.inputs)])
+        specs = [
+            ColSpec(s.type, "prediction" if i == 0 else f"prediction_{i}", s.required)  # type: ignore[arg-type]
+            for i, s in enumerate(signature.outputs.inputs)
+        ]
+        return Schema(specs)
     return Schema([ColSpec("double", "prediction", required=False)])
 
 
@@ -391,7 +394,8 @@ def prediction_schema(signature: ModelSignature) -> pa.Schema:
     """The Arrow fields of the prediction columns (unprefixed names, nullable)."""
     from sigbatch.arrow import arrow_type
 
-    return pa.schema([pa.field(str(s.name), arrow_type(s.type)) for s in output_schema(signature).inputs])
+    specs = output_schema(signature).inputs
+    return pa.schema([pa.field(str(s.name), arrow_type(s.type)) for s in specs])  # type: ignore[arg-type]
 
 
 def combined_schema(source: pa.Schema, signature: ModelSignature) -> pa.Schema:

@@ -64,7 +64,7 @@ def _param_scalar(value: Any, dtype: DataType) -> Any:
         raise SignatureError(msg)
     if _is_type(value, dtype) or any(_is_type(value, t) for t in _WIDENINGS.get(dtype, ())):
         return dtype.to_python()(value)
-    msg = f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`"
+    msg = f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`"  # type: ignore[str-bytes-safe]
     raise SignatureError(msg)
 
 

@@ -148,7 +148,7 @@ def _scalar(value: Any, t: DataType, required: bool, path: str, reasons: list[Re
     except ColumnViolation as exc:
         reasons.append(
             Reason(path, exc.code, _type_name(t), describe_value(value),
-                   f"Failed to enforce schema of data `{value}` with dtype `{t.name}`")
+                   f"Failed to enforce schema of data `{value}` with dtype `{t.name}`")  # type: ignore[str-bytes-safe]
         )
         return value
     return series.iloc[0]

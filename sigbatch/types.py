@@ -396,7 +396,7 @@ class Schema:
         [string (required)]
     """
 
-    inputs: tuple[ColSpec, ...] | tuple[TensorSpec, ...]
+    inputs: tuple[ColSpec | TensorSpec, ...]
 
     def __init__(self, inputs: Sequence[ColSpec | TensorSpec]) -> None:
         if not isinstance(inputs, (list, tuple)):
