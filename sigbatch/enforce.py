@@ -55,7 +55,7 @@ _MISSING = object()
 # Scalar rules: which source types convert to which signature types, as MLflow's matrix decides.
 # ---------------------------------------------------------------------------------------------
 
-OK, FAIL, ZERO_ONE = "ok", "fail", "zero_one"
+OK, FAIL, ZERO_ONE, PER_VALUE = "ok", "fail", "zero_one", "per_value"
 
 
 def _src_kind(t: pa.DataType) -> str:
@@ -115,8 +115,10 @@ def scalar_rule(kind: str, t: DataType) -> str:
             return OK
         if t is DataType.datetime:
             return OK if kind in ("date", "null") else FAIL
-        if t is DataType.double and kind == "decimal":
-            return OK
+        if t is DataType.double and kind in ("decimal", "null"):
+            return OK  # MLflow sends object columns through pd.to_numeric
+        if t is DataType.double and kind == "bytes":
+            return PER_VALUE  # pd.to_numeric parses some bytes (b"1", b"") and not others
         return FAIL
     if kind == "str":
         return OK if t in (DataType.string, DataType.binary) else FAIL
@@ -388,17 +390,10 @@ def _from_records(rows: list[Any]) -> _Batch:
     objects: dict[str, list[Any]] = {}
     present: dict[str, np.ndarray] = {}
     for key in order:
-        values = [row.get(key, None) if isinstance(row, dict) else None for row in rows]
+        # Every column stays Python: a record is judged alone, by its own values' types (MLflow
+        # builds a one-row frame from it), not by a type Arrow would give the whole column.
+        objects[key] = [row.get(key, None) if isinstance(row, dict) else None for row in rows]
         present[key] = np.fromiter((isinstance(r, dict) and key in r for r in rows), bool, n)
-        try:
-            arr = pa.array(values, from_pandas=True)
-            if _src_kind(arr.type) in ("list", "struct", "map"):
-                # keep nested values as Python objects so missing keys stay missing
-                objects[key] = values
-            else:
-                arrow[key] = arr
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-            objects[key] = values
     return _Batch(n, arrow, objects, order, present, not_records, from_records=True)
 
 
@@ -465,6 +460,9 @@ def _to_rows(child_flags: np.ndarray, parents: np.ndarray, n: int) -> np.ndarray
     return np.bincount(parents, weights=child_flags, minlength=n) > 0
 
 
+_ARRAY_TEXT_CASTS = {("bytes", DataType.string), ("str", DataType.binary)}
+
+
 def _nulls(arr: pa.Array) -> np.ndarray:
     if arr.null_count == 0:
         return np.zeros(len(arr), dtype=bool)
@@ -490,6 +488,10 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
         if nested:
             if required:
                 bad |= nulls
+            if kind in ("timestamp", "timestamp_tz", "date"):
+                # a Python datetime/date is not a numpy scalar: MLflow refuses it in a dict
+                bad |= ~nulls
+                return bad, unsure
             rule = scalar_rule(_value_kind(kind), t)
             if rule == FAIL:
                 bad |= ~nulls
@@ -511,9 +513,11 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             rule = scalar_rule(_value_kind(_src_kind(values.type)), t.dtype)
             lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), 0))
             nonempty = (lengths > 0) & ~nulls
+            child_kind = _src_kind(values.type)
             if rule == FAIL:
                 bad |= nonempty & ~row_has_null
-            elif rule == ZERO_ONE:
+            elif rule in (ZERO_ONE, PER_VALUE) or (child_kind, t.dtype) in _ARRAY_TEXT_CASTS:
+                # decided per value: 0/1 ints, or numpy's text <-> bytes conversion (ASCII only)
                 unsure |= nonempty
             unsure |= nonempty & row_has_null
             return bad, unsure & ~bad
@@ -785,7 +789,40 @@ def _python_values(col: pa.ChunkedArray | pa.Array, t: Any) -> list[Any]:
     values = col.to_pylist()
     if _needs_reshape(t):
         values = [_maps_to_dicts(v, t) for v in values]
+    if _has_scalar_array(t):
+        values = [_mlflow_form(v, t) for v in values]
     return values
+
+
+def _has_scalar_array(t: Any) -> bool:
+    if isinstance(t, Array):
+        return isinstance(t.dtype, DataType) or _has_scalar_array(t.dtype)
+    if isinstance(t, Map):
+        return _has_scalar_array(t.value_type)
+    if isinstance(t, Object):
+        return any(_has_scalar_array(p.dtype) for p in t.properties)
+    return False
+
+
+def _mlflow_form(value: Any, t: Any) -> Any:
+    """A list of scalars as MLflow passes it on: through a numpy array of the signature's dtype
+    (None items become False, nan or text; datetimes become integers), when that changes it."""
+    if value is None:
+        return None
+    if isinstance(t, Array) and isinstance(value, list):
+        if isinstance(t.dtype, DataType):
+            if value and (t.dtype is DataType.datetime or any(v is None for v in value)):
+                from sigbatch.pyvalues import conform_series
+
+                series = conform_series("", pd.Series(value), t.dtype)
+                return series.to_numpy(dtype=t.dtype.to_numpy()).tolist()
+            return value
+        return [_mlflow_form(v, t.dtype) for v in value]
+    if isinstance(t, Map) and isinstance(value, dict):
+        return {k: _mlflow_form(v, t.value_type) for k, v in value.items()}
+    if isinstance(t, Object) and isinstance(value, dict):
+        return {k: _mlflow_form(v, t.property(k).dtype) if t.property(k) else v for k, v in value.items()}
+    return value
 
 
 def _contains_map(t: Any) -> bool:
@@ -868,6 +905,19 @@ def _scalar_column(
                 Reason(name, code, expected, f"{arr.type} {describe_value(value)}",
                        f"Incompatible input types for column {name}. Can not safely convert {_NUMPY_OF_KIND.get(kind, arr.type)} to {t.to_numpy()}.")
             )
+    elif rule == PER_VALUE:
+        from sigbatch.pyvalues import ColumnViolation, conform_series
+
+        numbers: list[Any] = [None] * n
+        for pos in np.flatnonzero(~nulls):
+            i = int(pos)
+            value = arr[i].as_py()
+            try:
+                numbers[i] = float(conform_series(name, pd.Series([value], dtype=object), t).iloc[0])
+            except ColumnViolation as exc:
+                bad[i] = True
+                reasons.setdefault(i, []).append(Reason(name, exc.code, expected, describe_value(value), exc.message))
+        arr = pa.array(numbers, pa.float64())
     elif rule == ZERO_ONE:
         zero_one = np.asarray(pc.fill_null(pc.is_in(arr, pa.array([0, 1], arr.type)), True))
         not_01 = ~zero_one & ~nulls
@@ -904,6 +954,121 @@ def _scalar_column(
     else:
         conformed = arr
     return bad, conformed
+
+
+def _one_row_series(value: Any, object_column: bool) -> pd.Series:
+    """The column MLflow sees for one value: a record's own type, or an object column's."""
+    return pd.Series([value], dtype=object) if object_column else pd.Series([value])
+
+
+def _group_key(value: Any) -> Any:
+    """Values with the same key get the same verdict from MLflow's matrix (so decide once)."""
+    kind = type(value)
+    if isinstance(value, (bool, np.bool_)):
+        return (kind,)
+    if isinstance(value, (int, np.integer)):
+        # pandas types a lone Python int by its size: int64, uint64, or object beyond that
+        return (kind, value in (0, 1), value < -(2**63), value >= 2**63, value >= 2**64)
+    if isinstance(value, (float, np.floating)):
+        return (kind, bool(np.isnan(value)))
+    if isinstance(value, str) or value is None:
+        return (kind,)
+    return None  # decided one by one (dates, bytes, lists, ...)
+
+
+def _python_scalars(
+    label: str,
+    values: list[Any],
+    t: DataType,
+    required: bool,
+    profile: str,
+    present: np.ndarray | None,
+    reasons: dict[int, list[Reason]],
+    from_records: bool,
+) -> tuple[np.ndarray, list[Any]]:
+    """Per-row verdicts for a scalar column of Python values, by MLflow's matrix on each row alone."""
+    from sigbatch.pyvalues import ColumnViolation, conform_series
+
+    n = len(values)
+    bad = np.zeros(n, dtype=bool)
+    out: list[Any] = [None] * n
+    decided: dict[Any, tuple[bool, Any]] = {}
+    lenient_rows: list[int] = []
+    for i, value in enumerate(values):
+        if present is not None and not present[i]:
+            continue
+        if _is_null(value):
+            if required and (profile == "strict" or _null_refused(value, t, from_records)):
+                bad[i] = True
+                reasons.setdefault(i, []).append(
+                    Reason(label, ReasonCode.NULL_REQUIRED, t.name, "null", f"column {label} is required and the value is null")
+                )
+            continue
+        key = _group_key(value)
+        verdict = decided.get(key) if key is not None else None
+        if verdict is None:
+            try:
+                conform_series(label, _one_row_series(value, not from_records), t)
+                verdict = (True, None)
+            except (ColumnViolation, ValueError, TypeError) as exc:
+                verdict = (False, exc)
+            if key is not None:
+                decided[key] = verdict
+        if verdict[0]:
+            out[i] = value
+            continue
+        if profile == "lenient" and isinstance(value, (str, int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            lenient_rows.append(i)
+            continue
+        exc = verdict[1]
+        code = exc.code if isinstance(exc, ColumnViolation) else ReasonCode.TYPE_MISMATCH
+        message = exc.message if isinstance(exc, ColumnViolation) else str(exc)
+        bad[i] = True
+        reasons.setdefault(i, []).append(Reason(label, code, t.name, describe_value(value), message))
+    if lenient_rows:
+        for group in (str, object):
+            rows = [i for i in lenient_rows if isinstance(values[i], str) == (group is str)]
+            if not rows:
+                continue
+            raw = pa.array([values[i] for i in rows], pa.string() if group is str else None, from_pandas=True)
+            converted, mismatch, unsafe = _lenient_convert(raw, t)
+            for j, i in enumerate(rows):
+                if mismatch[j] or unsafe[j]:
+                    bad[i] = True
+                    code = ReasonCode.TYPE_MISMATCH if mismatch[j] else ReasonCode.UNSAFE_CAST
+                    what = "does not convert to" if mismatch[j] else "does not convert without loss to"
+                    reasons.setdefault(i, []).append(
+                        Reason(label, code, t.name, describe_value(values[i]), f"value {values[i]!r} {what} {t.name}")
+                    )
+                else:
+                    out[i] = converted[j].as_py()
+    return bad, out
+
+
+def _null_refused(value: Any, t: DataType, from_records: bool) -> bool:
+    """Whether MLflow refuses a lone null in a required scalar column of this kind."""
+    from sigbatch.pyvalues import ColumnViolation, conform_series
+
+    try:
+        conform_series("", _one_row_series(value, not from_records), t)
+    except (ColumnViolation, ValueError, TypeError):
+        return True
+    return False
+
+
+def _scalars_to_arrow(values: list[Any], t: DataType, n: int) -> pa.Array:
+    """Conformed scalar values as an Arrow array of the signature's type."""
+    target = _arrow_scalar(t)
+    try:
+        return pa.array(values, type=target, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        cleaned = []
+        for v in values:
+            try:
+                cleaned.append(pa.scalar(v, type=target).as_py() if v is not None else None)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+                cleaned.append(str(v) if t is DataType.string else None)
+        return pa.array(cleaned, type=target, from_pandas=True)
 
 
 def enforce(
@@ -999,14 +1164,21 @@ def enforce(
             continue
         if column in batch.objects:
             values = batch.objects[column]
-            out_values: list[Any] = []
+            present = batch.present.get(column) if batch.from_records else None
+            if isinstance(t, DataType):
+                col_bad, out_values = _python_scalars(label, values, t, required, profile, present, reasons, batch.from_records)
+                bad |= col_bad
+                conformed[label] = _scalars_to_arrow(out_values, t, n)
+                if t in (DataType.string, DataType.binary, DataType.boolean):
+                    # MLflow hands object columns of these types to the model untouched
+                    py_columns[label] = out_values
+                continue
+            out_values = []
             for i, value in enumerate(values):
-                if batch.from_records and not batch.present[column][i]:
+                if present is not None and not present[i]:
                     out_values.append(None)
                     continue
                 out, rs = check_value(value, t, required, label)
-                if isinstance(t, DataType) and profile == "strict" and required and rs == [] and _is_null(value):
-                    rs = [Reason(label, ReasonCode.NULL_REQUIRED, repr(t), "null", f"column {label} is required and the value is null")]
                 if rs:
                     bad[i] = True
                     reasons.setdefault(i, []).extend(rs)
@@ -1017,7 +1189,7 @@ def enforce(
             try:
                 conformed[label] = pa.array(out_values, type=_target_type(t), from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, SignatureError):
-                conformed[label] = pa.nulls(n, pa.null())
+                conformed[label] = _object_column(out_values)
             continue
         arr = batch.arrow[column]
         if isinstance(t, DataType):
@@ -1031,6 +1203,10 @@ def enforce(
                 reasons.setdefault(i, []).extend(rs)
             bad |= col_bad
             conformed[label] = values
+            own_kind = {DataType.string: "str", DataType.binary: "bytes", DataType.boolean: "bool"}.get(t)
+            if own_kind is not None and _src_kind(arr.type) != own_kind and profile != "lenient":
+                # MLflow passes such columns to the model untouched (e.g. text for a binary column)
+                py_columns[label] = [None if bad[i] else v for i, v in enumerate(arr.to_pylist())]
             continue
         col_bad, unsure = _walk(arr, t, required, nested=False)
         for pos in np.flatnonzero(col_bad | unsure):
@@ -1042,8 +1218,11 @@ def enforce(
             if rs:
                 bad[i] = True
                 reasons.setdefault(int(i), []).extend(rs)
-        if _contains_map(t) or isinstance(t, AnyType):
-            py_columns[label] = [None if bad[i] else _row_value(arr, i, t) for i in range(n)]
+        if _needs_reshape(t) or isinstance(t, AnyType):
+            # the record's own keys, as MLflow sees them (not the fields a cast would add)
+            py_columns[label] = [
+                None if bad[i] else _mlflow_form(_maps_to_dicts(v, t), t) for i, v in enumerate(arr.to_pylist())
+            ]
         conformed[label] = _cast_nested(_drop_extra_fields(arr, t), t)
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
@@ -1106,7 +1285,7 @@ def _reasons_array(rows: np.ndarray, reasons: dict[int, list[Reason]]) -> pa.Arr
     return pa.array([[r.as_dict() for r in reasons.get(int(i), [])] for i in rows], type=pa.list_(REASON_TYPE))
 
 
-def _source_table(batch: _Batch, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+def _source_columns(batch: _Batch, rows: np.ndarray, columns: list[str] | None = None) -> tuple[list[pa.Array], list[pa.Field]]:
     """The input rows at ``rows`` with their original columns (Python-object columns made Arrow)."""
     take = pa.array(rows, type=pa.int64())
     arrays: list[pa.Array] = []
@@ -1127,6 +1306,14 @@ def _source_table(batch: _Batch, rows: np.ndarray, columns: list[str] | None = N
         raw = [json.dumps(batch.not_records[int(i)], default=str) if int(i) in batch.not_records else None for i in rows]
         arrays.append(pa.array(raw, pa.string()))
         fields.append(pa.field("_sigbatch_raw", pa.string()))
+    return arrays, fields
+
+
+def _source_table(batch: _Batch, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+    """The input rows at ``rows`` as a table of their original columns."""
+    arrays, fields = _source_columns(batch, rows, columns)
+    if not arrays:  # records without any key: keep the row count
+        return pa.table({"_": pa.nulls(len(rows))}).drop_columns(["_"])
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
@@ -1134,18 +1321,29 @@ def _quarantine_table(
     batch: _Batch, rows: np.ndarray, reasons: dict[int, list[Reason]], stage: Stage | dict[int, Stage]
 ) -> pa.Table:
     """Source columns of ``rows`` plus their reasons, stage and input position."""
-    table = _source_table(batch, rows)
-    table = table.append_column(pa.field(ERRORS_COLUMN, pa.list_(REASON_TYPE)), _reasons_array(rows, reasons))
+    arrays, fields = _source_columns(batch, rows)
     stages = [(stage.get(int(i), Stage.INPUT) if isinstance(stage, dict) else stage).value for i in rows]
-    table = table.append_column(pa.field(STAGE_COLUMN, pa.string()), pa.array(stages, pa.string()))
-    return table.append_column(pa.field(ROW_COLUMN, pa.int64()), pa.array(rows, pa.int64()))
+    arrays += [_reasons_array(rows, reasons), pa.array(stages, pa.string()), pa.array(rows, pa.int64())]
+    fields += [
+        pa.field(ERRORS_COLUMN, pa.list_(REASON_TYPE)),
+        pa.field(STAGE_COLUMN, pa.string()),
+        pa.field(ROW_COLUMN, pa.int64()),
+    ]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _object_column(values: list[Any]) -> pa.Array:
-    """A column Arrow could not type: kept as Arrow if it now can, else as JSON text."""
+    """A column Arrow could not type: kept as Arrow if it now can, else as JSON (or repr) text."""
     try:
         return pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-        import json
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError, ValueError):
+        return pa.array([None if v is None else _as_text(v) for v in values], pa.string())
 
-        return pa.array([None if v is None else json.dumps(v, default=str) for v in values], pa.string())
+
+def _as_text(value: Any) -> str:
+    import json
+
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return repr(value)

@@ -7,13 +7,14 @@ MLflow's ``pyfunc.predict`` raises for the same batch, by the same order of chec
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from sigbatch.errors import EnforcementError
-from sigbatch.pyvalues import ColumnViolation, conform_series, mlflow_error
+from sigbatch.pyvalues import ColumnViolation, check_value, conform_series, mlflow_error
 from sigbatch.types import DataType, Schema
 
 __all__ = ["mlflow_failure", "raise_like_mlflow"]
@@ -41,9 +42,11 @@ def _inner_failure(data: Any, schema: Schema) -> str | None:
         missing = [n for n in schema.required_input_names() if n not in df.columns]
         if missing:
             message = f"Model is missing inputs {missing}."
-            extra = [c for c in df.columns if c not in names]
+            # MLflow lists extra columns in the iteration order of a set of the column names
+            optional = set(schema.optional_input_names())
+            extra = [c for c in set(df.columns) if c not in set(names) and c not in optional]
             if extra:
-                message += f" Note that there were extra inputs: {extra}"
+                message += f" Note that there were extra inputs: {extra}."
             return message
         columns: dict[Any, pd.Series] = {spec.name: df[spec.name] for spec in schema.inputs if spec.name in df.columns}
     else:
@@ -70,15 +73,18 @@ def _inner_failure(data: Any, schema: Schema) -> str | None:
             failure = mlflow_error(value, spec.type, bool(spec.required))
             if failure is not None:
                 return failure
+            # MLflow converts a valid dict in place (its message then prints the converted data)
+            check_value(value, spec.type, bool(spec.required))
     return None
 
 
 def mlflow_failure(data: Any, schema: Schema) -> str | None:
     """MLflow's full ``predict`` error message for ``data``, or None if MLflow would accept it."""
-    inner = _inner_failure(data, schema)
+    work = copy.deepcopy(data)  # MLflow edits the caller's dicts; we edit a copy
+    inner = _inner_failure(work, schema)
     if inner is None:
         return None
-    return f"Failed to enforce schema of data '{data}' with schema '{schema!r}'. Error: {inner}"
+    return f"Failed to enforce schema of data '{work}' with schema '{schema!r}'. Error: {inner}"
 
 
 def raise_like_mlflow(data: Any, schema: Schema) -> None:

@@ -14,7 +14,6 @@ Two entry points:
 
 from __future__ import annotations
 
-import decimal
 from typing import Any
 
 import numpy as np
@@ -78,19 +77,23 @@ def conform_series(name: str, values: pd.Series, t: DataType) -> pd.Series:
     if t is DataType.datetime and values.dtype == object:
         try:
             return values.astype(np.dtype("datetime64[ns]"), errors="raise")
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             msg = f"Failed to convert column {name} from type {values.dtype} to {t}."
             raise ColumnViolation(msg, ReasonCode.TYPE_MISMATCH) from exc
+        except TypeError as exc:  # MLflow lets this one through unwrapped
+            raise ColumnViolation(str(exc), ReasonCode.TYPE_MISMATCH) from exc
     if t is DataType.boolean and values.dtype == object:
         return values
-    if t is DataType.double and values.dtype == object and len(values) and all(
-        isinstance(v, decimal.Decimal) for v in values
-    ):
+    if t is DataType.double and values.dtype == object:
+        # MLflow means this for Decimal columns, but its test (`dtype == decimal.Decimal`) is
+        # true for every object column: any object column goes through pd.to_numeric.
         try:
             return pd.to_numeric(values, errors="raise")
         except ValueError as exc:
             msg = f"Failed to convert column {name} from type {values.dtype} to {t}."
             raise ColumnViolation(msg, ReasonCode.TYPE_MISMATCH) from exc
+        except TypeError as exc:  # MLflow lets this one through unwrapped
+            raise ColumnViolation(str(exc), ReasonCode.TYPE_MISMATCH) from exc
     target = t.to_numpy()
     if not isinstance(values.dtype, np.dtype):
         is_upcast = False
@@ -279,43 +282,53 @@ def enforce_value(value: Any, dtype: Any, required: bool = True) -> Any:
 def mlflow_error(value: Any, dtype: Any, required: bool = True) -> str | None:
     """The message MLflow raises for ``value`` against ``dtype``, or None when it conforms.
 
-    MLflow stops at the first problem and wraps a property's failure as "Failed to enforce schema
-    for key ..."; :func:`check_value` reports every problem instead. Both decide alike.
+    Works like MLflow, in place and in order: the parts of ``value`` checked before the first
+    problem are converted (dicts edited), the rest is left alone, and the first problem's message
+    is returned (MLflow wraps a property's failure as "Failed to enforce schema for key ...").
+    :func:`check_value` reports every problem instead; both decide alike.
     """
-    import copy
+    return _mlflow_step(value, dtype, required)[0]
 
-    _, reasons = check_value(copy.deepcopy(value), dtype, required)
-    if not reasons:
-        return None
+
+def _mlflow_step(value: Any, dtype: Any, required: bool) -> tuple[str | None, Any]:
+    """(first MLflow error or None, the value as converted so far)."""
     if isinstance(dtype, Object) and isinstance(value, dict) and (required or value != {}):
         props = {p.name: p for p in dtype.properties}
         missing = {n for n, p in props.items() if p.required and n not in value}
         if missing:
-            return f"Missing required properties: {missing}"
+            return f"Missing required properties: {missing}", value
         extra = set(value) - set(props)
         if extra:
-            return f"Invalid properties not defined in the schema found: {extra}"
-        for key, item in value.items():
-            if mlflow_error(item, props[key].dtype, bool(props[key].required)) is not None:
+            return f"Invalid properties not defined in the schema found: {extra}", value
+        for key, item in list(value.items()):
+            error, converted = _mlflow_step(item, props[key].dtype, bool(props[key].required))
+            if error is not None:
                 json_type = props[key].to_dict()[key]["type"]
                 return (
                     f"Failed to enforce schema for key `{key}`. "
                     f"Expected type {json_type}, received type {type(item).__name__}"
-                )
+                ), value
+            value[key] = converted
+        return None, value
     if isinstance(dtype, Array) and isinstance(value, (list, np.ndarray)) and len(value) > 0:
         if isinstance(dtype.dtype, DataType):
             try:
-                conform_series("", pd.Series(list(value)), dtype.dtype)
+                conform_series("", pd.Series(list(value)), dtype.dtype).to_numpy(dtype=dtype.dtype.to_numpy())
             except ColumnViolation as exc:
-                return exc.message
+                return exc.message, value
+            except (ValueError, TypeError) as exc:  # numpy's own conversion error, unwrapped
+                return str(exc), value
         else:
+            items = []
             for item in value:
-                message = mlflow_error(item, dtype.dtype, required)
-                if message is not None:
-                    return message
+                error, converted = _mlflow_step(item, dtype.dtype, required)
+                if error is not None:
+                    return error, value
+                items.append(converted)
     if isinstance(dtype, Map) and isinstance(value, dict) and all(isinstance(k, str) for k in value):
         for item in value.values():
-            message = mlflow_error(item, dtype.value_type, required)
-            if message is not None:
-                return message
-    return reasons[0].message
+            error, _ = _mlflow_step(item, dtype.value_type, required)
+            if error is not None:
+                return error, value
+    converted, reasons = check_value(value, dtype, required)
+    return (reasons[0].message if reasons else None), converted
