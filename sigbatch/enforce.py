@@ -722,6 +722,7 @@ class EnforceResult:
     schema: Schema
     _py_columns: dict[str, list[Any]] = field(default_factory=dict, repr=False)
     _batch: _Batch | None = field(default=None, repr=False)
+    _model_sources: dict[str, pa.Array] = field(default_factory=dict, repr=False)
 
     def source_rows(self, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
         """The input rows at positions ``rows``, original columns in their source types."""
@@ -752,12 +753,22 @@ class EnforceResult:
         optional integer column with missing values becomes float64 with NaN, as pandas holds
         it); string columns hold Python strings; nested columns hold Python lists and dicts.
         """
-        return model_frame(self.valid, self.schema, self._py_columns)
+        return model_frame(self.valid, self.schema, self._py_columns, self._model_sources)
 
 
-def model_frame(valid: pa.Table, schema: Schema, py_columns: dict[str, list[Any]] | None = None) -> pd.DataFrame:
-    """The pandas frame a model receives for a conformed table (see :meth:`EnforceResult.to_pandas`)."""
+def model_frame(
+    valid: pa.Table,
+    schema: Schema,
+    py_columns: dict[str, list[Any]] | None = None,
+    sources: dict[str, pa.Array] | None = None,
+) -> pd.DataFrame:
+    """The pandas frame a model receives for a conformed table (see :meth:`EnforceResult.to_pandas`).
+
+    ``py_columns`` are values already in MLflow's form; ``sources`` Arrow values (valid rows only)
+    to hand over as Python objects instead of the conformed column.
+    """
     py_columns = py_columns or {}
+    sources = sources or {}
     data: dict[Any, Any] = {}
     for i, spec in enumerate(schema.inputs):
         name = spec.name if spec.name is not None else str(i)
@@ -768,6 +779,8 @@ def model_frame(valid: pa.Table, schema: Schema, py_columns: dict[str, list[Any]
         t = spec.type
         if name in py_columns:
             data[key] = pd.Series(py_columns[name], dtype=object)
+        elif name in sources:
+            data[key] = pd.Series(_python_values(sources[name], t), dtype=object)
         elif isinstance(t, DataType):
             if t in (DataType.string, DataType.binary):
                 data[key] = pd.Series(col.to_pylist(), dtype=object)
@@ -787,11 +800,31 @@ def model_frame(valid: pa.Table, schema: Schema, py_columns: dict[str, list[Any]
 def _python_values(col: pa.ChunkedArray | pa.Array, t: Any) -> list[Any]:
     """Nested values as MLflow hands them to the model: lists, dicts (maps too)."""
     values = col.to_pylist()
-    if _needs_reshape(t):
-        values = [_maps_to_dicts(v, t) for v in values]
-    if _has_scalar_array(t):
-        values = [_mlflow_form(v, t) for v in values]
+    if _needs_python_pass(_combine(col), t):
+        values = [_mlflow_form(_maps_to_dicts(v, t), t) for v in values]
     return values
+
+
+def _needs_python_pass(arr: pa.Array, t: Any) -> bool:
+    """Whether Arrow's Python values of ``arr`` differ from MLflow's for ``t`` (maps, undefined
+    struct fields below the top, lists of scalars with null items or datetimes)."""
+    if isinstance(t, Map):
+        return True
+    if isinstance(t, Array):
+        if not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)):
+            return True
+        child, _ = _children(arr)
+        if isinstance(t.dtype, DataType):
+            return t.dtype is DataType.datetime or child.null_count > 0
+        return _needs_python_pass(child, t.dtype)
+    if isinstance(t, Object):
+        if not pa.types.is_struct(arr.type):
+            return True
+        for i in range(arr.type.num_fields):
+            prop = t.property(arr.type.field(i).name)
+            if prop is None or _needs_python_pass(arr.field(i), prop.dtype):
+                return True
+    return False
 
 
 def _has_scalar_array(t: Any) -> bool:
@@ -1139,6 +1172,7 @@ def enforce(
                 reasons.setdefault(i, []).append(p.reason())
     conformed: dict[str, pa.Array] = {}
     py_columns: dict[str, list[Any]] = {}
+    model_sources: dict[str, pa.Array] = {}  # Arrow values the model frame is built from, lazily
     problem_columns = {_root(p.column) for p in column_problems}
     for idx, spec in enumerate(schema.inputs):
         label = spec.name if spec.name is not None else str(idx)
@@ -1206,7 +1240,7 @@ def enforce(
             own_kind = {DataType.string: "str", DataType.binary: "bytes", DataType.boolean: "bool"}.get(t)
             if own_kind is not None and _src_kind(arr.type) != own_kind and profile != "lenient":
                 # MLflow passes such columns to the model untouched (e.g. text for a binary column)
-                py_columns[label] = [None if bad[i] else v for i, v in enumerate(arr.to_pylist())]
+                model_sources[label] = arr
             continue
         col_bad, unsure = _walk(arr, t, required, nested=False)
         for pos in np.flatnonzero(col_bad | unsure):
@@ -1218,17 +1252,16 @@ def enforce(
             if rs:
                 bad[i] = True
                 reasons.setdefault(int(i), []).extend(rs)
-        if _needs_reshape(t) or isinstance(t, AnyType):
-            # the record's own keys, as MLflow sees them (not the fields a cast would add)
-            py_columns[label] = [
-                None if bad[i] else _mlflow_form(_maps_to_dicts(v, t), t) for i, v in enumerate(arr.to_pylist())
-            ]
-        conformed[label] = _cast_nested(_drop_extra_fields(arr, t), t)
+        # the model sees the record's own keys (not the fields a cast to the signature would add)
+        model_sources[label] = _drop_extra_fields(arr, t)
+        conformed[label] = _cast_nested(model_sources[label], t)
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
     py_valid = {k: [v for v, ok in zip(vals, valid_mask, strict=True) if ok] for k, vals in py_columns.items()}
+    keep = pa.array(valid_mask)
+    sources = {k: arr.filter(keep) for k, arr in model_sources.items()}
     quarantine = _quarantine_table(batch, np.flatnonzero(~valid_mask), reasons, Stage.INPUT)
-    return EnforceResult(valid, quarantine, valid_mask, reasons, schema, py_valid, batch)
+    return EnforceResult(valid, quarantine, valid_mask, reasons, schema, py_valid, batch, sources)
 
 
 def _root(path: str) -> str:
