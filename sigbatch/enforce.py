@@ -404,7 +404,7 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
     for name, col in zip(order, df.columns, strict=True):
         series = df[col]
         try:
-            arr = pa.array(series, from_pandas=True)
+            arr = _combine(pa.array(series, from_pandas=True))  # Arrow-backed columns come chunked
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
             objects[name] = series.tolist()
             continue
@@ -815,7 +815,10 @@ def _needs_python_pass(arr: pa.Array, t: Any) -> bool:
             return True
         child, _ = _children(arr)
         if isinstance(t.dtype, DataType):
-            return t.dtype is DataType.datetime or child.null_count > 0
+            # MLflow passes the list through a numpy array of the signature's dtype: that changes
+            # null items, datetimes, and values of another kind (b"" in a boolean list is False)
+            own_kind = _src_kind(_arrow_scalar(t.dtype))
+            return t.dtype is DataType.datetime or child.null_count > 0 or _src_kind(child.type) != own_kind
         return _needs_python_pass(child, t.dtype)
     if isinstance(t, Object):
         if not pa.types.is_struct(arr.type):
@@ -844,7 +847,7 @@ def _mlflow_form(value: Any, t: Any) -> Any:
         return None
     if isinstance(t, Array) and isinstance(value, list):
         if isinstance(t.dtype, DataType):
-            if value and (t.dtype is DataType.datetime or any(v is None for v in value)):
+            if value:
                 from sigbatch.pyvalues import conform_series
 
                 series = conform_series("", pd.Series(value), t.dtype)
@@ -1285,6 +1288,8 @@ def _drop_extra_fields(arr: pa.Array, t: Any) -> pa.Array:
     """A top-level struct without the fields its Object does not define (all null in valid rows)."""
     if isinstance(t, Object) and pa.types.is_struct(arr.type):
         keep = [i for i in range(arr.type.num_fields) if t.property(arr.type.field(i).name) is not None]
+        if not keep:  # no field the Object defines: empty records (or nulls)
+            return pa.array([None if v is None else {} for v in arr.to_pylist()], pa.struct([]))
         if len(keep) != arr.type.num_fields:
             return pa.StructArray.from_arrays(
                 [arr.field(i) for i in keep],

@@ -132,6 +132,7 @@ class Manifest:
     timings: dict[str, float]
     created: str
     sigbatch_version: str
+    replays: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def build(
@@ -179,4 +180,5 @@ def read_manifest(output: str | Path) -> Manifest:
         raise ConfigError(msg)
     doc = json.loads(target.read_text(encoding="utf-8"))
     doc["counts"] = Counts(**doc["counts"])
+    doc["replays"] = tuple(doc.get("replays", ()))
     return Manifest(**doc)

@@ -37,9 +37,9 @@ class ColumnViolation(Exception):
 
 def is_none_or_nan(value: Any) -> bool:
     """None, float NaN, pd.NA or NaT (MLflow's ``_is_none_or_nan``)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+    if isinstance(value, float):  # Python floats and np.float64, not np.float32 (as in MLflow)
+        return bool(np.isnan(value))
+    return value is None or value is pd.NA or value is pd.NaT
 
 
 def _integral_with_nans(values: pd.Series) -> bool:
