@@ -780,7 +780,7 @@ def model_frame(
         if name in py_columns:
             data[key] = pd.Series(py_columns[name], dtype=object)
         elif name in sources:
-            data[key] = pd.Series(_python_values(sources[name], t), dtype=object)
+            data[key] = _nested_series(sources[name], t)
         elif isinstance(t, DataType):
             if t in (DataType.string, DataType.binary):
                 data[key] = pd.Series(col.to_pylist(), dtype=object)
@@ -793,8 +793,20 @@ def model_frame(
             else:
                 data[key] = pd.Series(np.asarray(col.to_numpy(zero_copy_only=False)).astype(t.to_numpy()))
         else:
-            data[key] = pd.Series(_python_values(col, t), dtype=object)
+            data[key] = _nested_series(col, t)
     return pd.DataFrame(data, index=pd.RangeIndex(valid.num_rows))
+
+
+def _nested_series(col: pa.ChunkedArray | pa.Array, t: Any) -> pd.Series:
+    """A nested column as the model receives it.
+
+    Lists arrive as numpy arrays (what MLflow hands a model for a frame read from Parquet) when
+    that conversion already gives MLflow's values; otherwise values are built in Python.
+    """
+    arr = _combine(col)
+    if isinstance(t, Array) and isinstance(t.dtype, DataType) and not _needs_python_pass(arr, t):
+        return pd.Series(arr.to_pandas(), dtype=object).reset_index(drop=True)
+    return pd.Series(_python_values(arr, t), dtype=object)
 
 
 def _python_values(col: pa.ChunkedArray | pa.Array, t: Any) -> list[Any]:
