@@ -1112,6 +1112,8 @@ def _scalars_to_arrow(values: list[Any], t: DataType, n: int) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         cleaned = []
         for v in values:
+            if t is DataType.datetime and v is not None:
+                v = pd.Timestamp(v).to_pydatetime()  # dates and numpy datetimes, as MLflow casts them
             try:
                 cleaned.append(pa.scalar(v, type=target).as_py() if v is not None else None)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
