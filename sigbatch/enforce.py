@@ -839,6 +839,11 @@ def _needs_python_pass(arr: pa.Array, t: Any) -> bool:
             prop = t.property(arr.type.field(i).name)
             if prop is None or _needs_python_pass(arr.field(i), prop.dtype):
                 return True
+    if isinstance(t, DataType):
+        # a scalar inside a dict: unchanged only when Arrow's Python value is of the natural type
+        natural = {DataType.string: "str", DataType.binary: "bytes", DataType.boolean: "bool",
+                   DataType.long: "int64", DataType.double: "float64"}.get(t)
+        return natural is None or _value_kind(_src_kind(arr.type)) != natural
     return False
 
 
@@ -870,7 +875,19 @@ def _mlflow_form(value: Any, t: Any) -> Any:
         return {k: _mlflow_form(v, t.value_type) for k, v in value.items()}
     if isinstance(t, Object) and isinstance(value, dict):
         return {k: _mlflow_form(v, t.property(k).dtype) if t.property(k) else v for k, v in value.items()}
+    if isinstance(t, DataType) and value is not None and type(value) not in _NATURAL.get(t, ()):
+        return check_value(value, t, False)[0]  # MLflow's value for a scalar in a dict or map
     return value
+
+
+# Python types whose values MLflow hands on unchanged as a scalar of each type inside a dict
+_NATURAL: dict[DataType, tuple[type, ...]] = {
+    DataType.string: (str,),
+    DataType.binary: (bytes,),
+    DataType.boolean: (bool,),
+    DataType.long: (int,),
+    DataType.double: (float,),
+}
 
 
 def _contains_map(t: Any) -> bool:

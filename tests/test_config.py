@@ -87,7 +87,7 @@ def test_output_mode_error_refuses_to_overwrite(tmp_path):
     out = tmp_path / "out"
     (out / "scored").mkdir(parents=True)
     (out / "notes.txt").write_text("keep me")
-    with pytest.raises(ConfigError, match="already exists and output.mode is 'error'"):
+    with pytest.raises(ConfigError, match=r"already exists and output\.mode is 'error'"):
         prepare_output(out, "error")
     prepare_output(out, "overwrite")
     assert not (out / "scored").exists() and (out / "notes.txt").read_text() == "keep me"
