@@ -1,0 +1,25 @@
+"""Lake-scale signature inference as a job: ``spark-submit jobs/infer_signature.py --config conf/infer.yaml``.
+
+The same job as ``sigbatch infer --engine spark`` (it takes the same options: ``--config``,
+``--set key=value``, ``--rows-per-partition``, ...): the per-file work runs on the executors of the
+session spark-submit starts. Prints the signature and the report; exit status 0, or 2 with the
+error on stderr for a caller's mistake or (policy strict) conflicting types.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from sigbatch.cli import main as cli_main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sigbatch infer --engine spark`` with ``argv`` (default: the process arguments)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    # Spark by default (this is the spark-submit job); a later --engine on the command line wins.
+    return cli_main(["infer", "--engine", "spark", *args])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

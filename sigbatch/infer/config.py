@@ -1,0 +1,220 @@
+"""The inference job's configuration (``conf/infer.yaml``), validated on load, and the job itself.
+
+Keys are dotted paths (``sample.rows_per_partition``), written nested in YAML. A file is read
+first, then ``--set key=value`` overrides (values read as YAML), then explicit command-line flags.
+An unknown key, a wrong type or an out-of-range value fails with a
+:class:`~sigbatch.errors.ConfigError` naming the key (and the closest known key for a typo).
+
+Example:
+    >>> cfg = load_infer_config(None, ["sample.seed=3"], {"source.path": "."})
+    >>> cfg.engine, cfg.seed, cfg.policy
+    ('local', 3, 'strict')
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sigbatch.errors import ConfigError, DependencyError
+from sigbatch.infer.finalize import POLICIES, InferenceResult
+from sigbatch.infer.lake import FORMATS, infer_files
+
+__all__ = ["ENGINES", "INFER_KEYS", "InferConfig", "load_infer_config", "run_infer"]
+
+#: Where the per-partition work runs.
+ENGINES = ("local", "dask", "spark")
+_NONE = type(None)
+
+# key: (accepted types, default, allowed values or None, help). A default of ... means required.
+INFER_KEYS: dict[str, tuple[tuple[type, ...], Any, tuple[Any, ...] | None, str]] = {
+    "source.path": ((str,), ..., None, "a file or directory of Parquet, JSON lines or CSV files"),
+    "source.format": ((str, _NONE), None, (*FORMATS, None), "file format; null: from the extensions"),
+    "engine": ((str,), "local", ENGINES, "where the per-file work runs"),
+    "sample.fraction": ((float, int, _NONE), None, None, "share of files read, in (0, 1]; null: all"),
+    "sample.max_partitions": ((int, _NONE), None, None, "at most this many files; null: no limit"),
+    "sample.rows_per_partition": ((int, _NONE), None, None, "stop reading each file after N rows"),
+    "sample.seed": ((int,), 0, None, "chooses the files, deterministically"),
+    "policy": ((str,), "strict", POLICIES, "conflicting types: strict, widen or majority"),
+    "output": ((str, _NONE), None, None, "write MLflow's signature JSON to this file"),
+    "set_on": ((str, _NONE), None, None, "write the signature into this model directory's MLmodel"),
+    "dask.scheduler": ((str, _NONE), None, None, "threads, processes or synchronous (no active client)"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InferConfig:
+    """A validated inference-job configuration."""
+
+    source: str
+    format: str | None = None
+    engine: str = "local"
+    fraction: float | None = None
+    max_partitions: int | None = None
+    rows_per_partition: int | None = None
+    seed: int = 0
+    policy: str = "strict"
+    output: str | None = None
+    set_on: str | None = None
+    dask_scheduler: str | None = None
+    origin: str = "<command line>"
+
+
+def _flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested sections as dotted keys (``sample: {seed: 1}`` -> ``sample.seed``)."""
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and any(k.startswith(name + ".") for k in INFER_KEYS):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _parse_overrides(items: Sequence[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs, values read as YAML."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            msg = f"--set {item!r}: expected key=value"
+            raise ConfigError(msg)
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            msg = f"--set {key}: cannot read the value {raw!r} ({exc})"
+            raise ConfigError(msg) from None
+    return out
+
+
+def _check(origin: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Each key known, of an accepted type, among the allowed values."""
+    for key, value in values.items():
+        if key not in INFER_KEYS:
+            close = difflib.get_close_matches(key, list(INFER_KEYS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; known keys: {sorted(INFER_KEYS)}"
+            msg = f"{origin}: unknown key '{key}'{hint}"
+            raise ConfigError(msg)
+        types, _, choices, _ = INFER_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            wanted = " or ".join("null" if t is _NONE else t.__name__ for t in types)
+            msg = f"{origin}: key '{key}' must be {wanted}, got {type(value).__name__} {value!r}"
+            raise ConfigError(msg)
+        if choices is not None and value not in choices:
+            allowed = [c for c in choices if c is not None]
+            msg = f"{origin}: key '{key}' must be one of {allowed}, got {value!r}"
+            raise ConfigError(msg)
+    return dict(values)
+
+
+def load_infer_config(
+    path: str | os.PathLike[str] | None,
+    overrides: Sequence[str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> InferConfig:
+    """Read and validate an inference config: the file, then ``key=value`` overrides, then flags.
+
+    Args:
+        path: A YAML file (see ``conf/infer.yaml``), or None.
+        overrides: ``key=value`` strings (``--set``); values are YAML.
+        flags: Values by key, already typed (the command line's explicit options).
+
+    Raises:
+        ConfigError: The file is unreadable, a key unknown, a value of the wrong type or range, a
+            required key missing, or the source path absent.
+    """
+    values: dict[str, Any] = {}
+    origin = "<command line>"
+    if path is not None:
+        p = Path(path)
+        origin = str(p)
+        if not p.is_file():
+            msg = f"{p}: no such config file"
+            raise ConfigError(msg)
+        try:
+            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            msg = f"{p}: invalid YAML: {exc}"
+            raise ConfigError(msg) from None
+        if not isinstance(doc, dict):
+            msg = f"{p}: expected a mapping of keys at the top level, got {type(doc).__name__}"
+            raise ConfigError(msg)
+        values.update(_check(origin, _flatten(doc)))
+    values.update(_check("--set", _parse_overrides(overrides)))
+    values.update(_check("command line", dict(flags or {})))
+    for key, (_, default, _, help_text) in INFER_KEYS.items():
+        if key not in values:
+            if default is ...:
+                msg = f"{origin}: missing required key '{key}' ({help_text})"
+                raise ConfigError(msg)
+            values[key] = default
+    fraction = values["sample.fraction"]
+    if fraction is not None and not (0 < fraction <= 1):
+        msg = f"{origin}: key 'sample.fraction' must be in (0, 1], got {fraction!r}"
+        raise ConfigError(msg)
+    for key in ("sample.max_partitions", "sample.rows_per_partition"):
+        if values[key] is not None and values[key] < 1:
+            msg = f"{origin}: key '{key}' must be at least 1, got {values[key]!r}"
+            raise ConfigError(msg)
+    if not Path(values["source.path"]).exists():
+        msg = f"{origin}: key 'source.path': {values['source.path']} does not exist"
+        raise ConfigError(msg)
+    return InferConfig(
+        source=values["source.path"],
+        format=values["source.format"],
+        engine=values["engine"],
+        fraction=None if fraction is None else float(fraction),
+        max_partitions=values["sample.max_partitions"],
+        rows_per_partition=values["sample.rows_per_partition"],
+        seed=values["sample.seed"],
+        policy=values["policy"],
+        output=values["output"],
+        set_on=values["set_on"],
+        dask_scheduler=values["dask.scheduler"],
+        origin=origin,
+    )
+
+
+def run_infer(config: InferConfig) -> InferenceResult:
+    """Run the inference a config describes on its engine, then write the outputs it names.
+
+    Raises:
+        InferenceError: As the engine's inference raises (``strict`` conflicts included).
+        DependencyError: The engine's extra is not installed.
+    """
+    sampling: dict[str, Any] = {
+        "format": config.format,
+        "fraction": config.fraction,
+        "max_partitions": config.max_partitions,
+        "rows_per_partition": config.rows_per_partition,
+        "seed": config.seed,
+        "policy": config.policy,
+    }
+    if config.engine == "local":
+        result = infer_files(config.source, **sampling)
+    elif config.engine == "dask":
+        try:
+            from sigbatch.dask.infer import infer_schema as dask_infer
+        except ImportError as exc:
+            msg = f"engine 'dask' needs Dask: install with `pip install 'sigbatch[dask]'` ({exc})"
+            raise DependencyError(msg) from exc
+        result = dask_infer(config.source, scheduler=config.dask_scheduler, **sampling)
+    else:
+        try:
+            from sigbatch.spark.infer import infer_schema as spark_infer
+        except ImportError as exc:
+            msg = f"engine 'spark' needs PySpark: install with `pip install 'sigbatch[spark]'` ({exc})"
+            raise DependencyError(msg) from exc
+        result = spark_infer(config.source, **sampling)
+    if config.output:
+        result.write_json(config.output)
+    if config.set_on:
+        result.set_on(config.set_on)
+    return result

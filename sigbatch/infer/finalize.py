@@ -1,0 +1,444 @@
+"""Finalising a partial schema: a conflict policy turns counts into a schema, plus a report.
+
+Types follow MLflow's inference rules for the same values: an absent or ``None`` top-level value
+makes the column optional; a property is required only when every object has it with a typed value
+(not ``None``, NaN, ``[]`` or ``{}``); a ``None`` (or other untyped value) where Objects are found
+makes all of their properties optional; Object properties are sorted; columns keep first-seen order;
+a path with no typed value at all is ``Any`` (unless the data's schema declared a type for it).
+
+Where the values at one path have more than one type, the policy decides:
+
+* ``strict`` (default, MLflow's behaviour): an :class:`~sigbatch.errors.InferenceError` that names
+  every conflicting path, each type seen with its count and example values;
+* ``widen`` (Spark's widening): ``integer < long < float < double`` among numbers; any other mix
+  (a string, a boolean, a datetime, an array or object with anything else) becomes ``string``;
+* ``majority``: the dominant type (most values; ties go to the earlier type in
+  :data:`~sigbatch.infer.partial.KINDS`); the minority share is reported as the expected quarantine
+  rate.
+
+Every run also returns a :class:`Report`: per field path the rows looked at, the null and presence
+rates and the types seen, the conflicts and how they were settled, and what was read.
+
+Example:
+    >>> from sigbatch.infer.partial import partial_from_records
+    >>> schema, report = finalize(partial_from_records([{"x": 1}, {"x": 2.5}]), "widen")
+    >>> schema, report.conflicts[0].chosen
+    (['x': double (required)], 'double')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sigbatch.errors import ConfigError, InferenceError, SignatureFileError
+from sigbatch.infer.partial import KINDS, FieldPartial, Partial, Sample
+from sigbatch.types import (
+    AnyType,
+    Array,
+    ColSpec,
+    ColumnType,
+    DataType,
+    Map,
+    ModelSignature,
+    Object,
+    Property,
+    Schema,
+)
+
+__all__ = [
+    "POLICIES",
+    "Conflict",
+    "FieldStats",
+    "InferenceResult",
+    "Report",
+    "Selection",
+    "finalize",
+]
+
+#: The conflict policies, the default first.
+POLICIES = ("strict", "widen", "majority")
+
+_NUMERIC = ("integer", "long", "float", "double")
+_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStats:
+    """What was seen at one field path (``col``, ``col.prop``, ``col[]`` for elements, ``col{}`` for map values)."""
+
+    path: str
+    rows: int
+    present: int
+    nulls: int
+    types: tuple[tuple[str, int], ...]
+
+    @property
+    def presence_rate(self) -> float:
+        """Share of slots where the field was present (0.0 when nothing was looked at)."""
+        return self.present / self.rows if self.rows else 0.0
+
+    @property
+    def null_rate(self) -> float:
+        """Share of slots holding ``None``."""
+        return self.nulls / self.rows if self.rows else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {
+            "path": self.path,
+            "rows": self.rows,
+            "presence_rate": self.presence_rate,
+            "null_rate": self.null_rate,
+            "types": dict(self.types),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Values of several types at one path, and how the policy settled it.
+
+    ``chosen`` is the kind kept (None under ``strict``); ``minority`` the number of values not of
+    that kind; ``quarantine_rate`` their share of the typed values (``majority`` only; else 0).
+    """
+
+    path: str
+    types: tuple[tuple[str, int], ...]
+    examples: tuple[tuple[str, tuple[str, ...]], ...]
+    chosen: str | None
+    minority: int
+    quarantine_rate: float
+    top_level: bool
+
+    def describe(self) -> str:
+        """One line: the path, each type with its count and examples."""
+        unit = "row" if self.top_level else "value"
+        shown = dict(self.examples)
+        parts = []
+        for kind, count in self.types:
+            ex = shown.get(kind, ())
+            noun = unit if count == 1 else unit + "s"
+            parts.append(f"{kind} in {count:,} {noun}" + (f" (e.g. {', '.join(ex)})" if ex else ""))
+        return f"{self.path!r}: " + "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {
+            "path": self.path,
+            "types": dict(self.types),
+            "examples": {k: list(v) for k, v in self.examples},
+            "chosen": self.chosen,
+            "minority": self.minority,
+            "quarantine_rate": self.quarantine_rate,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which partitions (files) were chosen, and the sampling settings that chose them."""
+
+    source: str
+    format: str | None
+    engine: str
+    partitions: int
+    chosen: tuple[str, ...]
+    fraction: float | None = None
+    max_partitions: int | None = None
+    rows_per_partition: int | None = None
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {
+            "source": self.source,
+            "format": self.format,
+            "engine": self.engine,
+            "partitions": self.partitions,
+            "chosen": list(self.chosen),
+            "fraction": self.fraction,
+            "max_partitions": self.max_partitions,
+            "rows_per_partition": self.rows_per_partition,
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What an inference run saw and decided."""
+
+    policy: str
+    rows: int
+    unreadable: int
+    fields: tuple[FieldStats, ...]
+    conflicts: tuple[Conflict, ...]
+    samples: tuple[Sample, ...]
+    selection: Selection | None = None
+
+    @property
+    def expected_quarantine_rate(self) -> float:
+        """Under ``majority``, at most this share of rows holds a minority-type value (0 otherwise).
+
+        Exact for one top-level conflict; with several, or nested ones, an upper bound that assumes
+        minority values fall in different rows.
+        """
+        if self.policy != "majority" or not self.rows:
+            return 0.0
+        return min(1.0, sum(c.minority for c in self.conflicts) / self.rows)
+
+    def field(self, path: str) -> FieldStats | None:
+        """The statistics of one path, or None."""
+        return next((f for f in self.fields if f.path == path), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {
+            "policy": self.policy,
+            "rows": self.rows,
+            "unreadable": self.unreadable,
+            "expected_quarantine_rate": self.expected_quarantine_rate,
+            "fields": [f.to_dict() for f in self.fields],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "samples": [s.to_dict() for s in self.samples],
+            "selection": self.selection.to_dict() if self.selection else None,
+        }
+
+    def text(self, max_samples: int = 12) -> str:
+        """A human-readable summary (what the CLI prints)."""
+        lines = [f"Inferred from {self.rows:,} rows (policy {self.policy})."]
+        if self.unreadable:
+            lines.append(f"Unreadable records skipped: {self.unreadable:,}.")
+        lines += self._sampling_lines(max_samples)
+        width = max([len("field"), *(len(f.path) for f in self.fields)])
+        lines.append("")
+        lines.append(f"  {'field':<{width}}  {'rows':>11}  {'present':>8}  {'null':>7}  types")
+        for f in self.fields:
+            types = ", ".join(f"{k} {c:,}" for k, c in f.types) or "-"
+            lines.append(
+                f"  {f.path:<{width}}  {f.rows:>11,}  {f.presence_rate:>8.1%}  {f.null_rate:>7.1%}  {types}"
+            )
+        lines.append("")
+        if not self.conflicts:
+            lines.append("Conflicts: none.")
+        else:
+            lines.append("Conflicts:")
+            for c in self.conflicts:
+                settled = f" -> {c.chosen}" if c.chosen else ""
+                rate = (
+                    f" (minority {c.quarantine_rate:.2%} expected in quarantine)"
+                    if self.policy == "majority"
+                    else ""
+                )
+                lines.append(f"  {c.describe()}{settled}{rate}")
+            if self.policy == "majority":
+                lines.append(
+                    f"Expected quarantine rate: at most {self.expected_quarantine_rate:.2%} of rows."
+                )
+        return "\n".join(lines) + "\n"
+
+    def _sampling_lines(self, max_samples: int) -> list[str]:
+        """What was read, for :meth:`text`."""
+        lines = []
+        sel = self.selection
+        if sel is not None:
+            how = []
+            if sel.fraction is not None:
+                how.append(f"fraction {sel.fraction}")
+            if sel.max_partitions is not None:
+                how.append(f"max {sel.max_partitions}")
+            rows = f"first {sel.rows_per_partition:,} rows of each" if sel.rows_per_partition else "all rows"
+            lines.append(
+                f"Sampled {len(sel.chosen)} of {sel.partitions} partitions of {sel.source} "
+                f"({sel.format or 'dataframe'}, engine {sel.engine}, seed {sel.seed}"
+                + (", " + ", ".join(how) if how else "")
+                + f"), {rows}."
+            )
+        for s in self.samples[:max_samples]:
+            footer = f", flat columns of {s.footer_rows:,} rows from the footer" if s.footer_rows else ""
+            whole = "" if s.exhausted else " (stopped early)"
+            lines.append(f"  {s.source}: {s.rows_read:,} rows read{whole}{footer}")
+        if len(self.samples) > max_samples:
+            lines.append(f"  ... and {len(self.samples) - max_samples} more")
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceResult:
+    """The outcome of a lake-scale inference: the schema, the report, and the merged partial."""
+
+    schema: Schema
+    report: Report
+    partial: Partial
+
+    @property
+    def signature(self) -> ModelSignature:
+        """A signature with the inferred schema as inputs."""
+        return ModelSignature(inputs=self.schema)
+
+    def write_json(self, path: str | os.PathLike[str]) -> Path:
+        """Write MLflow's signature mapping (``inputs``/``outputs``/``params`` JSON strings) to ``path``.
+
+        The file reads back with :func:`sigbatch.load_signature` and ``sigbatch show``.
+        """
+        target = Path(path)
+        target.write_text(json.dumps(self.signature.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return target
+
+    def set_on(self, model_dir: str | os.PathLike[str]) -> Path:
+        """Write the schema as the inputs of a model's MLmodel signature, keeping its outputs and params."""
+        from sigbatch.wire import load_signature, set_signature
+
+        try:
+            existing: ModelSignature | None = load_signature(model_dir)
+        except SignatureFileError:
+            existing = None  # no signature yet (or none readable): set_signature reports a missing file
+        signature = ModelSignature(
+            inputs=self.schema,
+            outputs=existing.outputs if existing else None,
+            params=existing.params if existing else None,
+        )
+        return set_signature(model_dir, signature)
+
+    def with_selection(self, selection: Selection) -> InferenceResult:
+        """The same result, its report recording ``selection``."""
+        return replace(self, report=replace(self.report, selection=selection))
+
+
+# --- finalize ---------------------------------------------------------------------------------
+
+
+def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
+    """The schema a partial says, under a conflict policy, and the report of the run.
+
+    Args:
+        partial: The merged partial of everything read.
+        policy: ``strict`` (default), ``widen`` or ``majority``.
+
+    Raises:
+        InferenceError: Nothing was read, or (``strict``) values of different types share a path;
+            the message lists every such path with each type's count and examples.
+        ConfigError: An unknown policy.
+
+    Example:
+        >>> from sigbatch.infer.partial import partial_from_records
+        >>> finalize(partial_from_records([{"a": {"x": 1}}, {"a": None}]))[0]
+        ['a': {x: long (optional)} (optional)]
+    """
+    if policy not in POLICIES:
+        msg = f"Unknown policy {policy!r}; expected one of {list(POLICIES)}"
+        raise ConfigError(msg)
+    if not partial.fields:
+        what = f" ({partial.unreadable:,} unreadable records)" if partial.unreadable else ""
+        msg = f"Nothing to infer a schema from: no field in {partial.rows:,} rows{what}."
+        raise InferenceError(msg)
+    resolver = _Resolver(policy)
+    fields = dict(partial.fields)
+    specs = []
+    for name in partial.field_order():
+        node = fields[name]
+        dtype = resolver.resolve(node, name, top_level=True)
+        specs.append(ColSpec(dtype, name, required=node.missing == 0 and node.nulls == 0))
+    if policy == "strict" and resolver.conflicts:
+        raise InferenceError(_strict_message(resolver.conflicts))
+    report = Report(
+        policy=policy,
+        rows=partial.rows,
+        unreadable=partial.unreadable,
+        fields=tuple(resolver.stats),
+        conflicts=tuple(resolver.conflicts),
+        samples=partial.samples,
+    )
+    return Schema(specs), report
+
+
+def _strict_message(conflicts: list[Conflict]) -> str:
+    """The error for conflicts under ``strict``."""
+    lines = [f"Values of different types at {len(conflicts)} field path(s) (policy strict):"]
+    lines += [f"  {c.describe()}" for c in conflicts]
+    lines.append(
+        "Hint: use policy 'widen' (Spark's widening: integer < long < float < double, anything "
+        "else mixed becomes string) or 'majority' (keep the dominant type; the rest is expected "
+        "to be quarantined), or fix the data."
+    )
+    return "\n".join(lines)
+
+
+class _Resolver:
+    """Walks a partial, choosing each path's type and collecting statistics and conflicts."""
+
+    def __init__(self, policy: str) -> None:
+        self.policy = policy
+        self.stats: list[FieldStats] = []
+        self.conflicts: list[Conflict] = []
+
+    def resolve(self, node: FieldPartial, path: str, *, top_level: bool = False) -> ColumnType:
+        """The type of the values at ``path``."""
+        self.stats.append(FieldStats(path, node.rows, node.present, node.nulls, node.types))
+        observed = [(k, c) for k, c in node.types if c > 0]
+        candidates = observed or list(node.types)
+        if not candidates:
+            return AnyType()
+        kind = candidates[0][0] if len(candidates) == 1 else self._settle(node, path, candidates, top_level)
+        if self.policy == "strict" and len(candidates) > 1:
+            # Report conflicts nested under the kinds not kept too: the error should list them all.
+            self._visit_others(node, path, kind, {k for k, _ in candidates})
+        if kind in DataType.__members__:
+            return DataType[kind]
+        if kind == "array":
+            return Array(self.resolve(node.items or FieldPartial(), f"{path}[]"))
+        if kind == "map":
+            return Map(self.resolve(node.values or FieldPartial(), f"{path}{{}}"))
+        return self._object(node, path)
+
+    def _visit_others(self, node: FieldPartial, path: str, kept: str, kinds: set[str]) -> None:
+        """Resolve the children of container kinds that were seen but not kept."""
+        if "array" in kinds and kept != "array" and node.items is not None:
+            self.resolve(node.items, f"{path}[]")
+        if "map" in kinds and kept != "map" and node.values is not None:
+            self.resolve(node.values, f"{path}{{}}")
+        if "object" in kinds and kept != "object":
+            self._object(node, path)
+
+    def _object(self, node: FieldPartial, path: str) -> ColumnType:
+        """An Object from the property partials (Any when there are none)."""
+        if not node.properties:
+            return AnyType()
+        # MLflow merges None, NaN, [] and {} into an Object by making every property optional.
+        untyped_here = node.nulls + node.untyped > 0
+        props = []
+        for name, child in node.properties:
+            dtype = self.resolve(child, f"{path}.{name}")
+            required = not untyped_here and child.missing == 0 and child.nulls == 0 and child.untyped == 0
+            props.append(Property(name, dtype, required=required))
+        return Object(props)
+
+    def _settle(self, node: FieldPartial, path: str, kinds: list[tuple[str, int]], top_level: bool) -> str:
+        """The kind kept where several were seen, recording the conflict."""
+        total = sum(c for _, c in kinds)
+        dominant = max(kinds, key=lambda kc: (kc[1], -_KIND_ORDER.get(kc[0], len(KINDS))))[0]
+        if self.policy == "widen":
+            names = [k for k, _ in kinds]
+            chosen = max(names, key=_NUMERIC.index) if all(k in _NUMERIC for k in names) else "string"
+        else:
+            chosen = dominant
+        kept = dict(kinds).get(chosen, 0)
+        minority = total - kept
+        examples = tuple(
+            (kind, tuple(dict.fromkeys(t for *_, t in ex)))
+            for kind, ex in node.examples
+            if kind in dict(kinds)
+        )
+        self.conflicts.append(
+            Conflict(
+                path=path,
+                types=tuple(kinds),
+                examples=examples,
+                chosen=None if self.policy == "strict" else chosen,
+                minority=minority,
+                quarantine_rate=minority / total if self.policy == "majority" and total else 0.0,
+                top_level=top_level,
+            )
+        )
+        return chosen

@@ -1,0 +1,586 @@
+"""Lake-scale inference on files: listing, deterministic sampling, one partial per file.
+
+Everything here is engine-neutral: the Spark and Dask backends plan the same tasks with
+:func:`plan_files`, run :func:`read_task` (as :func:`read_task_dict`, JSON-able in and out) on their
+executors or workers, and merge the partials that come back; :func:`infer_files` does the same in
+this process. Every engine therefore reads each file the same way and gives the same result.
+
+* **Listing**: a file, or every file under a directory (recursively, in sorted order), skipping
+  names that start with ``_`` or ``.`` (``_SUCCESS``, ``.crc``); the format comes from the file
+  extensions (``.parquet``/``.pq``, ``.json``/``.jsonl``/``.ndjson``, ``.csv``; ``.gz`` and
+  ``.bz2`` compressed text too) unless given.
+* **Sampling** (:func:`choose_partitions`): each file is ranked by a SHA-256 hash of the seed and its
+  path relative to the source, and the first ``ceil(fraction * n)`` (at most ``max_partitions``)
+  are read: deterministic for a seed, on any machine, and a file's chance does not depend on the
+  others. ``rows_per_partition`` stops reading each file after that many rows (its first rows).
+* **Parquet**: flat columns are answered from the footer (Arrow type, and the null count of every
+  row group's statistics) without reading data, for all the file's rows; nested columns (and
+  flat ones without statistics) are read, projected, up to ``rows_per_partition`` rows.
+* **JSON lines**: values keep their nesting (lists are Arrays, objects are Objects, integers
+  ``long``, decimals ``double``, everything else ``string``). A file is read by Arrow's JSON reader
+  (vectorised, typed per column) when that typing is MLflow's: if the reader fails (values of two
+  types under one key, a bad line) or a ``double`` column holds an integral value (which may have
+  been an integer literal, a conflict for MLflow), the file is parsed line by line with Python's
+  ``json`` and typed value by value instead, where a bad line or a line that is not an object is
+  counted ``unreadable``. Through Arrow, a key absent from a line counts as null (Arrow cannot tell
+  them apart); the schema is the same either way.
+* **CSV**: a header line, then every cell read as text and typed by what it spells (see
+  :func:`~sigbatch.infer.partial.partial_from_text`); only an empty cell is null; a malformed row
+  is counted ``unreadable``.
+
+Example:
+    >>> result = infer_files("lake/", rows_per_partition=1000)  # doctest: +SKIP
+    >>> print(result.schema, result.report.text())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import hashlib
+import io
+import json
+import math
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sigbatch.errors import ConfigError, InferenceError
+from sigbatch.infer.finalize import InferenceResult, Selection, finalize
+from sigbatch.infer.partial import (
+    EMPTY,
+    FieldPartial,
+    Partial,
+    Sample,
+    arrow_kind,
+    example_text,
+    merge,
+    merge_all,
+    partial_from_records,
+    partial_from_table,
+    partial_from_text,
+)
+
+__all__ = [
+    "FORMATS",
+    "FileTask",
+    "choose_partitions",
+    "finish",
+    "infer_files",
+    "list_files",
+    "merge_dicts",
+    "plan_files",
+    "read_task",
+    "read_task_dict",
+]
+
+#: Source formats read by lake inference.
+FORMATS = ("parquet", "json", "csv")
+_SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".csv": "csv",
+}
+_COMPRESSED = (".gz", ".bz2")
+# JSON lines parsed per call of json.loads (one array of many lines is much faster than a call each).
+_JSON_BATCH = 20_000
+_PARQUET_BATCH = 65_536
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    """One unit of per-partition work: read one file (at most ``rows_per_partition`` rows)."""
+
+    path: str
+    name: str
+    origin: int
+    format: str
+    rows_per_partition: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (what is shipped to executors)."""
+        return {
+            "path": self.path,
+            "name": self.name,
+            "origin": self.origin,
+            "format": self.format,
+            "rows_per_partition": self.rows_per_partition,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FileTask:
+        """Read :meth:`to_dict`'s form."""
+        return cls(**d)
+
+
+# --- listing and sampling ---------------------------------------------------------------------
+
+
+def _format_of(path: Path) -> str | None:
+    """The format a file name says (compression suffixes looked through)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes.pop()
+    return _SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+def list_files(source: str | os.PathLike[str], format: str | None = None) -> tuple[list[Path], str]:
+    """The data files of a source (a file or a directory) in sorted order, and their format.
+
+    Raises:
+        InferenceError: The source does not exist, holds no data file, or mixes formats while
+            ``format`` is not given.
+
+    Example:
+        >>> files, fmt = list_files("lake/")  # doctest: +SKIP
+    """
+    if format is not None and format not in FORMATS:
+        msg = f"Unknown format {format!r}; expected one of {list(FORMATS)}"
+        raise ConfigError(msg)
+    root = Path(source)
+    if not root.exists():
+        msg = f"{source}: no such file or directory"
+        raise InferenceError(msg)
+    if root.is_file():
+        candidates = [root]
+    else:
+        candidates = sorted(
+            f
+            for f in root.rglob("*")
+            if f.is_file() and not any(part.startswith(("_", ".")) for part in f.relative_to(root).parts)
+        )
+    by_format: dict[str, list[Path]] = {}
+    for f in candidates:
+        fmt = _format_of(f)
+        if fmt is not None:
+            by_format.setdefault(fmt, []).append(f)
+    if format is None:
+        if len(by_format) > 1:
+            counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_format.items()))
+            msg = f"{source}: files of several formats ({counts}). Hint: choose one with format=..."
+            raise InferenceError(msg)
+        if not by_format:
+            msg = (
+                f"{source}: no Parquet, JSON lines or CSV file found (by extension). "
+                "Hint: give the format explicitly."
+            )
+            raise InferenceError(msg)
+        format = next(iter(by_format))
+    # With an explicit format, files without a known extension (Spark's part files may have none) count.
+    files = by_format.get(format) or [f for f in candidates if _format_of(f) is None]
+    if not files:
+        msg = f"{source}: no {format} file found"
+        raise InferenceError(msg)
+    return files, format
+
+
+def choose_partitions(
+    keys: Sequence[str],
+    *,
+    fraction: float | None = None,
+    max_partitions: int | None = None,
+    seed: int = 0,
+) -> tuple[int, ...]:
+    """The indices of the partitions to read, deterministic for a seed.
+
+    Each key is ranked by SHA-256 of ``seed`` and the key; the ``ceil(fraction * n)`` best (at
+    most ``max_partitions``, at least one) are chosen. Neither set means all.
+
+    Raises:
+        ConfigError: ``fraction`` not in (0, 1], or ``max_partitions`` below 1.
+
+    Example:
+        >>> choose_partitions(["a", "b", "c", "d"], max_partitions=2, seed=1)
+        (0, 1)
+    """
+    if fraction is not None and not (0 < fraction <= 1):
+        msg = f"fraction must be in (0, 1], got {fraction!r}"
+        raise ConfigError(msg)
+    if max_partitions is not None and max_partitions < 1:
+        msg = f"max_partitions must be at least 1, got {max_partitions!r}"
+        raise ConfigError(msg)
+    n = len(keys)
+    k = n if fraction is None else max(1, math.ceil(fraction * n))
+    if max_partitions is not None:
+        k = min(k, max_partitions)
+    if k >= n:
+        return tuple(range(n))
+    ranked = sorted(range(n), key=lambda i: (hashlib.sha256(f"{seed}\x00{keys[i]}".encode()).digest(), i))
+    return tuple(sorted(ranked[:k]))
+
+
+def _check_rows(rows_per_partition: int | None) -> None:
+    """Refuse a row cap below 1."""
+    if rows_per_partition is not None and rows_per_partition < 1:
+        msg = f"rows_per_partition must be at least 1, got {rows_per_partition!r}"
+        raise ConfigError(msg)
+
+
+def plan_files(
+    source: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    fraction: float | None = None,
+    max_partitions: int | None = None,
+    rows_per_partition: int | None = None,
+    seed: int = 0,
+    engine: str = "local",
+) -> tuple[tuple[FileTask, ...], Selection]:
+    """The files to read and how, plus the :class:`Selection` the report records.
+
+    Example:
+        >>> tasks, selection = plan_files("lake/", fraction=0.5, seed=7)  # doctest: +SKIP
+    """
+    _check_rows(rows_per_partition)
+    files, fmt = list_files(source, format)
+    root = Path(source)
+    names = [f.name if root.is_file() else f.relative_to(root).as_posix() for f in files]
+    chosen = choose_partitions(names, fraction=fraction, max_partitions=max_partitions, seed=seed)
+    tasks = tuple(FileTask(str(files[i].resolve()), names[i], i, fmt, rows_per_partition) for i in chosen)
+    selection = Selection(
+        source=str(source),
+        format=fmt,
+        engine=engine,
+        partitions=len(files),
+        chosen=tuple(t.name for t in tasks),
+        fraction=fraction,
+        max_partitions=max_partitions,
+        rows_per_partition=rows_per_partition,
+        seed=seed,
+    )
+    return tasks, selection
+
+
+# --- reading one file -------------------------------------------------------------------------
+
+
+def read_task(task: FileTask) -> Partial:
+    """The partial of one file (the per-partition work every engine runs).
+
+    Raises:
+        InferenceError: The file cannot be opened or is not of its format at all.
+    """
+    readers = {"parquet": _read_parquet, "json": _read_json, "csv": _read_csv}
+    try:
+        return readers[task.format](task)
+    except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error) as exc:
+        msg = f"{task.name}: cannot read as {task.format}: {exc}"
+        raise InferenceError(msg) from exc
+
+
+def read_task_dict(task: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`read_task` with JSON-able input and output, for shipping between processes."""
+    return read_task(FileTask.from_dict(task)).to_dict()
+
+
+def merge_dicts(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`~sigbatch.infer.partial.merge` on the dict forms of two partials."""
+    return merge(Partial.from_dict(left), Partial.from_dict(right)).to_dict()
+
+
+def _read_parquet(task: FileTask) -> Partial:
+    """Flat columns from the footer, the other columns from the first rows."""
+    pf = pq.ParquetFile(task.path)
+    meta, schema = pf.metadata, pf.schema_arrow
+    total = meta.num_rows
+    leaves = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+    answered: dict[str, FieldPartial] = {}
+    to_read: list[str] = []
+    for f in schema:
+        kind = arrow_kind(f.type, f.name)
+        node = None
+        if kind not in ("array", "object", "map") and f.name in leaves:
+            node = _footer_node(meta, leaves[f.name], kind, total, task.origin)
+        if node is None:
+            to_read.append(f.name)
+        else:
+            answered[f.name] = node
+    cap = task.rows_per_partition
+    rows_read = 0
+    data = EMPTY
+    if to_read:
+        projected = pa.schema([schema.field(n) for n in to_read])
+        data = partial_from_table(projected.empty_table(), origin=task.origin)
+        batch_size = min(cap or _PARQUET_BATCH, _PARQUET_BATCH)
+        for batch in pf.iter_batches(batch_size=batch_size, columns=to_read, use_threads=False):
+            if cap is not None and rows_read + batch.num_rows > cap:
+                batch = batch.slice(0, cap - rows_read)
+            data = merge(data, partial_from_table(batch, origin=task.origin, first_row=rows_read))
+            rows_read += batch.num_rows
+            if cap is not None and rows_read >= cap:
+                break
+    fields = {**dict(data.fields), **answered}
+    sample = Sample(
+        task.name,
+        rows_read,
+        footer_rows=total if answered else 0,
+        exhausted=not to_read or rows_read >= total,
+    )
+    return Partial(
+        rows=total,
+        fields=tuple(sorted(fields.items())),
+        first=tuple(sorted((n, (task.origin, 0, i)) for i, n in enumerate(schema.names))),
+        samples=(sample,),
+    )
+
+
+def _footer_node(meta: Any, column: int, kind: str | None, total: int, origin: int) -> FieldPartial | None:
+    """A flat column's partial from row-group statistics, or None when they do not say enough."""
+    nulls = 0
+    bounds: list[Any] = []
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(column).statistics
+        if stats is None or not stats.has_null_count:
+            return None
+        nulls += stats.null_count
+        if not bounds and stats.has_min_max:
+            try:
+                bounds = [stats.min, stats.max] if stats.min != stats.max else [stats.min]
+            except (ValueError, TypeError, pa.ArrowException):  # a logical type pyarrow cannot convert
+                bounds = []
+    if kind is None:
+        return FieldPartial(nulls=total)
+    # Footer statistics give the smallest and largest values, not the first ones: good examples still.
+    examples = tuple((origin, 0, i, example_text(v)) for i, v in enumerate(bounds))
+    return FieldPartial(
+        nulls=nulls,
+        types=((kind, total - nulls),),
+        examples=((kind, examples),) if examples else (),
+    )
+
+
+def _open_text(path: str) -> IO[bytes] | gzip.GzipFile | bz2.BZ2File:
+    """A binary file handle, decompressing by extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    return open(path, "rb")
+
+
+def _read_json(task: FileTask) -> Partial:
+    """JSON lines through Arrow's JSON reader where that is faithful, else parsed value by value."""
+    try:
+        partial = _read_json_arrow(task)
+    except pa.ArrowException:  # a type conflict, a bad line, an object that changes shape: values decide
+        partial = None
+    return partial if partial is not None else _read_json_values(task)
+
+
+def _read_json_arrow(task: FileTask) -> Partial | None:
+    """The file read by Arrow's JSON reader, or None when its typing would not be MLflow's.
+
+    Arrow reads a column holding both integer and decimal literals as double; MLflow calls that a
+    conflict. Any double column holding an integral value may hide one, so the values decide
+    then. JSON has no timestamp type: strings Arrow parsed as timestamps are typed string again.
+    """
+    import pyarrow.json as pj
+
+    cap = task.rows_per_partition
+    source = pa.input_stream(task.path, compression="detect")
+    exhausted = True
+    if cap is None:
+        table = pj.read_json(source)
+    else:
+        reader = pj.open_json(source, read_options=pj.ReadOptions(use_threads=False, block_size=1 << 20))
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows >= cap:
+                break
+        table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, cap)
+        exhausted = rows < cap or (rows == cap and next(iter(reader), None) is None)
+    columns = [_one_column(c) for c in table.columns]
+    if any(_has_integral_doubles(c) for c in columns):
+        return None
+    table = pa.Table.from_arrays([_timestamps_as_text(c) for c in columns], names=table.column_names)
+    partial = partial_from_table(table, origin=task.origin)
+    return replace(partial, samples=(Sample(task.name, table.num_rows, exhausted=exhausted),))
+
+
+def _one_column(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array."""
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+
+
+def _has_integral_doubles(arr: pa.Array) -> bool:
+    """Whether a double somewhere in ``arr`` is integral (it may have been written as an integer)."""
+    t = arr.type
+    if pa.types.is_floating(t):
+        values = pc.drop_null(arr)
+        return len(values) > 0 and bool(pc.any(pc.equal(pc.trunc(values), values)).as_py())
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _has_integral_doubles(arr.flatten())
+    if pa.types.is_struct(t):
+        return any(_has_integral_doubles(child) for child in arr.flatten())
+    return False
+
+
+def _text_type(t: pa.DataType) -> pa.DataType:
+    """``t`` with timestamps (at any depth) replaced by strings."""
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return pa.string()
+    if pa.types.is_list(t):
+        return pa.list_(pa.field(t.value_field.name, _text_type(t.value_type)))
+    if pa.types.is_large_list(t):
+        return pa.large_list(pa.field(t.value_field.name, _text_type(t.value_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _text_type(f.type)) for f in t])
+    return t
+
+
+def _timestamps_as_text(arr: pa.Array) -> pa.Array:
+    """``arr`` with the timestamps Arrow's JSON reader parsed turned back into strings."""
+    target = _text_type(arr.type)
+    return arr if target == arr.type else arr.cast(target)
+
+
+def _read_json_values(task: FileTask) -> Partial:
+    """JSON lines parsed with Python's json, read as records, stopping after the row cap."""
+    cap = task.rows_per_partition
+    partials = []
+    rows_read = 0
+    exhausted = True
+    with _open_text(task.path) as fh:
+        lines: Iterator[bytes] = (line for line in fh if line.strip())
+        while True:
+            want = _JSON_BATCH if cap is None else min(_JSON_BATCH, cap - rows_read)
+            if want <= 0:
+                exhausted = next(lines, None) is None
+                break
+            chunk = list(islice(lines, want))
+            if not chunk:
+                break
+            if rows_read == 0 and chunk[0].startswith(_BOM):
+                chunk[0] = chunk[0][len(_BOM) :]
+            records = _parse_lines(chunk)
+            partials.append(partial_from_records(records, origin=task.origin, first_row=rows_read))
+            rows_read += len(chunk)
+    partial = merge_all(partials)
+    return replace(partial, samples=(Sample(task.name, rows_read, exhausted=exhausted),))
+
+
+def _parse_lines(chunk: list[bytes]) -> list[Any]:
+    """Each line's JSON value; a line that does not parse becomes None (then counted unreadable)."""
+    try:
+        values = json.loads(b"[" + b",".join(chunk) + b"]")
+        if len(values) == len(chunk):
+            return values
+    except ValueError:
+        pass
+    out: list[Any] = []
+    for line in chunk:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def _read_csv(task: FileTask) -> Partial:
+    """A header, then text cells typed per cell, stopping after the row cap."""
+    import pyarrow.csv as pacsv
+
+    with _open_text(task.path) as fh:
+        header = fh.readline().decode("utf-8-sig")
+    names = next(csv.reader(io.StringIO(header)), [])
+    if not names:
+        return Partial(samples=(Sample(task.name, 0),))
+    skipped = [0]
+
+    def skip(_row: Any) -> str:
+        skipped[0] += 1
+        return "skip"
+
+    reader = pacsv.open_csv(
+        task.path,
+        read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 20),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
+        ),
+    )
+    cap = task.rows_per_partition
+    rows_read = 0
+    partial = partial_from_text(pa.table({n: pa.array([], pa.string()) for n in names}), origin=task.origin)
+    exhausted = True
+    for batch in reader:
+        if cap is not None and rows_read >= cap:
+            exhausted = False
+            break
+        if cap is not None and rows_read + batch.num_rows > cap:
+            batch = batch.slice(0, cap - rows_read)
+            exhausted = False
+        table = pa.Table.from_batches([batch])
+        partial = merge(partial, partial_from_text(table, origin=task.origin, first_row=rows_read))
+        rows_read += batch.num_rows
+    return replace(
+        partial,
+        unreadable=skipped[0],
+        samples=(Sample(task.name, rows_read, exhausted=exhausted),),
+    )
+
+
+# --- the local engine -------------------------------------------------------------------------
+
+
+def finish(partial: Partial, policy: str, selection: Selection | None) -> InferenceResult:
+    """Finalise a merged partial into an :class:`InferenceResult` recording the selection."""
+    schema, report = finalize(partial, policy)
+    return InferenceResult(schema, replace(report, selection=selection), partial)
+
+
+def infer_files(
+    source: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    fraction: float | None = None,
+    max_partitions: int | None = None,
+    rows_per_partition: int | None = None,
+    seed: int = 0,
+    policy: str = "strict",
+) -> InferenceResult:
+    """The schema of a directory of Parquet, JSON lines or CSV files, inferred in this process.
+
+    Args:
+        source: A file or a directory of files.
+        format: ``parquet``, ``json`` or ``csv``; None to decide from the file extensions.
+        fraction: The share of files to read (chosen by seed); None for all.
+        max_partitions: At most this many files; None for no limit.
+        rows_per_partition: Stop reading each file after this many rows; None for all.
+        seed: Chooses the files, deterministically.
+        policy: ``strict``, ``widen`` or ``majority`` (see :func:`~sigbatch.infer.finalize.finalize`).
+
+    Returns:
+        The schema, the report (recording which files and rows were read) and the merged partial.
+
+    Raises:
+        InferenceError: No file, an unreadable file, or (``strict``) conflicting types.
+        ConfigError: Invalid sampling settings or policy.
+
+    Example:
+        >>> result = infer_files("lake/", fraction=0.2, rows_per_partition=500)  # doctest: +SKIP
+    """
+    tasks, selection = plan_files(
+        source,
+        format=format,
+        fraction=fraction,
+        max_partitions=max_partitions,
+        rows_per_partition=rows_per_partition,
+        seed=seed,
+    )
+    return finish(merge_all(read_task(t) for t in tasks), policy, selection)

@@ -1,0 +1,892 @@
+"""Partial schemas: what one partition's rows say about their types, mergeable across partitions.
+
+A :class:`Partial` is the engine of every inference in sigbatch beyond one in-memory list: each
+partition (a file, a Spark partition, a Dask partition, a chunk of records) is summarised into a
+partial, partials travel (as small JSON) to wherever they are merged, and
+:func:`~sigbatch.infer.finalize.finalize` turns the merged partial into a schema under a conflict
+policy. Per field path a partial keeps counts, never rows, so its size does not grow with the row
+count:
+
+* ``missing``: slots where the field was absent (a record without the key, a file without the column);
+* ``nulls``: values that were ``None`` (Arrow null);
+* ``untyped``: values that have no type of their own in MLflow's rules (float NaN, ``pd.NA``,
+  ``pd.NaT``, empty lists and dicts): they merge into any type but make a property optional;
+* ``types``: per observed type name (``long``, ``string``, ..., ``array``, ``object``, ``map``) the
+  number of values of that type; a count of 0 is a type *declared* by the data's schema (an Arrow
+  column of all nulls) with no value to show for it;
+* up to :data:`MAX_EXAMPLES` example values per type (the first ones, by position), as short text;
+* children: the properties of Objects, the element partial of Arrays, the value partial of Maps.
+
+:func:`merge` adds counts and keeps the earliest examples and first-seen positions, so it is
+associative and commutative with :data:`EMPTY` as identity, and merging the partials of a split
+gives the partial of the whole (given each chunk's ``origin`` and ``first_row``).
+
+Two readings of values feed partials. :func:`partial_from_records` reads Python values as MLflow's
+inference of a list of dicts does (exact Python types: ``int`` is ``long``, ``float`` is ``double``,
+a ``bool`` is not an ``int``, dicts are Objects, NaN is untyped). :func:`partial_from_table` reads
+Arrow columns by their Arrow type (``int32`` is ``integer``, a struct is an Object, a map a Map), so
+a whole column is typed at once and only its null count and list lengths are computed; a NaN there is
+a ``double`` value. :func:`partial_from_text` types each cell of a table of strings (CSV) by what its
+text spells.
+
+Example:
+    >>> from sigbatch.infer import finalize
+    >>> a = partial_from_records([{"id": 1, "tags": ["x"]}])
+    >>> b = partial_from_records([{"id": 2, "attrs": {"k": "v"}}], first_row=1)
+    >>> finalize(merge(a, b))[0]
+    ['id': long (required), 'tags': Array(string) (optional), 'attrs': {k: string (required)} (optional)]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sigbatch.arrow import from_arrow_type
+from sigbatch.errors import InferenceError, SignatureError
+from sigbatch.infer.values import _SCALAR_TYPES, _reject_pydantic
+from sigbatch.types import DataType
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = [
+    "EMPTY",
+    "KINDS",
+    "MAX_EXAMPLES",
+    "FieldPartial",
+    "Partial",
+    "Sample",
+    "arrow_kind",
+    "example_text",
+    "merge",
+    "merge_all",
+    "partial_from_frame",
+    "partial_from_records",
+    "partial_from_table",
+    "partial_from_text",
+]
+
+#: Examples kept per observed type and field path.
+MAX_EXAMPLES = 3
+#: Type names a partial counts: MLflow's scalar names, then the three containers.
+KINDS: tuple[str, ...] = (*(t.name for t in DataType), "array", "object", "map")
+_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
+_EXAMPLE_CHARS = 40
+
+#: An example: (origin, first_row, index, text); ordering the tuples orders values by position.
+Example = tuple[int, int, int, str]
+
+
+class _Missing:
+    """The marker of an absent key in a column of record values."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+_NONE_TYPE = type(None)
+_NA_TYPES = (type(pd.NA), type(pd.NaT))
+_NAN_TYPES = (float, np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPartial:
+    """What the values at one field path said: counts per outcome, examples, children.
+
+    ``rows`` (derived) is the number of slots looked at: ``missing`` plus every value present.
+
+    Example:
+        >>> node = partial_from_records([{"a": 1}, {"a": None}, {}]).field("a")
+        >>> node.rows, node.missing, node.nulls, node.count("long")
+        (3, 1, 1, 1)
+    """
+
+    missing: int = 0
+    nulls: int = 0
+    untyped: int = 0
+    types: tuple[tuple[str, int], ...] = ()
+    examples: tuple[tuple[str, tuple[Example, ...]], ...] = ()
+    properties: tuple[tuple[str, FieldPartial], ...] = ()
+    items: FieldPartial | None = None
+    values: FieldPartial | None = None
+
+    @property
+    def present(self) -> int:
+        """Slots where the field was present (null, untyped or typed)."""
+        return self.nulls + self.untyped + sum(c for _, c in self.types)
+
+    @property
+    def rows(self) -> int:
+        """Slots looked at: missing plus present."""
+        return self.missing + self.present
+
+    def count(self, kind: str) -> int:
+        """Values of type ``kind`` (0 when none was seen)."""
+        return next((c for k, c in self.types if k == kind), 0)
+
+    def property(self, name: str) -> FieldPartial | None:
+        """The partial of an Object property, or None."""
+        return next((p for n, p in self.properties if n == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict; zero counts and empty parts are left out."""
+        out: dict[str, Any] = {}
+        for key in ("missing", "nulls", "untyped"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.types:
+            out["types"] = dict(self.types)
+        if self.examples:
+            out["examples"] = {k: [list(e) for e in ex] for k, ex in self.examples}
+        if self.properties:
+            out["properties"] = {n: p.to_dict() for n, p in self.properties}
+        if self.items is not None:
+            out["items"] = self.items.to_dict()
+        if self.values is not None:
+            out["values"] = self.values.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Self:
+        """Read :meth:`to_dict`'s form."""
+        return cls(
+            missing=int(d.get("missing", 0)),
+            nulls=int(d.get("nulls", 0)),
+            untyped=int(d.get("untyped", 0)),
+            types=_sorted_kinds((k, int(c)) for k, c in d.get("types", {}).items()),
+            examples=_sorted_kinds(
+                (k, tuple((int(o), int(f), int(i), str(t)) for o, f, i, t in ex))
+                for k, ex in d.get("examples", {}).items()
+            ),
+            properties=tuple(sorted((n, cls.from_dict(p)) for n, p in d.get("properties", {}).items())),
+            items=cls.from_dict(d["items"]) if "items" in d else None,
+            values=cls.from_dict(d["values"]) if "values" in d else None,
+        )
+
+
+_EMPTY_FIELD = FieldPartial()
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Sample:
+    """One partition or file that was read: how many rows were read, and whether all of them.
+
+    ``footer_rows`` counts rows whose flat columns were answered by a Parquet footer (no data read).
+    """
+
+    source: str
+    rows_read: int
+    footer_rows: int = 0
+    exhausted: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "footer_rows": self.footer_rows,
+            "exhausted": self.exhausted,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """The partial schema of some records: row count, one :class:`FieldPartial` per top-level field.
+
+    ``first`` holds, per field, the position ``(origin, row, column)`` where it was first seen, so
+    finalising orders fields as MLflow does (first-seen order) whatever order partials merge in.
+    ``unreadable`` counts records that could not be read as a record (bad JSON, a JSON line that is
+    not an object); ``samples`` lists what was read.
+
+    Example:
+        >>> p = partial_from_records([{"b": 1, "a": "x"}])
+        >>> [name for name, _ in p.fields], p.first
+        (['a', 'b'], (('a', (0, 0, 1)), ('b', (0, 0, 0))))
+    """
+
+    rows: int = 0
+    fields: tuple[tuple[str, FieldPartial], ...] = ()
+    first: tuple[tuple[str, tuple[int, int, int]], ...] = ()
+    unreadable: int = 0
+    samples: tuple[Sample, ...] = ()
+
+    def field(self, name: str) -> FieldPartial | None:
+        """The partial of a top-level field, or None."""
+        return next((p for n, p in self.fields if n == name), None)
+
+    def field_order(self) -> list[str]:
+        """Field names in first-seen order (fields without a position last, by name)."""
+        first = dict(self.first)
+        unknown = (2**62, 0, 0)
+        return sorted((n for n, _ in self.fields), key=lambda n: (first.get(n, unknown), n))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (what travels from executors to the driver)."""
+        return {
+            "rows": self.rows,
+            "fields": {n: p.to_dict() for n, p in self.fields},
+            "first": {n: list(pos) for n, pos in self.first},
+            "unreadable": self.unreadable,
+            "samples": [s.to_dict() for s in self.samples],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Self:
+        """Read :meth:`to_dict`'s form."""
+        return cls(
+            rows=int(d.get("rows", 0)),
+            fields=tuple(sorted((n, FieldPartial.from_dict(p)) for n, p in d.get("fields", {}).items())),
+            first=tuple(sorted((n, (int(a), int(b), int(c))) for n, (a, b, c) in d.get("first", {}).items())),
+            unreadable=int(d.get("unreadable", 0)),
+            samples=tuple(sorted(Sample(**s) for s in d.get("samples", []))),
+        )
+
+    def to_json(self) -> str:
+        """Compact JSON text."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """Read :meth:`to_json`'s text."""
+        return cls.from_dict(json.loads(text))
+
+
+#: The identity of :func:`merge`: no rows, no fields.
+EMPTY = Partial()
+
+
+# --- merge ------------------------------------------------------------------------------------
+
+
+def merge(left: Partial, right: Partial) -> Partial:
+    """The partial of the records of both ``left`` and ``right``.
+
+    Counts add up; a field known on one side only is missing from every row of the other;
+    examples keep the earliest by position; first-seen positions keep the earliest.
+    Associative and commutative, with :data:`EMPTY` as identity.
+
+    Example:
+        >>> p = merge(partial_from_records([{"a": 1}]), partial_from_records([{"b": "x"}], origin=1))
+        >>> p.rows, p.field("a").missing, p.field("b").missing
+        (2, 1, 1)
+    """
+    if left == EMPTY:
+        return right
+    if right == EMPTY:
+        return left
+    ours, theirs = dict(left.fields), dict(right.fields)
+    fields = tuple(
+        (name, _merge_field(ours.get(name), theirs.get(name), left.rows, right.rows))
+        for name in sorted(ours.keys() | theirs.keys())
+    )
+    first = dict(left.first)
+    for name, pos in right.first:
+        if name not in first or pos < first[name]:
+            first[name] = pos
+    return Partial(
+        rows=left.rows + right.rows,
+        fields=fields,
+        first=tuple(sorted(first.items())),
+        unreadable=left.unreadable + right.unreadable,
+        samples=tuple(sorted(left.samples + right.samples)),
+    )
+
+
+def merge_all(partials: Iterable[Partial]) -> Partial:
+    """All ``partials`` merged, pairwise as a balanced tree."""
+    level = list(partials)
+    if not level:
+        return EMPTY
+    while len(level) > 1:
+        level = [
+            merge(*level[i : i + 2]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)
+        ]
+    return level[0]
+
+
+def _merge_field(
+    left: FieldPartial | None, right: FieldPartial | None, left_base: int, right_base: int
+) -> FieldPartial:
+    """Two partials of the same path; an absent side is missing from all of its ``base`` slots."""
+    return _merge_nodes(
+        left if left is not None else FieldPartial(missing=left_base),
+        right if right is not None else FieldPartial(missing=right_base),
+    )
+
+
+def _merge_nodes(a: FieldPartial, b: FieldPartial) -> FieldPartial:
+    """Two partials of the same path, both present."""
+    if a == _EMPTY_FIELD:
+        return b
+    if b == _EMPTY_FIELD:
+        return a
+    types = Counter(dict(a.types))
+    for kind, count in b.types:
+        types[kind] = types.get(kind, 0) + count
+    examples = dict(a.examples)
+    for kind, ex in b.examples:
+        examples[kind] = tuple(sorted(examples.get(kind, ()) + ex)[:MAX_EXAMPLES])
+    properties: tuple[tuple[str, FieldPartial], ...] = ()
+    if a.properties or b.properties:
+        ours, theirs = dict(a.properties), dict(b.properties)
+        a_objects, b_objects = a.count("object"), b.count("object")
+        properties = tuple(
+            (name, _merge_field(ours.get(name), theirs.get(name), a_objects, b_objects))
+            for name in sorted(ours.keys() | theirs.keys())
+        )
+    return FieldPartial(
+        missing=a.missing + b.missing,
+        nulls=a.nulls + b.nulls,
+        untyped=a.untyped + b.untyped,
+        types=_sorted_kinds(types.items()),
+        examples=_sorted_kinds(examples.items()),
+        properties=properties,
+        items=_merge_child(a.items, b.items),
+        values=_merge_child(a.values, b.values),
+    )
+
+
+def _merge_child(a: FieldPartial | None, b: FieldPartial | None) -> FieldPartial | None:
+    """Element (or map value) partials: absent means no elements."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return _merge_nodes(a, b)
+
+
+def _sorted_kinds(pairs: Iterable[tuple[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    """Pairs keyed by a type name, in :data:`KINDS` order."""
+    return tuple(sorted(pairs, key=lambda kv: (_KIND_ORDER.get(kv[0], len(KINDS)), kv[0])))
+
+
+# --- examples ---------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    """A JSON-able stand-in for a value json cannot write."""
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (bytes, bytearray)):
+        return repr(bytes(value))
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value)
+
+
+def example_text(value: Any) -> str:
+    """A value as short JSON-like text (at most 40 characters) for reports and messages.
+
+    Example:
+        >>> example_text("n/a"), example_text([1, 2]), example_text("x" * 50)[-3:]
+        ('"n/a"', '[1, 2]', 'xx…')
+    """
+    try:
+        text = json.dumps(value, default=_jsonable, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _EXAMPLE_CHARS else text[: _EXAMPLE_CHARS - 1] + "…"
+
+
+# --- Python records ---------------------------------------------------------------------------
+
+
+def partial_from_records(rows: Iterable[Any], *, origin: int = 0, first_row: int = 0) -> Partial:
+    """The partial of a list of records (dicts), read with MLflow's rules for Python values.
+
+    Anything that is not a dict is counted as ``unreadable`` (failures are data, not exceptions).
+
+    Args:
+        rows: The records.
+        origin: The position of this partition among all partitions (orders fields and examples).
+        first_row: The index of ``rows[0]`` within its partition (for partitions read in chunks).
+
+    Raises:
+        InferenceError: A value has no signature type (e.g. a tuple or a ``pd.Timestamp``), a key
+            is not a string, or a value is a Pydantic object.
+
+    Example:
+        >>> p = partial_from_records([{"a": [1, None]}, {"a": None, "b": {"c": 2.5}}])
+        >>> p.field("a").nulls, p.field("a").items.to_dict(), p.field("b").property("c").types
+        (1, {'nulls': 1, 'types': {'long': 1}, 'examples': {'long': [[0, 0, 0, '1']]}}, (('double', 1),))
+    """
+    records = rows if isinstance(rows, list) else list(rows)
+    dicts = [r for r in records if isinstance(r, dict)]
+    unreadable = len(records) - len(dicts)
+    if not dicts:
+        return Partial(unreadable=unreadable)
+    columns, missing = _columns(dicts)
+    fields = tuple(
+        sorted(
+            (name, _node_from_values(values, origin, first_row, missing.get(name, 0)))
+            for name, values in columns.items()
+        )
+    )
+    return Partial(
+        rows=len(dicts),
+        fields=fields,
+        first=tuple(sorted(_first_positions(dicts, columns, origin, first_row).items())),
+        unreadable=unreadable,
+    )
+
+
+def _columns(dicts: list[dict[Any, Any]]) -> tuple[dict[str, list[Any]], dict[str, int]]:
+    """The values of each key across ``dicts`` (first-seen key order) and how often it was absent.
+
+    Dense keys are gathered one key at a time with the missing marker in place; sparse ones (many
+    keys, few per dict) entry by entry, so the cost stays proportional to the data.
+    """
+    keys = dict.fromkeys(chain.from_iterable(dicts))
+    for key in keys:
+        if not isinstance(key, str):
+            msg = f"Expected name to be a string, got type {type(key).__name__}"
+            raise InferenceError(msg)
+    n = len(dicts)
+    entries = sum(map(len, dicts))
+    if entries == len(keys) * n:
+        # Every dict has every key (the common case). One list per key, no per-row allocation: a
+        # row-wise transpose would allocate a tuple per row and wake the garbage collector.
+        return {k: list(map(itemgetter(k), dicts)) for k in keys}, {}
+    if len(keys) * n <= 4 * entries:
+        return {k: [d.get(k, _MISSING) for d in dicts] for k in keys}, {}
+    columns: dict[str, list[Any]] = {k: [] for k in keys}
+    for d in dicts:
+        for k, v in d.items():
+            columns[k].append(v)
+    return columns, {k: n - len(v) for k, v in columns.items()}
+
+
+def _first_positions(
+    dicts: list[dict[Any, Any]], columns: Mapping[str, Any], origin: int, first_row: int
+) -> dict[str, tuple[int, int, int]]:
+    """Where each key was first seen: (origin, row, position within the row)."""
+    first = {k: (origin, first_row, p) for p, k in enumerate(dicts[0])}
+    for key in columns:
+        if key not in first:
+            row = next(i for i, d in enumerate(dicts) if key in d)
+            first[key] = (origin, first_row + row, list(dicts[row]).index(key))
+    return first
+
+
+def _node_from_values(values: list[Any], origin: int, first_row: int, missing: int = 0) -> FieldPartial:
+    """The partial of the values found at one path (``_MISSING`` marks an absent key)."""
+    by_type = Counter(map(type, values))
+    nulls = untyped = 0
+    typed: Counter[str] = Counter()
+    scalar_types: dict[str, list[type]] = {}
+    list_types: list[type] = []
+    dict_types: list[type] = []
+    for t, count in by_type.items():
+        if t is _Missing:
+            missing += count
+        elif t is _NONE_TYPE:
+            nulls += count
+        elif (scalar := _SCALAR_TYPES.get(t)) is not None:
+            if t in _NAN_TYPES:
+                nans = _count_nans(values, t)
+                untyped += nans
+                count -= nans
+            if count:
+                typed[scalar.name] += count
+                scalar_types.setdefault(scalar.name, []).append(t)
+        elif t in _NA_TYPES:
+            untyped += count
+        elif issubclass(t, dict):
+            dict_types.append(t)
+        elif issubclass(t, (list, np.ndarray)):
+            list_types.append(t)
+        else:
+            bad = next(v for v in values if type(v) is t)
+            _reject_pydantic(bad)
+            msg = f"Data {bad} is not one of the supported DataType"
+            raise InferenceError(msg)
+    examples = {
+        kind: _first_examples(values, _scalar_test(tuple(ts), kind == "double"), origin, first_row)
+        for kind, ts in scalar_types.items()
+    }
+    items = None
+    if list_types:
+        lists = values if len(by_type) == 1 else [v for v in values if type(v) in list_types]
+        if np.ndarray in list_types and any(type(v) is np.ndarray and v.ndim == 0 for v in lists):
+            raise InferenceError("iteration over a 0-d array")
+        full = [v for v in lists if len(v) > 0]
+        untyped += len(lists) - len(full)
+        if full:
+            typed["array"] += len(full)
+            examples["array"] = _first_examples(values, _container_test(tuple(list_types)), origin, first_row)
+            items = _node_from_values(list(chain.from_iterable(full)), origin, first_row)
+    properties: tuple[tuple[str, FieldPartial], ...] = ()
+    if dict_types:
+        dicts = [v for v in values if type(v) in dict_types]
+        full_dicts = [v for v in dicts if v]
+        untyped += len(dicts) - len(full_dicts)
+        if full_dicts:
+            typed["object"] += len(full_dicts)
+            examples["object"] = _first_examples(
+                values, _container_test(tuple(dict_types)), origin, first_row
+            )
+            columns, absent = _columns(full_dicts)
+            properties = tuple(
+                sorted(
+                    (name, _node_from_values(vals, origin, first_row, absent.get(name, 0)))
+                    for name, vals in columns.items()
+                )
+            )
+    return FieldPartial(
+        missing=missing,
+        nulls=nulls,
+        untyped=untyped,
+        types=_sorted_kinds(typed.items()),
+        examples=_sorted_kinds(examples.items()),
+        properties=properties,
+        items=items,
+    )
+
+
+def _count_nans(values: list[Any], t: type) -> int:
+    """How many values of exact type ``t`` (a float type) are NaN."""
+    floats = [v for v in values if type(v) is t]
+    return int(np.isnan(np.asarray(floats, dtype=np.float64)).sum())
+
+
+def _first_examples(
+    values: list[Any], accept: Callable[[Any], bool], origin: int, first_row: int
+) -> tuple[Example, ...]:
+    """The first :data:`MAX_EXAMPLES` values ``accept`` takes, with their indices in ``values``."""
+    found: list[Example] = []
+    for i, v in enumerate(values):
+        if accept(v):
+            found.append((origin, first_row, i, example_text(v)))
+            if len(found) == MAX_EXAMPLES:
+                break
+    return tuple(found)
+
+
+def _scalar_test(types: tuple[type, ...], skip_nan: bool) -> Callable[[Any], bool]:
+    """A test for values of exact ``types`` (NaN excluded when ``skip_nan``)."""
+    if skip_nan:
+        return lambda v: type(v) in types and v == v
+    return lambda v: type(v) in types
+
+
+def _container_test(types: tuple[type, ...]) -> Callable[[Any], bool]:
+    """A test for non-empty values of exact ``types``."""
+    return lambda v: type(v) in types and len(v) > 0
+
+
+# --- Arrow tables -----------------------------------------------------------------------------
+
+
+def arrow_kind(arrow_type: pa.DataType, path: str = "<column>") -> str | None:
+    """The partial's type name for an Arrow type (None for the ``null`` type).
+
+    Raises:
+        InferenceError: The type has no signature equivalent (decimal, uint64, time, ...).
+
+    Example:
+        >>> arrow_kind(pa.int32()), arrow_kind(pa.large_list(pa.string())), arrow_kind(pa.null())
+        ('integer', 'array', None)
+    """
+    t = _storage_type(arrow_type)
+    if pa.types.is_null(t):
+        return None
+    if _is_list_like(t):
+        return "array"
+    if pa.types.is_map(t):
+        return "map"
+    if pa.types.is_struct(t):
+        return "object"
+    try:
+        kind = from_arrow_type(t)
+    except SignatureError as exc:
+        msg = str(exc).replace("'<type>'", repr(path))
+        raise InferenceError(msg) from exc
+    assert isinstance(kind, DataType)  # containers are handled above
+    return kind.name
+
+
+def _storage_type(t: pa.DataType) -> pa.DataType:
+    """The type values are stored as (dictionary values, extension storage)."""
+    while True:
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        elif isinstance(t, pa.ExtensionType):
+            t = t.storage_type
+        else:
+            return t
+
+
+def _is_list_like(t: pa.DataType) -> bool:
+    """Any list kind Arrow has."""
+    return (
+        pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_fixed_size_list(t)
+        or pa.types.is_list_view(t)
+        or pa.types.is_large_list_view(t)
+    )
+
+
+def partial_from_table(table: pa.Table | pa.RecordBatch, *, origin: int = 0, first_row: int = 0) -> Partial:
+    """The partial of an Arrow table or record batch, typed by its Arrow types.
+
+    Each column's type answers the type question for all its rows; only null counts, list lengths
+    and a few example values are computed, vectorised. A column is never missing within a table.
+
+    Raises:
+        InferenceError: A column's Arrow type has no signature type, or names repeat.
+
+    Example:
+        >>> t = pa.table({"n": pa.array([1, None], pa.int32()), "tags": [["a"], []]})
+        >>> p = partial_from_table(t)
+        >>> p.field("n").types, p.field("n").nulls, p.field("tags").untyped
+        ((('integer', 1),), 1, 1)
+    """
+    names = list(table.schema.names)
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        msg = f"Columns {dupes} appear more than once; a schema needs unique names."
+        raise InferenceError(msg)
+    fields = []
+    for name, column in zip(names, table.columns, strict=True):
+        fields.append((name, _node_from_arrow(_one_chunk(column), name, origin, first_row)))
+    return Partial(
+        rows=table.num_rows,
+        fields=tuple(sorted(fields)),
+        first=tuple(sorted((n, (origin, first_row, i)) for i, n in enumerate(names))),
+    )
+
+
+def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as one contiguous array."""
+    if isinstance(column, pa.ChunkedArray):
+        if column.num_chunks == 1:
+            return column.chunk(0)
+        return column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    return column
+
+
+def _node_from_arrow(arr: pa.Array, path: str, origin: int, first_row: int) -> FieldPartial:
+    """The partial of an Arrow array's values."""
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        arr = arr.dictionary_decode()
+    if isinstance(arr, pa.ExtensionArray):
+        arr = arr.storage
+    t = arr.type
+    n, nulls = len(arr), arr.null_count
+    kind = arrow_kind(t, path)
+    if kind is None:
+        return FieldPartial(nulls=n)
+    if kind in ("array", "map"):
+        return _node_from_arrow_lists(arr, kind, path, origin, first_row)
+    if kind == "object":
+        return _node_from_arrow_struct(arr, path, origin, first_row)
+    examples = _arrow_examples(arr, arr.is_valid(), origin, first_row)
+    return FieldPartial(
+        nulls=nulls,
+        types=((kind, n - nulls),),
+        examples=((kind, examples),) if examples else (),
+    )
+
+
+def _node_from_arrow_lists(arr: pa.Array, kind: str, path: str, origin: int, first_row: int) -> FieldPartial:
+    """The partial of a list or map array: counts, then the partial of its flattened elements."""
+    if pa.types.is_list_view(arr.type) or pa.types.is_large_list_view(arr.type):
+        arr = arr.cast(pa.large_list(arr.type.value_field))
+    key_type = None
+    if kind == "map":
+        # Arrow's list kernels do not take maps; a map is a list of (key, value) structs.
+        key_type = _storage_type(arr.type.key_type)
+        entries = pa.struct([arr.type.key_field, arr.type.item_field])
+        arr = arr.cast(pa.list_(pa.field("entries", entries, nullable=False)))
+    n, nulls = len(arr), arr.null_count
+    lengths = pc.list_value_length(arr)
+    full = pc.fill_null(pc.greater(lengths, 0), False)
+    full_count = int(pc.sum(full).as_py() or 0)
+    flat = arr.flatten()
+    if key_type is not None:
+        if not (
+            pa.types.is_string(key_type)
+            or pa.types.is_large_string(key_type)
+            or pa.types.is_string_view(key_type)
+        ):
+            msg = f"Field {path!r} has Arrow type {arr.type}: signature maps have string keys only."
+            raise InferenceError(msg)
+        child = _node_from_arrow(flat.field(1), f"{path}{{}}", origin, first_row)
+    else:
+        child = _node_from_arrow(flat, f"{path}[]", origin, first_row)
+    examples = _arrow_examples(arr, full, origin, first_row)
+    # Only empty lists of an unknown (null) element type: nothing says this is a list, as for [] in
+    # Python values, so the type is not declared.
+    element_type = flat.type.field(1).type if key_type is not None else flat.type
+    declared = full_count > 0 or not pa.types.is_null(element_type)
+    return FieldPartial(
+        nulls=nulls,
+        untyped=n - nulls - full_count,
+        types=((kind, full_count),) if declared else (),
+        examples=((kind, examples),) if examples else (),
+        items=child if kind == "array" else None,
+        values=child if kind == "map" else None,
+    )
+
+
+def _node_from_arrow_struct(arr: pa.Array, path: str, origin: int, first_row: int) -> FieldPartial:
+    """The partial of a struct array: one property partial per field, over the non-null structs."""
+    n, nulls = len(arr), arr.null_count
+    if arr.type.num_fields == 0:
+        return FieldPartial(nulls=nulls, untyped=n - nulls)
+    names = [arr.type.field(i).name for i in range(arr.type.num_fields)]
+    if len(set(names)) != len(names):
+        msg = f"Field {path!r} has repeated struct field names {names}; an Object needs unique names."
+        raise InferenceError(msg)
+    valid = arr.is_valid()
+    present = arr.filter(valid) if nulls else arr
+    children = present.flatten()
+    properties = tuple(
+        sorted(
+            (name, _node_from_arrow(child, f"{path}.{name}", origin, first_row))
+            for name, child in zip(names, children, strict=True)
+        )
+    )
+    examples = _arrow_examples(arr, valid, origin, first_row)
+    return FieldPartial(
+        nulls=nulls,
+        types=(("object", n - nulls),),
+        examples=(("object", examples),) if examples else (),
+        properties=properties,
+    )
+
+
+def _arrow_examples(arr: pa.Array, mask: pa.Array, origin: int, first_row: int) -> tuple[Example, ...]:
+    """The first :data:`MAX_EXAMPLES` values where ``mask`` is true, with their indices."""
+    head = min(len(arr), 64)
+    idx = pc.indices_nonzero(mask.slice(0, head)).to_pylist()[:MAX_EXAMPLES]
+    if len(idx) < MAX_EXAMPLES and len(arr) > head:
+        idx = pc.indices_nonzero(mask).to_pylist()[:MAX_EXAMPLES]
+    if not idx:
+        return ()
+    values = arr.take(pa.array(idx, pa.int64())).to_pylist()
+    return tuple((origin, first_row, i, example_text(v)) for i, v in zip(idx, values, strict=True))
+
+
+# --- pandas frames ----------------------------------------------------------------------------
+
+
+def partial_from_frame(frame: pd.DataFrame, *, origin: int = 0, first_row: int = 0) -> Partial:
+    """The partial of a pandas frame (a Dask partition).
+
+    Object columns hold Python values and are read with MLflow's rules for them (as
+    :func:`partial_from_records`); other columns go through Arrow (as :func:`partial_from_table`),
+    where a NaN in a float column is a missing value, as pandas means it.
+
+    Example:
+        >>> p = partial_from_frame(pd.DataFrame({"x": [1.0, float("nan")], "o": [{"a": 1}, "s"]}))
+        >>> p.field("x").nulls, p.field("o").types
+        (1, (('string', 1), ('object', 1)))
+    """
+    fields = []
+    names = list(frame.columns)
+    for name in names:
+        if not isinstance(name, str):
+            msg = f"Column names must be strings to infer a named schema, got {name!r}"
+            raise InferenceError(msg)
+    if len(set(names)) != len(names):
+        msg = "Columns appear more than once; a schema needs unique names."
+        raise InferenceError(msg)
+    for name in names:
+        column = frame[name]
+        if column.dtype == np.dtype("O"):
+            node = _node_from_values(column.tolist(), origin, first_row)
+        else:
+            node = _node_from_arrow(pa.array(column, from_pandas=True), name, origin, first_row)
+        fields.append((name, node))
+    return Partial(
+        rows=len(frame),
+        fields=tuple(sorted(fields)),
+        first=tuple(sorted((n, (origin, first_row, i)) for i, n in enumerate(names))),
+    )
+
+
+# --- text cells (CSV) -------------------------------------------------------------------------
+
+# Checked in this order: the first match decides (RE2 syntax, as pyarrow.compute uses).
+_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("long", r"^[+-]?[0-9]{1,18}$"),
+    ("double", r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(?i:nan|inf|infinity)$"),
+    ("boolean", r"^(?i:true|false)$"),
+    (
+        "datetime",
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$",
+    ),
+)
+
+
+def partial_from_text(table: pa.Table, *, origin: int = 0, first_row: int = 0) -> Partial:
+    """The partial of a table of text cells (CSV), each cell typed by what it spells.
+
+    Per cell, vectorised: a null is null; an integer literal of up to 18 digits is ``long``; another
+    number (``1.5``, ``1e3``, ``nan``) is ``double``; ``true``/``false`` (any case) is ``boolean``;
+    an ISO-8601 date or date-time is ``datetime``; anything else is ``string``. Like JSON values,
+    cells of different types in one column are a conflict that the policy settles.
+
+    Example:
+        >>> t = pa.table({"x": ["1", "2.5", None, "n/a"]})
+        >>> partial_from_text(t).field("x").types
+        (('long', 1), ('double', 1), ('string', 1))
+    """
+    names = list(table.schema.names)
+    if len(set(names)) != len(names):
+        msg = "Columns appear more than once; a schema needs unique names."
+        raise InferenceError(msg)
+    fields = []
+    for name, column in zip(names, table.columns, strict=True):
+        arr = _one_chunk(column)
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = arr.cast(pa.string())
+        fields.append((name, _node_from_text(arr, origin, first_row)))
+    return Partial(
+        rows=table.num_rows,
+        fields=tuple(sorted(fields)),
+        first=tuple(sorted((n, (origin, first_row, i)) for i, n in enumerate(names))),
+    )
+
+
+def _node_from_text(arr: pa.Array, origin: int, first_row: int) -> FieldPartial:
+    """The partial of one column of text cells."""
+    remaining = pc.fill_null(arr.is_valid(), False)
+    typed = []
+    examples = []
+    for kind, pattern in (*_TEXT_PATTERNS, ("string", None)):
+        if pattern is None:
+            mask = remaining
+        else:
+            mask = pc.and_(remaining, pc.fill_null(pc.match_substring_regex(arr, pattern), False))
+            remaining = pc.and_not(remaining, mask)
+        count = int(pc.sum(mask).as_py() or 0)
+        if count:
+            typed.append((kind, count))
+            idx = pc.indices_nonzero(mask).to_pylist()[:MAX_EXAMPLES]
+            cells = arr.take(pa.array(idx, pa.int64())).to_pylist()
+            shown = [example_text(c) if kind == "string" else example_text(c)[1:-1] for c in cells]
+            examples.append((kind, tuple((origin, first_row, i, s) for i, s in zip(idx, shown, strict=True))))
+    return FieldPartial(nulls=arr.null_count, types=_sorted_kinds(typed), examples=_sorted_kinds(examples))

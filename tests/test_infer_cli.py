@@ -1,0 +1,117 @@
+"""`sigbatch infer` and the inference job: print, write, set on a model, fail clearly."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sigbatch import load_signature
+from sigbatch.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def lake(tmp_path):
+    """Three small JSON lines files: an optional column and an object with varying keys."""
+    root = tmp_path / "lake"
+    root.mkdir()
+    for f in range(3):
+        rows = [{"id": f * 10 + i, "tags": ["a"] * i, "o": {"k": "v", f"x{f % 2}": i}} for i in range(10)]
+        if f == 1:
+            rows[0]["extra"] = 1.5
+        (root / f"part-{f}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def test_infer_prints_signature_and_report(lake, capsys):
+    """`sigbatch infer DIR` prints MLflow's form of the signature, then the report."""
+    assert main(["infer", str(lake)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "inputs: \n  ['id': long (required), 'tags': Array(string) (required), "
+        "'o': {k: string (required), x0: long (optional), x1: long (optional)} (required), "
+        "'extra': double (optional)]\n"
+    )
+    assert "Inferred from 30 rows (policy strict)." in out
+    assert "Sampled 3 of 3 partitions" in out and "Conflicts: none." in out
+
+
+def test_output_and_set_on_write_mlflow_signatures(lake, tmp_path, capsys):
+    """--output writes MLflow's signature JSON; --set-on replaces the inputs in MLmodel, keeping outputs."""
+    model = tmp_path / "model"
+    shutil.copytree(ROOT / "examples" / "seed_model", model)
+    before = load_signature(model)
+    out_file = tmp_path / "sig.json"
+    args = [
+        "infer",
+        str(lake),
+        "--rows-per-partition",
+        "5",
+        "--output",
+        str(out_file),
+        "--set-on",
+        str(model),
+    ]
+    assert main(args) == 0
+    written = load_signature(out_file)
+    assert [c.name for c in written.inputs] == ["id", "tags", "o", "extra"]
+    after = load_signature(model)
+    assert after.inputs == written.inputs and after.outputs == before.outputs
+    assert json.loads(out_file.read_text())["outputs"] is None
+    assert "Signature JSON written to" in capsys.readouterr().out
+
+
+def test_strict_conflict_fails_with_the_fields(tmp_path, capsys):
+    """A conflict under the default policy exits 2 naming the field and the types; widen succeeds."""
+    (tmp_path / "a.jsonl").write_text('{"v": 1}\n{"v": "one"}\n')
+    assert main(["infer", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sigbatch infer: error: Values of different types at 1 field path(s)")
+    assert """'v': long in 1 row (e.g. 1); string in 1 row (e.g. "one")""" in err
+    assert main(["infer", str(tmp_path), "--policy", "widen"]) == 0
+    assert "'v': string (required)" in capsys.readouterr().out
+
+
+def test_config_file_overrides_and_errors(lake, tmp_path, capsys):
+    """A config file is read, --set and flags override it; a typo names the key and the closest one."""
+    conf = tmp_path / "infer.yaml"
+    conf.write_text(f"source:\n  path: {lake}\nengine: local\nsample:\n  max_partitions: 1\n  seed: 4\n")
+    assert main(["infer", "--config", str(conf), "--set", "sample.max_partitions=2"]) == 0
+    assert "Sampled 2 of 3 partitions" in capsys.readouterr().out
+    assert main(["infer", "--config", str(conf), "--set", "sample.seeds=1"]) == 2
+    assert "unknown key 'sample.seeds' (did you mean 'sample.seed'?)" in capsys.readouterr().err
+    assert main(["infer", "--config", str(conf), "--fraction", "1.5"]) == 2
+    assert "key 'sample.fraction' must be in (0, 1]" in capsys.readouterr().err
+    assert main(["infer"]) == 2
+    assert "missing required key 'source.path'" in capsys.readouterr().err
+
+
+def test_shipped_config_is_valid():
+    """conf/infer.yaml loads and validates (its source is the demo lake, absent until `sigbatch demo`)."""
+    from sigbatch.infer.config import load_infer_config
+
+    config = load_infer_config(ROOT / "conf" / "infer.yaml", [f"source.path={ROOT}"])
+    assert (config.engine, config.policy, config.rows_per_partition) == ("spark", "strict", 10_000)
+
+
+@pytest.mark.dask
+def test_dask_engine_from_the_command_line(lake, capsys):
+    """--engine dask runs the same inference on Dask and prints the same signature."""
+    assert main(["infer", str(lake), "--set", "dask.scheduler=threads"]) == 0
+    local = capsys.readouterr().out.split("\n\n")[0]
+    assert main(["infer", str(lake), "--engine", "dask", "--set", "dask.scheduler=threads"]) == 0
+    assert capsys.readouterr().out.split("\n\n")[0].replace("engine dask", "engine local") == local
+
+
+def test_job_main_runs_the_cli(lake, capsys):
+    """jobs/infer_signature.py's main(argv) is `sigbatch infer --engine spark`; a later --engine wins."""
+    spec = importlib.util.spec_from_file_location("infer_signature_job", ROOT / "jobs" / "infer_signature.py")
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    assert job.main([str(lake), "--engine", "local"]) == 0
+    assert "engine local" in capsys.readouterr().out

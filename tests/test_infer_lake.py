@@ -1,0 +1,246 @@
+"""Lake-scale inference: the same lake gives the same signature on every engine, sampled or not."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sigbatch import Array, ColSpec, ConfigError, InferenceError, Object, Property, Schema
+from sigbatch.infer import choose_partitions, infer_files, plan_files
+
+FILES, ROWS = 8, 240
+
+# What every engine must find: `note` is null in whole files (0-2), `attrs` has key e in even
+# files and n in odd ones, `name` has scattered nulls.
+EXPECTED = Schema(
+    [
+        ColSpec("long", "id"),
+        ColSpec("string", "name", required=False),
+        ColSpec("double", "score"),
+        ColSpec("boolean", "flag"),
+        ColSpec(Array("string"), "tags"),
+        ColSpec(
+            Object([Property("d", "string"), Property("e", "string", False), Property("n", "long", False)]),
+            "attrs",
+        ),
+        ColSpec("string", "note", required=False),
+    ]
+)
+
+
+def _rows(file: int) -> list[dict]:
+    """The rows of one file of the test lake."""
+    out = []
+    for r in range(ROWS):
+        i = file * ROWS + r
+        attrs: dict = {"d": f"d{i % 7}"}
+        if file % 2 == 0:
+            attrs["e"] = f"e{i % 5}"
+        else:
+            attrs["n"] = i
+        out.append(
+            {
+                "id": i,
+                "name": None if i % 11 == 0 else f"user{i}",
+                # File 6 writes integral doubles (12.0): its JSON is read value by value, the
+                # others through Arrow's JSON reader; both must agree.
+                "score": float(i) if file == 6 else i + 0.5,
+                "flag": i % 2 == 0,
+                "tags": [f"t{j}" for j in range(i % 3)],
+                "attrs": attrs,
+                "note": None if file < 3 else f"n{i}",
+            }
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    """The same 8-file lake as Parquet and as JSON lines (one gzip-compressed)."""
+    root = tmp_path_factory.mktemp("lake")
+    (root / "parquet").mkdir()
+    (root / "json").mkdir()
+    for f in range(FILES):
+        rows = _rows(f)
+        pq.write_table(
+            pa.Table.from_pylist(rows), root / "parquet" / f"part-{f:03d}.parquet", row_group_size=100
+        )
+        text = "".join(json.dumps(r) + "\n" for r in rows)
+        if f == 5:
+            with gzip.open(root / "json" / f"part-{f:03d}.json.gz", "wt") as fh:
+                fh.write(text)
+        else:
+            (root / "json" / f"part-{f:03d}.json").write_text(text)
+    (root / "json" / "_SUCCESS").write_text("")
+    return root
+
+
+# --- sampling ------------------------------------------------------------------------------------
+
+
+def test_choice_is_deterministic_and_sized():
+    """The same seed picks the same partitions; fraction and max_partitions bound how many."""
+    keys = [f"part-{i:03d}" for i in range(40)]
+    first = choose_partitions(keys, fraction=0.25, seed=7)
+    assert first == choose_partitions(keys, fraction=0.25, seed=7)
+    assert len(first) == 10 and first == tuple(sorted(first))
+    assert first != choose_partitions(keys, fraction=0.25, seed=8)
+    assert len(choose_partitions(keys, fraction=0.25, max_partitions=3, seed=7)) == 3
+    assert choose_partitions(keys) == tuple(range(40))
+    with pytest.raises(ConfigError, match="fraction must be in"):
+        choose_partitions(keys, fraction=0)
+    with pytest.raises(ConfigError, match="max_partitions must be at least 1"):
+        choose_partitions(keys, max_partitions=0)
+
+
+def test_plan_lists_data_files_only(lake):
+    """Files are listed in order, `_SUCCESS` skipped, compressed JSON lines included."""
+    tasks, selection = plan_files(lake / "json", max_partitions=3, seed=1)
+    assert selection.partitions == FILES and selection.format == "json"
+    assert len(tasks) == 3 and [t.name for t in tasks] == list(selection.chosen)
+    with pytest.raises(InferenceError, match="no such file or directory"):
+        plan_files(lake / "nope")
+
+
+# --- one lake, one signature ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "json"])
+def test_local_full_and_sampled_reads_agree(lake, fmt):
+    """A full read and a sample of every file's first rows give the lake's signature."""
+    full = infer_files(lake / fmt)
+    sampled = infer_files(lake / fmt, rows_per_partition=30, seed=3)
+    assert full.schema == sampled.schema == EXPECTED
+    assert full.report.rows == FILES * ROWS
+    assert {s.source for s in sampled.report.samples} == set(sampled.report.selection.chosen)
+
+
+def test_parquet_flat_columns_come_from_footers(lake):
+    """Parquet flat columns are answered by footers for all rows; only nested columns are read."""
+    result = infer_files(lake / "parquet", rows_per_partition=10)
+    sample = result.report.samples[0]
+    assert (sample.rows_read, sample.footer_rows, sample.exhausted) == (10, ROWS, False)
+    # Footer null counts cover every row, not only the 10 read: the rates are exact.
+    assert result.report.field("name").rows == FILES * ROWS
+    assert result.report.field("tags").rows == FILES * 10
+    flat = pa.table({"x": pa.array([1, None] * 50, pa.int64())})
+    pq.write_table(flat, lake / "flat.parquet")
+    only_footer = infer_files(lake / "flat.parquet", rows_per_partition=5)
+    assert only_footer.schema == Schema([ColSpec("long", "x", required=False)])
+    assert only_footer.report.samples[0].rows_read == 0
+
+
+@pytest.mark.dask
+def test_dask_gives_the_same_signature(lake):
+    """Dask, over files (one task per file) and over a DataFrame (3 partitions), finds the same signature."""
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from sigbatch.dask import infer_schema
+
+    for fmt in ("parquet", "json"):
+        assert infer_schema(lake / fmt, scheduler="threads").schema == EXPECTED
+        sampled = infer_schema(lake / fmt, rows_per_partition=30, seed=3, scheduler="threads")
+        assert sampled.schema == EXPECTED
+        assert sampled.report.selection.chosen == infer_files(lake / fmt, seed=3).report.selection.chosen
+    # Dask turns object columns into strings unless told not to; nested values must stay values.
+    with dask.config.set({"dataframe.convert-string": False}):
+        frame = pd.DataFrame([r for f in range(FILES) for r in _rows(f)])
+        ddf = dd.from_pandas(frame, npartitions=3)
+        result = infer_schema(ddf, scheduler="threads")
+    assert result.schema == EXPECTED
+    assert [s.source for s in result.report.samples] == ["partition 0", "partition 1", "partition 2"]
+
+
+@pytest.mark.spark
+def test_spark_gives_the_same_signature(lake, spark):
+    """Spark, over files (one task per file) and over a DataFrame, finds the same signature."""
+    from sigbatch.spark import infer_schema
+
+    assert infer_schema(lake / "parquet", spark=spark).schema == EXPECTED
+    sampled = infer_schema(lake / "json", spark=spark, rows_per_partition=30, seed=3)
+    assert sampled.schema == EXPECTED
+    assert sampled.report.selection.chosen == infer_files(lake / "json", seed=3).report.selection.chosen
+    # Spark's own JSON reader types the same lake; its columns come back sorted by name.
+    df = spark.read.json(str(lake / "json"))
+    result = infer_schema(df)
+    assert {c.name: c for c in result.schema} == {c.name: c for c in EXPECTED}
+    one = infer_schema(df, max_partitions=1, rows_per_partition=5, seed=1)
+    (sample,) = one.report.samples
+    assert sample.rows_read == 5 and not sample.exhausted
+    assert one.report.selection.partitions == df.rdd.getNumPartitions()
+
+
+# --- what files say when they disagree -----------------------------------------------------------
+
+
+def test_conflicts_across_files_follow_the_policy(tmp_path):
+    """A field typed long in one file and string in another: strict names both, widen gives string."""
+    (tmp_path / "a.jsonl").write_text('{"k": 1}\n{"k": 2}\n')
+    (tmp_path / "b.jsonl").write_text('{"k": "x"}\nnot json\n[1]\n')
+    with pytest.raises(InferenceError, match=r"'k': long in 2 rows \(e.g. 1, 2\); string in 1 row"):
+        infer_files(tmp_path)
+    widened = infer_files(tmp_path, policy="widen")
+    assert widened.schema == Schema([ColSpec("string", "k")])
+    assert widened.report.unreadable == 2
+    majority = infer_files(tmp_path, policy="majority")
+    assert majority.schema == Schema([ColSpec("long", "k")])
+    assert majority.report.expected_quarantine_rate == pytest.approx(1 / 3)
+
+
+def test_csv_cells_are_typed_and_malformed_rows_counted(tmp_path):
+    """CSV: per-cell types (long, double, boolean, datetime, string); a malformed row is unreadable."""
+    (tmp_path / "one.csv").write_text("id,x,ok,when,s\n1,1.5,true,2026-01-01,a\n2,2,false,,b\n3,4,9\n")
+    (tmp_path / "two.csv").write_text("id,x,ok,when,s\n4,2.5,TRUE,2026-01-02T10:00:00,\n")
+    result = infer_files(tmp_path, policy="widen")
+    assert result.schema == Schema(
+        [
+            ColSpec("long", "id"),
+            ColSpec("double", "x"),
+            ColSpec("boolean", "ok"),
+            ColSpec("datetime", "when", required=False),
+            ColSpec("string", "s", required=False),
+        ]
+    )
+    assert result.report.unreadable == 1
+    assert [c.path for c in result.report.conflicts] == ["x"]
+
+
+def test_json_rows_per_partition_stops_reading(tmp_path):
+    """Reading a JSON lines file stops after rows_per_partition rows and says so."""
+    (tmp_path / "big.jsonl").write_text("".join(f'{{"i": {i}}}\n' for i in range(500)))
+    result = infer_files(tmp_path, rows_per_partition=20)
+    (sample,) = result.report.samples
+    assert (sample.rows_read, sample.exhausted) == (20, False)
+    assert result.report.rows == 20
+
+
+def test_json_arrow_reader_is_used_only_where_faithful(tmp_path):
+    """Clean JSON goes through Arrow with the value-by-value schema; an int next to a double does not."""
+    from sigbatch.infer import finalize
+    from sigbatch.infer.lake import _read_json_arrow, _read_json_values
+
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        '{"x": 1.5, "t": "2026-01-01", "o": {"k": [1]}}\n{"x": 2.5, "t": "2026-01-02", "o": {}}\n'
+    )
+    (task,), _ = plan_files(tmp_path)
+    fast = _read_json_arrow(task)
+    assert fast is not None
+    expected = Schema(
+        [
+            ColSpec("double", "x"),
+            ColSpec("string", "t"),
+            ColSpec(Object([Property("k", Array("long"), required=False)]), "o"),
+        ]
+    )
+    assert finalize(fast)[0] == finalize(_read_json_values(task))[0] == expected
+    path.write_text('{"x": 1}\n{"x": 2.0}\n')
+    assert _read_json_arrow(task) is None
+    with pytest.raises(InferenceError, match=r"'x': long in 1 row \(e.g. 1\); double in 1 row \(e.g. 2.0\)"):
+        infer_files(tmp_path)

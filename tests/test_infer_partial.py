@@ -1,0 +1,378 @@
+"""Partial schemas: merge laws, split invariance, MLflow's rules under strict, the other policies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+from functools import reduce
+from itertools import pairwise
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sigbatch import AnyType, Array, ColSpec, DataType, InferenceError, Map, Object, Property, Schema
+from sigbatch.infer import (
+    EMPTY,
+    POLICIES,
+    Partial,
+    finalize,
+    infer_schema,
+    merge,
+    merge_all,
+    partial_from_frame,
+    partial_from_records,
+    partial_from_table,
+    partial_from_text,
+)
+
+_SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+# --- JSON-like records -------------------------------------------------------------------------
+
+_LEAVES = {
+    "long": st.integers(-(2**40), 2**40),
+    "double": st.floats(allow_nan=True, allow_infinity=False),
+    "string": st.text(max_size=3),
+    "boolean": st.booleans(),
+}
+_ANY_LEAF = st.one_of(st.none(), *_LEAVES.values())
+
+
+def _nested(leaf: st.SearchStrategy) -> st.SearchStrategy:
+    """Leaves nested in lists and dicts (keys a, b, c), a few levels deep."""
+    return st.recursive(
+        leaf,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("abc"), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+
+
+_SHAPES = (
+    lambda leaf: leaf,
+    lambda leaf: st.lists(leaf, max_size=3),
+    lambda leaf: st.dictionaries(st.sampled_from("abc"), leaf, max_size=3),
+    lambda leaf: st.lists(st.dictionaries(st.sampled_from("abc"), leaf, max_size=2), max_size=2),
+    lambda leaf: st.dictionaries(st.sampled_from("ab"), st.lists(leaf, max_size=2), max_size=2),
+)
+
+
+def _column() -> st.SearchStrategy[st.SearchStrategy]:
+    """The values one key takes: mostly one shape of one leaf type (plus None), sometimes anything."""
+    consistent = st.tuples(st.sampled_from(sorted(_LEAVES)), st.integers(0, len(_SHAPES) - 1)).map(
+        lambda ks: st.one_of(st.none(), _SHAPES[ks[1]](st.one_of(st.none(), _LEAVES[ks[0]])))
+    )
+    return st.one_of(consistent, consistent, consistent, st.just(_nested(_ANY_LEAF)))
+
+
+def _records() -> st.SearchStrategy[list]:
+    """1-8 records over keys x, y, z; a key may be absent from any record."""
+    return st.dictionaries(st.sampled_from("xyz"), _column(), min_size=1).flatmap(
+        lambda columns: st.lists(st.fixed_dictionaries({}, optional=columns), min_size=1, max_size=8)
+    )
+
+
+def _split(rows: list, cuts: list[int]) -> list[tuple[int, list]]:
+    """``rows`` cut at ``cuts`` into chunks, each with the index of its first row."""
+    bounds = sorted({0, len(rows), *(c % (len(rows) + 1) for c in cuts)})
+    return [(a, rows[a:b]) for a, b in pairwise(bounds) if b > a]
+
+
+def _outcome(partial: Partial, policy: str = "strict"):
+    """finalize's result, or the error message."""
+    try:
+        return finalize(partial, policy)
+    except InferenceError as exc:
+        return str(exc)
+
+
+def _mlflow_schema(rows: list):
+    """sigbatch's in-memory (MLflow-identical) schema of the rows, or None when MLflow refuses them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return infer_schema(rows)
+        except InferenceError:
+            return None
+
+
+# --- laws ---------------------------------------------------------------------------------------
+
+
+@_SETTINGS
+@given(_records(), _records(), _records())
+def test_merge_is_associative_and_commutative_with_identity(a, b, c):
+    """merge(a, merge(b, c)) == merge(merge(a, b), c); merge(a, b) == merge(b, a); EMPTY is neutral."""
+    pa_, pb, pc = (partial_from_records(r, origin=i) for i, r in enumerate((a, b, c)))
+    assert merge(pa_, merge(pb, pc)) == merge(merge(pa_, pb), pc)
+    assert merge(pa_, pb) == merge(pb, pa_)
+    assert merge(pa_, EMPTY) == pa_ == merge(EMPTY, pa_)
+
+
+@_SETTINGS
+@given(_records())
+def test_partial_round_trips_through_json(rows):
+    """A partial survives JSON text unchanged (it is what travels between processes)."""
+    partial = partial_from_records(rows)
+    assert Partial.from_json(partial.to_json()) == partial
+    assert Partial.from_dict(json.loads(json.dumps(partial.to_dict()))) == partial
+
+
+@_SETTINGS
+@given(_records(), st.lists(st.integers(0, 10), max_size=4), st.randoms(use_true_random=False), st.booleans())
+def test_merged_chunks_finalize_like_all_rows(rows, cuts, rnd, distinct_origins):
+    """Merging the partials of any split, in any order, finalises exactly like all rows at once."""
+    chunks = _split(rows, cuts)
+    partials = [
+        partial_from_records(
+            chunk, origin=i if distinct_origins else 0, first_row=0 if distinct_origins else start
+        )
+        for i, (start, chunk) in enumerate(chunks)
+    ]
+    rnd.shuffle(partials)
+    whole = partial_from_records(rows)
+    for policy in ("strict", "widen", "majority"):
+        assert _outcome(reduce(merge, partials, EMPTY), policy) == _outcome(whole, policy)
+    assert _outcome(merge_all(partials)) == _outcome(whole)
+
+
+@_SETTINGS
+@given(_records())
+def test_strict_finalize_is_mlflow_inference(rows):
+    """Under strict, the schema is MLflow's for the same records; it refuses exactly what MLflow refuses."""
+    expected = _mlflow_schema(rows)
+    outcome = _outcome(partial_from_records(rows))
+    if expected is None:
+        assert isinstance(outcome, str)
+    else:
+        assert not isinstance(outcome, str), outcome
+        assert outcome[0] == expected
+
+
+@_SETTINGS
+@given(_records())
+def test_schema_is_idempotent_under_self_merge(rows):
+    """Counts double when a partial merges with itself, but the schema it finalises to does not change."""
+    partial = partial_from_records(rows)
+    for policy in POLICIES:
+        once, twice = _outcome(partial, policy), _outcome(merge(partial, partial), policy)
+        assert type(once) is type(twice)
+        if not isinstance(once, str):
+            assert once[0] == twice[0]
+
+
+def test_partial_size_does_not_grow_with_rows():
+    """A partial keeps counts and at most 3 examples per type: 10 or 10,000 rows give the same size."""
+
+    def rows(n):
+        return [{"id": i % 7, "tags": ["a", "b"], "o": {"k": "v" if i % 2 else None}} for i in range(n)]
+
+    small, large = partial_from_records(rows(10)), partial_from_records(rows(10_000))
+    assert abs(len(small.to_json()) - len(large.to_json())) < 40
+    assert large.field("id").count("long") == 10_000
+
+
+# --- MLflow's rules, spelled out ----------------------------------------------------------------
+
+
+def test_seed_records_match_mlflow_exactly():
+    """The seed's nested records: missing keys and None make optional, dict keys become sorted properties."""
+    rows = [
+        {"a": ["x"], "b": "s", "c": {"e": "1", "d": "2"}},
+        {"a": ["y", "z"], "c": {"d": "3"}},
+        {"a": [], "b": None, "c": {"d": "4"}},
+    ]
+    schema, report = finalize(partial_from_records(rows))
+    assert schema == _mlflow_schema(rows)
+    assert repr(schema) == (
+        "['a': Array(string) (required), 'b': string (optional), "
+        "'c': {d: string (required), e: string (optional)} (required)]"
+    )
+    assert report.field("b").null_rate == pytest.approx(1 / 3)
+    assert report.field("c.e").presence_rate == pytest.approx(1 / 3)
+
+
+def test_none_where_objects_are_makes_properties_optional():
+    """As in MLflow, a None merged into an Object makes its properties optional; NaN at the top stays required."""
+    rows = [{"o": {"k": 1}, "x": 1.0}, {"o": None, "x": float("nan")}]
+    schema = finalize(partial_from_records(rows))[0]
+    assert schema == Schema(
+        [ColSpec(Object([Property("k", "long", False)]), "o", False), ColSpec("double", "x")]
+    )
+    assert schema == _mlflow_schema(rows)
+
+
+def test_first_seen_order_survives_any_merge_order():
+    """Columns come out in first-seen order (MLflow's), whichever partition is merged first."""
+    first = partial_from_records([{"b": 1}, {"a": 1}], origin=0)
+    second = partial_from_records([{"c": 1, "a": 2}], origin=1)
+    assert [c.name for c in finalize(merge(second, first))[0]] == ["b", "a", "c"]
+
+
+def test_unsupported_values_and_keys_are_refused():
+    """Values without a signature type and non-string nested keys raise, naming the value."""
+    with pytest.raises(InferenceError, match="is not one of the supported DataType"):
+        partial_from_records([{"t": (1, 2)}])
+    with pytest.raises(InferenceError, match="Expected name to be a string, got type int"):
+        partial_from_records([{"o": {1: "x"}}])
+
+
+def test_non_records_are_counted_unreadable():
+    """Rows that are not dicts are counted, not raised: failures are data."""
+    partial = partial_from_records([{"a": 1}, [1, 2], "text"])
+    assert (partial.rows, partial.unreadable) == (1, 2)
+    with pytest.raises(InferenceError, match="Nothing to infer"):
+        finalize(partial_from_records(["x"]))
+
+
+# --- policies -------------------------------------------------------------------------------------
+
+
+def _mixed():
+    return [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 2.5}, {"n": "n/a"}]
+
+
+def test_strict_names_path_types_counts_and_examples():
+    """strict: one error listing each conflicting path, each type with its row count and examples."""
+    rows = [*_mixed(), {"o": {"k": [1, "x"]}}]
+    with pytest.raises(InferenceError) as err:
+        finalize(partial_from_records(rows))
+    text = str(err.value)
+    assert (
+        "'n': long in 3 rows (e.g. 1, 2, 3); double in 1 row (e.g. 2.5); string in 1 row (e.g. \"n/a\")"
+        in text
+    )
+    assert "'o.k[]': long in 1 value (e.g. 1); string in 1 value (e.g. \"x\")" in text
+    assert "Hint: use policy 'widen'" in text
+
+
+def test_widen_follows_spark():
+    """widen: integer < long < float < double among numbers; anything else mixed becomes string."""
+    assert finalize(partial_from_records(_mixed()[:4]), "widen")[0] == Schema([ColSpec("double", "n")])
+    schema, report = finalize(partial_from_records(_mixed()), "widen")
+    assert schema == Schema([ColSpec("string", "n")])
+    assert report.conflicts[0].chosen == "string"
+    table = pa.table({"i": pa.array([1], pa.int32())})
+    merged = merge(
+        partial_from_table(table), partial_from_table(table.cast(pa.schema([("i", pa.float32())])))
+    )
+    assert finalize(merged, "widen")[0] == Schema([ColSpec("float", "i")])
+    assert finalize(partial_from_records([{"a": [1]}, {"a": {"k": 1}}]), "widen")[0] == Schema(
+        [ColSpec("string", "a")]
+    )
+
+
+def test_majority_reports_the_minority_as_quarantine_rate():
+    """majority: the dominant type, the minority share reported as the expected quarantine rate."""
+    schema, report = finalize(partial_from_records(_mixed()), "majority")
+    assert schema == Schema([ColSpec("long", "n")])
+    (conflict,) = report.conflicts
+    assert (conflict.chosen, conflict.minority, conflict.quarantine_rate) == ("long", 2, pytest.approx(0.4))
+    assert report.expected_quarantine_rate == pytest.approx(0.4)
+    assert "at most 40.00% of rows" in report.text()
+
+
+def test_unknown_policy_is_a_config_error():
+    """A policy name that does not exist is the caller's mistake."""
+    from sigbatch import ConfigError
+
+    with pytest.raises(ConfigError, match="Unknown policy 'loose'"):
+        finalize(partial_from_records([{"a": 1}]), "loose")
+
+
+# --- Arrow, pandas and text ---------------------------------------------------------------------
+
+
+def test_arrow_types_answer_for_whole_columns():
+    """Arrow columns are typed by their types: int32 is integer, struct an Object, map a Map; nulls optional."""
+    table = pa.table(
+        {
+            "i": pa.array([1, None], pa.int32()),
+            "ts": pa.array([dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)], pa.timestamp("us", "UTC")),
+            "tags": pa.array([["a"], []], pa.list_(pa.string())),
+            "o": pa.array([{"d": "x", "e": None}, None], pa.struct([("d", pa.string()), ("e", pa.string())])),
+            "m": pa.array([[("k", 1.5)], []], pa.map_(pa.string(), pa.float64())),
+            "nothing": pa.array([None, None], pa.null()),
+            "code": pa.array(["a", "b"]).dictionary_encode(),
+        }
+    )
+    schema = finalize(partial_from_table(table))[0]
+    assert schema == Schema(
+        [
+            ColSpec("integer", "i", False),
+            ColSpec("datetime", "ts"),
+            ColSpec(Array("string"), "tags"),
+            ColSpec(Object([Property("d", "string", False), Property("e", "string", False)]), "o", False),
+            ColSpec(Map("double"), "m"),
+            ColSpec(AnyType(), "nothing", False),
+            ColSpec("string", "code"),
+        ]
+    )
+
+
+def test_arrow_declared_type_of_all_null_column_is_kept():
+    """A typed column holding only nulls keeps its declared type (optional) instead of Any."""
+    table = pa.table({"n": pa.array([None, None], pa.int64()), "l": pa.array([[], []], pa.list_(pa.int64()))})
+    assert finalize(partial_from_table(table))[0] == Schema(
+        [ColSpec("long", "n", False), ColSpec(Array("long"), "l")]
+    )
+
+
+def test_arrow_and_records_agree_on_json_shaped_data():
+    """The same JSON-shaped rows typed through Arrow or as Python values give the same schema."""
+    rows = [
+        {"id": 1, "name": "a", "tags": ["x"], "o": {"k": 1.5, "s": "v"}},
+        {"id": 2, "name": None, "tags": ["y", "z"], "o": {"k": 2.5, "s": None}},
+    ]
+    from_table = finalize(partial_from_table(pa.Table.from_pylist(rows)))[0]
+    assert from_table == finalize(partial_from_records(rows))[0] == _mlflow_schema(rows)
+
+
+def test_unsupported_arrow_type_names_the_field():
+    """A decimal column has no signature type: the error names the column."""
+    table = pa.table({"price": pa.array([1], pa.decimal128(5, 2))})
+    with pytest.raises(InferenceError, match="'price'"):
+        partial_from_table(table)
+
+
+def test_text_cells_are_typed_per_cell():
+    """CSV cells: integer literals are long, other numbers double, true/false boolean, ISO dates datetime."""
+    table = pa.table(
+        {
+            "n": ["1", "2", None],
+            "x": ["1.5", "2", "1e3"],
+            "b": ["true", "FALSE", "true"],
+            "d": ["2026-01-01", "2026-01-02T10:00:00Z", None],
+            "s": ["a", "1", "b"],
+        }
+    )
+    partial = partial_from_text(table)
+    assert partial.field("x").types == (("long", 1), ("double", 2))
+    schema = finalize(partial, "widen")[0]
+    assert schema == Schema(
+        [
+            ColSpec("long", "n", False),
+            ColSpec("double", "x"),
+            ColSpec("boolean", "b"),
+            ColSpec("datetime", "d", False),
+            ColSpec("string", "s"),
+        ]
+    )
+
+
+def test_pandas_frame_partial():
+    """pandas: typed columns go through Arrow (NaN is missing), object columns by their Python values."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [1.0, float("nan")], "n": [1, 2], "tags": [["a"], ["b", "c"]]})
+    schema = finalize(partial_from_frame(frame))[0]
+    assert schema == Schema(
+        [ColSpec("double", "x", False), ColSpec("long", "n"), ColSpec(Array("string"), "tags")]
+    )
+    assert DataType.long in schema.input_types()
