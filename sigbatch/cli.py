@@ -94,6 +94,43 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from sigbatch.audit import AuditOptions, audit
+
+    options = AuditOptions(
+        top_paths=args.top_paths,
+        top_values=args.top_values,
+        examples=args.examples,
+        drift=not args.no_drift,
+        quarantine="original" if args.original else "current",
+    )
+    summary = audit(args.output, engine=args.engine, options=options)
+    if args.html:
+        from sigbatch.report import write_html
+
+        write_html(summary, args.html)
+    if args.json == "-":
+        sys.stdout.write(summary.to_json())
+    else:
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                f.write(summary.to_json())
+        sys.stdout.write(summary.text())
+    for label, target in (("html report", args.html), ("json summary", args.json)):
+        if target and target != "-":
+            sys.stderr.write(f"{label}: {target}\n")
+    return 0 if summary.accounting_ok else 1
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from sigbatch.replay import replay
+    from sigbatch.wire import load_signature
+
+    result = replay(args.output, load_signature(args.signature), model=args.model, profile=args.profile)
+    sys.stdout.write(result.text())
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sigbatch",
@@ -125,6 +162,27 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier demo run")
     demo.set_defaults(handler=_cmd_demo)
 
+    audit = sub.add_parser("audit", help="report a scoring job's quarantine: counts, reasons, values, drift")
+    audit.add_argument("output", metavar="OUTPUT_DIR", help="a scoring job's output directory")
+    audit.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report here")
+    audit.add_argument("--json", metavar="PATH", help="also write the JSON summary ('-': stdout, no table)")
+    audit.add_argument("--engine", choices=("local", "dask", "spark"), default="local", help="default local")
+    audit.add_argument("--top-paths", type=int, default=10, help="paths detailed with values and examples")
+    audit.add_argument("--top-values", type=int, default=5, help="most frequent offending values per path")
+    audit.add_argument("--examples", type=int, default=3, help="example rows per path")
+    audit.add_argument("--no-drift", action="store_true", help="skip inferring the quarantined rows' schema")
+    audit.add_argument("--original", action="store_true", help="audit quarantine/ even after a replay")
+    audit.set_defaults(handler=_cmd_audit)
+
+    replay = sub.add_parser("replay", help="re-score quarantined rows against a corrected signature")
+    replay.add_argument("output", metavar="OUTPUT_DIR", help="a scoring job's output directory")
+    replay.add_argument("--signature", required=True, help="the corrected signature (MLmodel, .json, .yaml)")
+    replay.add_argument("--model", help="model URI (default: the one in the manifest)")
+    replay.add_argument(
+        "--profile", choices=("mlflow", "strict", "lenient"), default="mlflow", help="enforcement profile"
+    )
+    replay.set_defaults(handler=_cmd_replay)
+
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser
@@ -132,6 +190,54 @@ def _build_parser() -> argparse.ArgumentParser:
 
 # Later sub-commands (infer, score, demo, audit) register themselves here.
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+# --- sigbatch infer (issue 4) ------------------------------------------------------------------
+
+
+def _cmd_infer(args: argparse.Namespace) -> int:
+    from sigbatch.infer.config import load_infer_config, run_infer
+
+    flags = {
+        "source.path": args.source,
+        "source.format": args.format,
+        "engine": args.engine,
+        "sample.fraction": args.fraction,
+        "sample.max_partitions": args.max_partitions,
+        "sample.rows_per_partition": args.rows_per_partition,
+        "sample.seed": args.seed,
+        "policy": args.policy,
+        "output": args.output,
+        "set_on": args.set_on,
+    }
+    config = load_infer_config(args.config, args.set, {k: v for k, v in flags.items() if v is not None})
+    result = run_infer(config)
+    sys.stdout.write(str(result.signature) + "\n" + result.report.text())
+    if config.output:
+        sys.stdout.write(f"Signature JSON written to {config.output}\n")
+    if config.set_on:
+        sys.stdout.write(f"Signature inputs set in {config.set_on} (MLmodel)\n")
+    return 0
+
+
+def _add_infer_command(sub: Any) -> None:
+    infer = sub.add_parser("infer", help="infer a signature from a lake (Parquet, JSON lines, CSV), with a report")
+    infer.add_argument("source", nargs="?", help="a file or directory (or source.path in --config)")
+    infer.add_argument("--format", choices=("parquet", "json", "csv"), help="default: from the file extensions")
+    infer.add_argument("--engine", choices=("local", "dask", "spark"), help="where the per-file work runs (local)")
+    infer.add_argument("--fraction", type=float, help="share of files read, chosen by --seed (default all)")
+    infer.add_argument("--max-partitions", type=int, metavar="N", help="read at most N files")
+    infer.add_argument("--rows-per-partition", type=int, metavar="N", help="stop reading each file after N rows")
+    infer.add_argument("--seed", type=int, help="chooses the files, deterministically (default 0)")
+    infer.add_argument("--policy", choices=("strict", "widen", "majority"), help="conflicting types (strict)")
+    infer.add_argument("--output", metavar="FILE", help="write MLflow's signature JSON to FILE")
+    infer.add_argument("--set-on", metavar="MODEL_DIR", help="write the signature into MODEL_DIR/MLmodel")
+    infer.add_argument("--config", help="a YAML config (see conf/infer.yaml); flags override it")
+    infer.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    infer.set_defaults(handler=_cmd_infer)
+
+
+_EXTRA_COMMANDS.append(_add_infer_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

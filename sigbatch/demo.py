@@ -1,33 +1,37 @@
-"""``sigbatch demo``: a small seed-shaped lake with bad rows, scored end to end on this machine.
+"""``sigbatch demo``: a small seed-shaped lake with bad rows, scored end to end with Dask on this machine.
 
-Generates Parquet files shaped like the seed notebook's nested example with a few percent of bad
-rows of several kinds, takes the signature from the clean rows, scores every file with the
-example model ``python:sigbatch.examples.models:tag_counter`` (which also refuses one value on
-purpose), writes ``scored/`` and ``quarantine/`` Parquet plus a manifest, checks that rows in =
-scored + quarantined, and prints a summary.
+What it does, in the order a user would:
+
+1. writes a lake of JSON-lines files under ``<output>/lake/`` shaped like the seed notebook's
+   nested example (``a``: list of strings, ``b``: optional string, ``c``: object with a required
+   ``d`` and an optional ``e``), a few percent of the rows broken in one of five ways;
+2. infers the model's signature with :func:`sigbatch.infer_signature` from a clean training
+   sample (as a signature is inferred when a model is logged) and writes it to
+   ``<output>/signature.json``;
+3. scores the lake with :func:`sigbatch.dask.run_scoring` (threads scheduler) and the example
+   model ``python:sigbatch.examples.models:tag_counter``, which also refuses one value on purpose:
+   ``scored/`` and ``quarantine/`` Parquet plus the manifest, rows in = scored + quarantined checked;
+4. writes ``<output>/score_dask.yaml``, the job's config, so the next run is one command.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
+import shutil
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from sigbatch.errors import ConfigError
-from sigbatch.models import score_batch
-from sigbatch.quarantine import ERRORS_COLUMN, STAGE_COLUMN
+from sigbatch.errors import ConfigError, DependencyError
 from sigbatch.types import Array, ColSpec, ModelSignature, Object, Property, Schema
 
-__all__ = ["DEMO_SIGNATURE", "DemoSummary", "make_rows", "run_demo"]
+__all__ = ["DEMO_SIGNATURE", "MODEL_URI", "DemoSummary", "infer_demo_signature", "make_rows", "run_demo"]
 
 MODEL_URI = "python:sigbatch.examples.models:tag_counter"
+# What inference finds on clean seed-shaped rows (checked in the tests).
 DEMO_SIGNATURE = ModelSignature(
     Schema(
         [
@@ -38,24 +42,28 @@ DEMO_SIGNATURE = ModelSignature(
     ),
     Schema([ColSpec("double", "score")]),
 )
+TRAINING_ROWS = 1_000
 _WORDS = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
 
 
 def _good_row(rng: random.Random) -> dict[str, Any]:
-    row: dict[str, Any] = {"a": rng.sample(_WORDS, rng.randint(1, 3)), "c": {"d": rng.choice(_WORDS)}}
+    row: dict[str, Any] = {"a": rng.sample(_WORDS, rng.randint(1, 3))}
     if rng.random() < 0.7:
         row["b"] = rng.choice(_WORDS)
+    row["c"] = {"d": rng.choice(_WORDS)}
     if rng.random() < 0.5:
         row["c"]["e"] = rng.choice(_WORDS)
     return row
 
 
+# Faults a JSON-lines lake can hold with consistent column types (a value of another kind, e.g. a
+# string where a list belongs, makes the file unreadable as typed columns and fails the job).
 _FAULTS = (
-    ("a", lambda row: row.pop("a")),  # MISSING_REQUIRED
-    ("a", lambda row: row.__setitem__("a", "not-a-list")),  # INVALID_ARRAY
-    ("c", lambda row: row.__setitem__("c", {"e": "no d"})),  # MISSING_REQUIRED c.d
-    ("c", lambda row: row["c"].__setitem__("z", "extra")),  # INVALID_OBJECT c.z
-    ("c", lambda row: row["c"].__setitem__("d", "boom")),  # MODEL_ERROR
+    lambda row: row.pop("a"),  # a missing: NULL_REQUIRED a
+    lambda row: row.pop("c"),  # c missing: NULL_REQUIRED c
+    lambda row: row.__setitem__("c", {"e": "no d"}),  # NULL_REQUIRED c.d
+    lambda row: row["c"].__setitem__("z", "extra"),  # INVALID_OBJECT c.z
+    lambda row: row["c"].__setitem__("d", "boom"),  # MODEL_ERROR (the model refuses it)
 )
 
 
@@ -66,9 +74,20 @@ def make_rows(n: int, bad_fraction: float = 0.03, seed: int = 7) -> list[dict[st
     for _ in range(n):
         row = _good_row(rng)
         if rng.random() < bad_fraction:
-            rng.choice(_FAULTS)[1](row)
+            rng.choice(_FAULTS)(row)
         rows.append(row)
     return rows
+
+
+def infer_demo_signature(rows: int = TRAINING_ROWS, seed: int = 11) -> ModelSignature:
+    """The signature :func:`sigbatch.infer_signature` gives on a clean sample and the model's output."""
+    import pandas as pd
+
+    from sigbatch.examples.models import tag_counter
+    from sigbatch.infer import infer_signature
+
+    training = pd.DataFrame(make_rows(rows, bad_fraction=0.0, seed=seed), columns=["a", "b", "c"])
+    return infer_signature(training, tag_counter(training))
 
 
 @dataclass(frozen=True)
@@ -76,35 +95,83 @@ class DemoSummary:
     """What the demo did: counts, reasons and where the outputs are."""
 
     output: Path
+    files: int
     rows_in: int
     rows_scored: int
     rows_quarantined: int
     by_code: dict[str, int]
     by_stage: dict[str, int]
+    signature: ModelSignature
     seconds: float
 
     def text(self) -> str:
         """A short readable report."""
+        out = self.output
         lines = [
-            f"sigbatch demo: scored a {self.rows_in:,}-row seed-shaped lake in {self.seconds:.1f} s",
+            f"sigbatch demo: scored a {self.rows_in:,}-row seed-shaped lake ({self.files} JSON-lines files) "
+            f"with Dask in {self.seconds:.1f} s",
+            f"  signature        inferred from {TRAINING_ROWS:,} clean training rows:",
+            f"    {self.signature.inputs}",
+            f"  model            {MODEL_URI}",
             f"  rows in          {self.rows_in:>10,}",
             f"  rows scored      {self.rows_scored:>10,}",
             f"  rows quarantined {self.rows_quarantined:>10,}  ({self.rows_quarantined / max(self.rows_in, 1):.1%})",
         ]
-        for code, count in sorted(self.by_code.items(), key=lambda kv: -kv[1]):
+        for code, count in sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {code:<18} {count:>8,}")
         lines += [
-            f"  scored rows:      {self.output / 'scored'}",
-            f"  quarantined rows: {self.output / 'quarantine'}",
-            f"  manifest:         {self.output / '_sigbatch_manifest.json'}",
-            "next: look at the refused rows with",
-            f"  python -c \"import pyarrow.parquet as pq; print(pq.read_table('{self.output / 'quarantine'}').to_pandas())\"",
+            f"  lake:             {out / 'lake'}",
+            f"  signature:        {out / 'signature.json'}",
+            f"  scored rows:      {out / 'scored'}",
+            f"  quarantined rows: {out / 'quarantine'}",
+            f"  manifest:         {out / '_sigbatch_manifest.json'}",
+            "next:",
+            *_audit_hint(out),
+            "  score the lake again with your own settings (edit the config first):",
+            f"    sigbatch score --engine dask --config {out / 'score_dask.yaml'}",
         ]
         return "\n".join(lines)
 
 
-def run_demo(output: str | Path = "sigbatch-demo", rows: int = 20_000, files: int = 4, overwrite: bool = False) -> DemoSummary:
-    """Generate the lake under ``output/lake``, score it, write outputs and the manifest."""
+def _audit_hint(out: Path) -> list[str]:
+    """How to see why rows were quarantined: ``sigbatch audit`` when this install has it."""
+    if importlib.util.find_spec("sigbatch.audit") is not None:
+        return [
+            "  see why rows were quarantined, with example rows and where they came from:",
+            f"    sigbatch audit {out}",
+        ]
+    read = f"import pyarrow.parquet as pq; print(pq.read_table('{out / 'quarantine'}').to_pandas())"
+    return ["  read the quarantined rows and their reasons:", f'    python -c "{read}"']
+
+
+def _config_text(out: Path) -> str:
+    """The demo job's config, as a user would write it (see conf/score_dask.yaml)."""
+    return (
+        "# Written by `sigbatch demo`: score the demo lake on Dask.\n"
+        f"# Run: sigbatch score --engine dask --config {out / 'score_dask.yaml'}\n"
+        "source:\n"
+        f"  path: {json.dumps(str(out / 'lake'))}\n"
+        "  format: json\n"
+        f"model: {json.dumps(MODEL_URI)}\n"
+        f"signature: {json.dumps(str(out / 'signature.json'))}\n"
+        "output:\n"
+        f"  path: {json.dumps(str(out / 'rescored'))}\n"
+        "  mode: overwrite\n"
+        "profile: mlflow\n"
+        "dask:\n"
+        "  scheduler: threads\n"
+    )
+
+
+def run_demo(
+    output: str | Path = "sigbatch-demo", rows: int = 20_000, files: int = 4, overwrite: bool = False
+) -> DemoSummary:
+    """Generate the lake under ``output/lake``, infer the signature, score the lake with Dask.
+
+    Raises:
+        ConfigError: ``output`` holds files and ``overwrite`` is false, or ``rows``/``files`` < 1.
+        DependencyError: dask is not installed.
+    """
     out = Path(output)
     if rows < 1 or files < 1:
         msg = f"--rows and files must be positive (got rows={rows}, files={files})"
@@ -112,49 +179,51 @@ def run_demo(output: str | Path = "sigbatch-demo", rows: int = 20_000, files: in
     if out.exists() and any(out.iterdir()) and not overwrite:
         msg = f"{out} exists and is not empty; pass --overwrite or choose another --output"
         raise ConfigError(msg)
+    try:
+        from sigbatch.dask.score import run_scoring
+    except ImportError as exc:
+        msg = f"the demo scores with Dask ({exc}); install it with `pip install 'sigbatch[dask]'`"
+        raise DependencyError(msg) from exc
+    from sigbatch.config import load_score_config
+
     start = time.perf_counter()
-    lake, scored_dir, quarantine_dir = out / "lake", out / "scored", out / "quarantine"
-    for d in (lake, scored_dir, quarantine_dir):
-        d.mkdir(parents=True, exist_ok=True)
-        for old in d.glob("*.parquet"):
-            old.unlink()
+    lake = out / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    lake.mkdir(parents=True)
     records = make_rows(rows)
     per_file = -(-rows // files)
-    rows_in = scored = quarantined = 0
-    by_code: Counter[str] = Counter()
-    by_stage: Counter[str] = Counter()
+    written = 0
     for part in range(files):
         chunk = records[part * per_file : (part + 1) * per_file]
-        if not chunk:
-            continue
-        (lake / f"part-{part:03d}.jsonl").write_text("\n".join(json.dumps(r) for r in chunk) + "\n")
-        result = score_batch(chunk, MODEL_URI, DEMO_SIGNATURE)
-        pq.write_table(result.scored, scored_dir / f"part-{part:03d}.parquet")
-        pq.write_table(result.quarantine, quarantine_dir / f"part-{part:03d}.parquet")
-        rows_in += len(chunk)
-        for reasons in result.quarantine.column(ERRORS_COLUMN).to_pylist():
-            by_code.update({r["code"] for r in reasons})
-        by_stage.update(result.quarantine.column(STAGE_COLUMN).to_pylist())
-    # Counts come from what was written (Parquet footers), not from what we meant to write.
-    scored = sum(pq.ParquetFile(p).metadata.num_rows for p in scored_dir.glob("*.parquet"))
-    quarantined = sum(pq.ParquetFile(p).metadata.num_rows for p in quarantine_dir.glob("*.parquet"))
-    if rows_in != scored + quarantined:
-        msg = f"accounting failed: {rows_in} rows in, {scored} scored + {quarantined} quarantined"
-        raise AssertionError(msg)
-    seconds = time.perf_counter() - start
-    manifest = {
-        "engine": "local",
-        "model": MODEL_URI,
-        "signature": DEMO_SIGNATURE.to_dict(),
-        "counts": {
-            "rows_in": rows_in,
-            "rows_scored": scored,
-            "rows_quarantined": quarantined,
-            "quarantined_by_stage": dict(by_stage),
-            "quarantined_by_code": dict(by_code),
-        },
-        "timings": {"total_seconds": round(seconds, 3)},
-        "pyarrow": pa.__version__,
-    }
-    (out / "_sigbatch_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return DemoSummary(out, rows_in, scored, quarantined, dict(by_code), dict(by_stage), seconds)
+        if chunk:
+            (lake / f"part-{part:03d}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chunk))
+            written += 1
+    signature = infer_demo_signature()
+    (out / "signature.json").write_text(json.dumps(signature.to_dict(), indent=2) + "\n")
+    (out / "score_dask.yaml").write_text(_config_text(out))
+    config = load_score_config(
+        None,
+        [
+            f"source.path={json.dumps(str(lake))}",
+            "source.format=json",
+            f"model={MODEL_URI}",
+            f"signature={json.dumps(str(out / 'signature.json'))}",
+            f"output.path={json.dumps(str(out))}",
+            "output.mode=overwrite",  # the lake and signature live here too; only outputs are replaced
+            "dask.scheduler=threads",
+            "progress=false",
+        ],
+    )
+    manifest = run_scoring(config)
+    c = manifest.counts
+    return DemoSummary(
+        out,
+        written,
+        c.rows_in,
+        c.rows_scored,
+        c.rows_quarantined,
+        dict(c.quarantined_by_code),
+        dict(c.quarantined_by_stage),
+        signature,
+        time.perf_counter() - start,
+    )

@@ -44,9 +44,27 @@ def test_demo_accounts_for_every_row(tmp_path, capsys):
     quarantined = pq.read_table(out / "quarantine").num_rows
     assert counts["rows_in"] == 2000 == scored + quarantined
     assert counts["rows_scored"] == scored and counts["rows_quarantined"] == quarantined
-    assert set(counts["quarantined_by_code"]) == {"MISSING_REQUIRED", "INVALID_ARRAY", "INVALID_OBJECT", "MODEL_ERROR"}
+    # The lake is JSON lines read as Arrow: an absent key is a null, so `a`, `c` and `c.d` report
+    # NULL_REQUIRED; `c.z` is INVALID_OBJECT; "boom" makes the model raise (MODEL_ERROR).
+    assert set(counts["quarantined_by_code"]) == {"NULL_REQUIRED", "INVALID_OBJECT", "MODEL_ERROR"}
+    assert set(counts["quarantined_by_stage"]) == {"input", "model"}
+    assert manifest["engine"] == "dask" and manifest["config"]["source.format"] == "json"
     assert "rows in               2,000" in text
+    assert f"sigbatch score --engine dask --config {out / 'score_dask.yaml'}" in text
     assert main(["demo", "--rows", "10", "--output", str(out)]) == 2
+
+
+def test_demo_signature_is_inferred(tmp_path):
+    """The demo's signature is what inference finds on clean seed-shaped rows, and is written for reuse."""
+    from sigbatch import load_signature
+    from sigbatch.demo import DEMO_SIGNATURE, infer_demo_signature
+
+    assert infer_demo_signature() == DEMO_SIGNATURE
+    out = tmp_path / "demo"
+    assert main(["demo", "--rows", "200", "--output", str(out)]) == 0
+    assert load_signature(out / "signature.json") == DEMO_SIGNATURE
+    assert main(["score", "--config", str(out / "score_dask.yaml"), "--quiet"]) == 0
+    assert json.loads((out / "rescored" / "_sigbatch_manifest.json").read_text())["counts"]["rows_in"] == 200
 
 
 def test_show_arrow_and_spark_forms_keep_nullability(capsys):

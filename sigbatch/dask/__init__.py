@@ -15,3 +15,7 @@ __all__ = [
     "to_meta",
     "to_pandas",
 ]
+from sigbatch.dask.score import run_scoring, score  # issue 6; the module is sigbatch.dask.score too
+
+__all__ += ["run_scoring", "score"]
+from sigbatch.dask.infer import infer_schema as infer_schema  # noqa: E402 (issue 4: lake-scale inference)

@@ -1,0 +1,445 @@
+"""Reading a scoring job's source into Dask partitions of Arrow-backed pandas frames, and writing outputs.
+
+Every format is read with pyarrow, one partition per file (Parquet files larger than the block
+size are split by row groups; JSON-lines files by byte ranges cut at line ends when
+``dask.blocksize`` is set). Partitions hold ``pd.ArrowDtype`` columns, so nested values (lists,
+structs, maps) keep their Arrow types all the way to the core and back.
+
+Row identity, as the Spark job has it (:mod:`sigbatch.spark.io`): unless asked not to, each
+partition carries three more columns:
+
+* ``_sigbatch_file``: the source file (its absolute path);
+* ``_sigbatch_file_offset``: the byte offset of the split the row was read from (0 for a whole
+  file, always 0 for Parquet and ORC);
+* ``_sigbatch_row``: the row's index in its file (Parquet, ORC, whole text files), or counted from
+  the split's offset (a JSON-lines file cut by ``dask.blocksize``).
+
+The job knows, before scoring, how many rows the source holds: Parquet and ORC footers give it
+without reading data; JSON lines and CSV are read once up front to infer and unify the files'
+schemas (as Spark's JSON reader does by default), which also counts their rows.
+
+Example:
+    >>> from sigbatch.config import SourceConfig
+    >>> source = read_source(SourceConfig("lake/", None, "json"))  # doctest: +SKIP
+    >>> source.rows, source.frame.npartitions  # doctest: +SKIP
+    (20000, 4)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from sigbatch.config import SourceConfig
+from sigbatch.errors import ConfigError
+from sigbatch.quarantine import ROW_COLUMN
+
+__all__ = [
+    "FILE_COLUMN",
+    "IDENTITY_COLUMNS",
+    "OFFSET_COLUMN",
+    "Piece",
+    "Source",
+    "list_files",
+    "read_piece",
+    "read_source",
+    "write_parquet",
+]
+
+FILE_COLUMN = "_sigbatch_file"
+OFFSET_COLUMN = "_sigbatch_file_offset"
+IDENTITY_COLUMNS = (FILE_COLUMN, OFFSET_COLUMN, ROW_COLUMN)
+
+# Parquet: split a file by row groups when it holds more than this, uncompressed.
+DEFAULT_BLOCKSIZE = 256 * 2**20
+_SUFFIXES = {
+    "parquet": (".parquet", ".parq", ".pq"),
+    "json": (".json", ".jsonl", ".ndjson"),
+    "csv": (".csv", ".tsv", ".txt"),
+    "orc": (".orc",),
+}
+_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")  # text files are decompressed whole (never split)
+_CSV_OPTIONS = ("header", "delimiter", "sep", "quote", "null_values")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One partition of the source: a file, and which part of it (row groups or a byte range)."""
+
+    path: str
+    format: str
+    rows: int
+    groups: tuple[int, ...] | None = None  # Parquet row groups; None: the whole file
+    byte_range: tuple[int, int] | None = None  # JSON lines: [start, end) cut at line ends
+    first_row: int = 0  # index in the file (or split) of the piece's first row
+
+    @property
+    def offset(self) -> int:
+        """The byte offset of the split (``_sigbatch_file_offset``)."""
+        return 0 if self.byte_range is None else self.byte_range[0]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source ready to score: its partitions, schema and row counts.
+
+    Attributes:
+        frame: a lazy Dask DataFrame, one partition per piece, Arrow-backed dtypes, with the
+            identity columns last (unless ``identity=False``).
+        schema: the Arrow schema of the source's own columns.
+        rows: rows in the whole source.
+        pieces: what each partition reads.
+    """
+
+    frame: dd.DataFrame
+    schema: pa.Schema
+    rows: int
+    pieces: tuple[Piece, ...]
+
+
+def list_files(path: str | os.PathLike[str], fmt: str) -> list[str]:
+    """The data files of a source path: the file itself, or a directory's files, sorted.
+
+    Hidden and underscore-prefixed names (``_SUCCESS``, ``.crc``, ``_sigbatch_manifest.json``)
+    are skipped, as Spark and Dask skip them; in a directory, only files with the format's
+    usual suffixes count.
+    """
+    text = str(path)
+    if "://" in text:
+        msg = (
+            f"source.path {text!r}: the Dask engine reads local paths only; copy the data locally "
+            "or use the Spark engine"
+        )
+        raise ConfigError(msg)
+    p = Path(text).resolve()  # absolute: _sigbatch_file must name the file from anywhere
+    if p.is_file():
+        return [str(p)]
+    if not p.is_dir():
+        msg = f"source.path {text!r} does not exist"
+        raise ConfigError(msg)
+    files = sorted(
+        str(f)
+        for f in p.rglob("*")
+        if f.is_file()
+        and not any(part.startswith(("_", ".")) for part in f.relative_to(p).parts)
+        and _base_name(f.name).endswith(_SUFFIXES[fmt])
+    )
+    if not files:
+        msg = f"source.path {text!r} holds no {fmt} files (looked for {', '.join(_SUFFIXES[fmt])})"
+        raise ConfigError(msg)
+    return files
+
+
+def _base_name(name: str) -> str:
+    """A file name without its compression suffix, lower case (``a.jsonl.gz`` -> ``a.jsonl``)."""
+    lower = name.lower()
+    for suffix in _COMPRESSED:
+        if lower.endswith(suffix):
+            return lower[: -len(suffix)]
+    return lower
+
+
+def read_source(
+    source: SourceConfig,
+    *,
+    blocksize: int | str | None = None,
+    compute: Callable[..., Sequence[Any]] = dask.compute,
+    identity: bool = True,
+) -> Source:
+    """Plan the partitions of a source and build the lazy frame that reads them.
+
+    Args:
+        source: the ``source.*`` part of a job config (a path; ``source.table`` needs Spark).
+        blocksize: a partition size (``"64MB"`` or bytes): Parquet files above it are split by
+            row groups, JSON-lines files by line-aligned byte ranges. Default: 256 MiB for
+            Parquet; one partition per file for JSON lines, CSV and ORC.
+        compute: how to run the schema pass of text formats (the job's scheduler).
+        identity: add the row identity columns (the job leaves them out when the config names
+            ``output.key_columns``). A source that has a column of one of those names is read
+            as it is, without identity.
+
+    Raises:
+        ConfigError: no such path, no files, unknown reader options, or files whose schemas
+            cannot be unified.
+    """
+    if source.path is None:
+        msg = f"source.table {source.table!r}: reading tables needs the Spark engine; set source.path instead"
+        raise ConfigError(msg)
+    size = dask.utils.parse_bytes(blocksize) if isinstance(blocksize, str) else blocksize
+    options = _check_options(source.format, source.options)
+    files = list_files(source.path, source.format)
+    if source.format == "parquet":
+        pieces, schemas = _parquet_pieces(files, size or DEFAULT_BLOCKSIZE)
+    elif source.format == "orc":
+        pieces, schemas = _orc_pieces(files)
+    else:
+        ranges = [(f, r) for f in files for r in _byte_ranges(f, size if source.format == "json" else None)]
+        found = compute(*[dask.delayed(_text_schema)(f, r, source.format, options) for f, r in ranges])
+        pieces = [
+            Piece(f, source.format, rows, None, r) for (f, r), (_, rows) in zip(ranges, found, strict=True)
+        ]
+        schemas = [s for s, _ in found]
+    schema = _unify(schemas, pieces)
+    identity = identity and not any(schema.get_field_index(c) >= 0 for c in (*IDENTITY_COLUMNS, "_metadata"))
+    frame = dd.from_map(
+        read_piece,
+        pieces,
+        args=(schema, options, identity),
+        meta=_frame(
+            _with_identity(schema.empty_table(), Piece("", source.format, 0))
+            if identity
+            else schema.empty_table()
+        ),
+        divisions=None,
+        label="sigbatch-read",
+        enforce_metadata=False,
+    )
+    return Source(frame, schema, sum(p.rows for p in pieces), tuple(pieces))
+
+
+def read_piece(
+    piece: Piece, schema: pa.Schema, options: dict[str, Any] | None = None, identity: bool = True
+) -> pd.DataFrame:
+    """Read one piece as an Arrow table conformed to ``schema``, then as an Arrow-backed frame."""
+    table = _conform(_read_arrow(piece, options or {}, schema), schema, piece)
+    return _frame(_with_identity(table, piece) if identity else table)
+
+
+def _with_identity(table: pa.Table, piece: Piece) -> pa.Table:
+    """``table`` with the file, split offset and row index columns appended."""
+    n = table.num_rows
+    file = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([piece.path], pa.string())
+    )
+    table = table.append_column(FILE_COLUMN, file)
+    table = table.append_column(OFFSET_COLUMN, pa.array(np.full(n, piece.offset, dtype=np.int64)))
+    return table.append_column(
+        ROW_COLUMN, pa.array(np.arange(piece.first_row, piece.first_row + n, dtype=np.int64))
+    )
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def _check_options(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
+    allowed = _CSV_OPTIONS if fmt == "csv" else ()
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        known = f"known options for {fmt}: {list(allowed)}" if allowed else f"{fmt} takes no options"
+        msg = f"source.options: unknown option(s) {unknown} for the Dask engine ({known})"
+        raise ConfigError(msg)
+    return dict(options)
+
+
+def _parquet_pieces(files: list[str], blocksize: int) -> tuple[list[Piece], list[pa.Schema]]:
+    import pyarrow.parquet as pq
+
+    pieces, schemas = [], []
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        schemas.append(meta.schema.to_arrow_schema())
+        sizes = [
+            (meta.row_group(i).num_rows, meta.row_group(i).total_byte_size)
+            for i in range(meta.num_row_groups)
+        ]
+        pieces += _group_pieces(path, "parquet", sizes, blocksize)
+    return pieces, schemas
+
+
+def _orc_pieces(files: list[str]) -> tuple[list[Piece], list[pa.Schema]]:
+    from pyarrow import orc
+
+    pieces, schemas = [], []
+    for path in files:
+        f = orc.ORCFile(path)
+        schemas.append(f.schema)
+        pieces.append(Piece(path, "orc", f.nrows))  # one partition per file
+    return pieces, schemas
+
+
+def _group_pieces(path: str, fmt: str, sizes: list[tuple[int, int]], blocksize: int) -> list[Piece]:
+    """Consecutive row groups of one file, packed into pieces of about ``blocksize`` bytes."""
+    if sum(b for _, b in sizes) <= blocksize or len(sizes) <= 1:
+        return [Piece(path, fmt, sum(r for r, _ in sizes))]
+    pieces: list[Piece] = []
+    groups: list[int] = []
+    first = rows = size = 0
+    for i, (r, b) in enumerate(sizes):
+        if groups and size + b > blocksize:
+            pieces.append(Piece(path, fmt, rows, tuple(groups), first_row=first))
+            first, groups, rows, size = first + rows, [], 0, 0
+        groups.append(i)
+        rows += r
+        size += b
+    pieces.append(Piece(path, fmt, rows, tuple(groups), first_row=first))
+    return pieces
+
+
+def _byte_ranges(path: str, blocksize: int | None) -> list[tuple[int, int] | None]:
+    """Line-aligned byte ranges of about ``blocksize`` (``[None]``: the whole file)."""
+    total = os.path.getsize(path)
+    if not blocksize or total <= blocksize or _base_name(path) != path.lower():
+        return [None]
+    ranges: list[tuple[int, int] | None] = []
+    with open(path, "rb") as f:
+        start = 0
+        while start < total:
+            end = min(start + blocksize, total)
+            if end < total:
+                f.seek(end)
+                f.readline()  # finish the line that straddles the cut
+                end = f.tell()
+            ranges.append((start, end))
+            start = end
+    return ranges
+
+
+def _text_schema(
+    path: str, byte_range: tuple[int, int] | None, fmt: str, options: dict[str, Any]
+) -> tuple[pa.Schema, int]:
+    """The inferred schema and row count of one text piece (the schema pass)."""
+    table = _read_text(Piece(path, fmt, 0, None, byte_range), options, None)
+    return table.schema, table.num_rows
+
+
+def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
+    """One schema for every file; struct fields are merged by name, ``null`` columns take a type."""
+    try:
+        unified = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        files = sorted({p.path for p in pieces})
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        msg = f"the source files ({shown}) have schemas that cannot be unified: {exc}"
+        raise ConfigError(msg) from None
+    # A column that is null in every file has no type to find; keep it as (nullable) string.
+    return pa.schema(
+        [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in unified], metadata=None
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _read_arrow(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) -> pa.Table:
+    if piece.format == "parquet":
+        import pyarrow.parquet as pq
+
+        f = pq.ParquetFile(piece.path)
+        return f.read() if piece.groups is None else f.read_row_groups(list(piece.groups))
+    if piece.format == "orc":
+        from pyarrow import orc
+
+        return orc.ORCFile(piece.path).read()
+    return _read_text(piece, options, schema)
+
+
+def _read_text(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) -> pa.Table:
+    """A JSON-lines or CSV piece; with ``schema``, values are parsed straight to its types."""
+    if piece.byte_range is None:
+        with pa.input_stream(piece.path, compression="detect") as f:  # .gz and friends too
+            data = f.read()
+    else:
+        start, end = piece.byte_range
+        with open(piece.path, "rb") as f:
+            f.seek(start)
+            data = f.read(end - start)
+    try:
+        if piece.format == "json":
+            import pyarrow.json as pj
+
+            parse = (
+                pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error") if schema else None
+            )
+            return pj.read_json(io.BytesIO(data), parse_options=parse)
+        return _read_csv(data, options, schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        where = "" if piece.byte_range is None else f" (bytes {piece.byte_range[0]}-{piece.byte_range[1]})"
+        msg = f"{piece.path}{where}: cannot read it as {piece.format}: {exc}"
+        raise ConfigError(msg) from None
+
+
+def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) -> pa.Table:
+    from pyarrow import csv
+
+    header = bool(options.get("header", True))
+    names = None if header else (schema.names if schema is not None else None)
+    read = csv.ReadOptions(column_names=names, autogenerate_column_names=not header and names is None)
+    parse = csv.ParseOptions(
+        delimiter=options.get("delimiter", options.get("sep", ",")), quote_char=options.get("quote", '"')
+    )
+    nulls = options.get("null_values")
+    convert = csv.ConvertOptions(
+        column_types=schema,
+        null_values=[nulls] if isinstance(nulls, str) else nulls,
+        strings_can_be_null=nulls is not None,
+    )
+    return csv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert)
+
+
+def _conform(table: pa.Table, schema: pa.Schema, piece: Piece) -> pa.Table:
+    """The piece's table with exactly ``schema``'s columns and types (absent ones all-null)."""
+    if table.schema.equals(schema, check_metadata=False):
+        return table.replace_schema_metadata(None)
+    extra = [n for n in table.column_names if schema.get_field_index(n) < 0]
+    if extra:
+        msg = f"{piece.path}: columns {extra} are not in the source schema found when planning the job"
+        raise ConfigError(msg)
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        else:
+            columns.append(pa.chunked_array([pa.nulls(table.num_rows, field.type)], type=field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def write_parquet(frame: dd.DataFrame, directory: str | os.PathLike[str], schema: pa.Schema) -> dd.DataFrame:
+    """A lazy write of ``frame`` as ``directory/part.NNNNN.parquet``, one file per partition.
+
+    Each partition is converted to Arrow with ``schema`` (and no pandas metadata: pandas cannot
+    read back the names of nested Arrow dtypes) and written to a hidden temporary name, then
+    renamed, so a task that is killed and retried never leaves a partial file. Compute the result
+    (one row per partition: ``rows`` written) together with the other sinks of the same graph.
+    """
+    return frame.map_partitions(
+        _write_partition,
+        directory=str(directory),
+        schema=schema,
+        meta=pd.DataFrame({"rows": pd.Series([], dtype="int64")}),
+        enforce_metadata=False,
+    )
+
+
+def _write_partition(
+    frame: pd.DataFrame, *, directory: str, schema: pa.Schema, partition_info: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Write one partition; the file name comes from the partition number, so a retry overwrites."""
+    import pyarrow.parquet as pq
+
+    number = int(partition_info["number"]) if partition_info else 0
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(None)
+    target = Path(directory) / f"part.{number:05d}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, target)
+    return pd.DataFrame({"rows": [table.num_rows]})
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as a pandas frame of ``pd.ArrowDtype`` columns (no copies, no re-typing)."""
+    return pd.DataFrame(
+        {name: pd.arrays.ArrowExtensionArray(table.column(name)) for name in table.column_names},
+        index=pd.RangeIndex(table.num_rows),
+    )

@@ -1,0 +1,499 @@
+"""Scoring on Dask: one graph, two outputs, every partition scored once.
+
+:func:`score` maps the core's :func:`~sigbatch.models.score_combined` over the partitions (each
+converted to Arrow), which gives one *combined* frame holding both outcomes of every row; the
+scored and quarantine frames are two cheap ``map_partitions`` over it. Computed together
+(``dask.compute(scored, quarantine)``, or the two Parquet writes of :func:`run_scoring`),
+they share the scoring tasks, so the model runs once per row.
+
+:func:`run_scoring` is the job behind ``sigbatch score --engine dask``: read the source
+(:mod:`sigbatch.dask.io`), preflight, build the graph, write ``scored/`` and ``quarantine/`` in
+one compute, count what was written, check rows in = scored + quarantined, write the manifest.
+
+Example:
+    >>> import dask, dask.dataframe as dd, pandas as pd
+    >>> from sigbatch import ColSpec, ModelSignature, Schema
+    >>> sig = ModelSignature(Schema([ColSpec("double", "x")]))
+    >>> ddf = dd.from_pandas(pd.DataFrame({"x": [1.0, 2.0, None]}), npartitions=2)
+    >>> scored, quarantine = score(ddf, lambda df: df["x"] * 2, sig, profile="strict")
+    >>> s, q = dask.compute(scored, quarantine)
+    >>> sorted(s["prediction"].tolist()), len(q)
+    ([2.0, 4.0], 1)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import dask
+import dask.dataframe as dd
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sigbatch.arrow import to_arrow
+from sigbatch.config import ScoreConfig
+from sigbatch.dask.io import FILE_COLUMN, OFFSET_COLUMN, read_source, write_parquet
+from sigbatch.dask.types import to_pandas
+from sigbatch.enforce import Profile, preflight
+from sigbatch.errors import ConfigError, SignatureError
+from sigbatch.manifest import (
+    QUARANTINE_DIR,
+    SCORED_DIR,
+    Manifest,
+    count_outputs,
+    prepare_output,
+)
+from sigbatch.models import (
+    KIND_COLUMN,
+    Model,
+    combined_schema,
+    from_callable,
+    load_model,
+    output_schema,
+    score_combined,
+    split_combined,
+)
+from sigbatch.params import enforce_params
+from sigbatch.quarantine import ROW_COLUMN
+from sigbatch.types import ModelSignature, Schema
+
+__all__ = ["run_scoring", "score"]
+
+# Without a source row index, _sigbatch_row is (partition number << 33) + position, the layout of
+# Spark's monotonically_increasing_id (and of sigbatch.spark.score).
+_PARTITION_SHIFT = 33
+
+
+def score(
+    ddf: dd.DataFrame,
+    model: Any,
+    signature: ModelSignature | None = None,
+    params: dict[str, Any] | None = None,
+    profile: str = "mlflow",
+    on_schema_mismatch: str = "fail",
+    *,
+    keep_columns: list[str] | None = None,
+) -> tuple[dd.DataFrame, dd.DataFrame]:
+    """Score a Dask DataFrame: two lazy frames, the scored rows and the quarantined rows.
+
+    Scored rows keep their source columns (all, or ``keep_columns``) and add the prediction
+    column(s), as ``withColumn`` would; quarantined rows keep their source columns in their source
+    dtypes and add ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``. Compute both
+    together (``dask.compute(scored, quarantine)``): they share the scoring tasks, so every
+    partition is scored once.
+
+    Row identity: when ``ddf`` has the columns :func:`sigbatch.dask.io.read_source` adds
+    (``_sigbatch_file``, ``_sigbatch_file_offset``, ``_sigbatch_row``), they are not scored: the
+    quarantined rows carry them (the row index as ``_sigbatch_row``). Otherwise ``_sigbatch_row`` is
+    ``(partition number << 33) + position in the partition``.
+
+    Args:
+        ddf: the rows to score; Arrow-backed columns (``pd.ArrowDtype``) keep nested types exact.
+        model: a model URI (loaded once per worker process), a :class:`~sigbatch.models.Model`
+            or a callable ``f(df[, params])``.
+        signature: defaults to the model's signature.
+        params: inference parameters (checked here, once, against the signature's params).
+        profile: ``mlflow`` (default), ``strict`` or ``lenient``.
+        on_schema_mismatch: ``fail`` (preflight raises before any work) or ``quarantine``.
+        keep_columns: the source columns the scored rows keep (default: all).
+
+    Raises:
+        SchemaMismatchError: the columns can never fit the signature (``on_schema_mismatch="fail"``).
+        SignatureError: no signature, or bad params.
+        ConfigError: a ``keep_columns`` entry is not a source column.
+    """
+    spec, sig = _model_and_signature(model, signature)
+    params = enforce_params(params, sig.params)
+    identity = tuple(c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in ddf.columns)
+    has_row = ROW_COLUMN in ddf.columns
+    columns = [c for c in ddf.columns if c not in identity and not (has_row and c == ROW_COLUMN)]
+    source = _source_schema(ddf._meta[columns])
+    if on_schema_mismatch == "fail":
+        preflight(_known_types(source, sig), sig, profile=cast(Profile, profile)).raise_for_problems()
+    if keep_columns is not None:
+        _check_columns("output.keep_columns", keep_columns, columns)
+    layout = _Layout(
+        ddf._meta[columns].iloc[:0],
+        source,
+        output_schema(sig),
+        None if keep_columns is None else tuple(keep_columns),
+        identity,
+        has_row,
+    )
+    combined_meta, scored_meta, quarantine_meta = layout.metas(sig)
+    combined = ddf.map_partitions(
+        _score_partition,
+        model=spec,
+        signature=sig,
+        params=params,
+        profile=profile,
+        on_schema_mismatch=on_schema_mismatch,
+        layout=layout,
+        meta=combined_meta,
+        enforce_metadata=False,
+        align_dataframes=False,
+    )
+    scored = combined.map_partitions(
+        _half, layout=layout, kind="scored", meta=scored_meta, enforce_metadata=False
+    )
+    quarantine = combined.map_partitions(
+        _half, layout=layout, kind="quarantined", meta=quarantine_meta, enforce_metadata=False
+    )
+    return scored, quarantine
+
+
+# --- the partition functions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How partitions become pandas: decided once on the client and shipped with the tasks."""
+
+    source_meta: pd.DataFrame  # the scored columns' input dtypes: they come back in them
+    source: pa.Schema  # their Arrow types (``null``: unknown, an object column typed per partition)
+    predictions: Schema  # the prediction columns (dtypes as sigbatch.dask.to_meta gives)
+    keep_columns: tuple[str, ...] | None
+    identity: tuple[str, ...]  # _sigbatch_file / _sigbatch_file_offset, carried to the quarantine
+    has_row: bool  # the input has _sigbatch_row (the row's index in its file)
+
+    def frame(self, table: pa.Table, predictions: bool = False) -> pd.DataFrame:
+        """``table`` as pandas: source columns in their source dtypes, predictions as ``to_meta``.
+
+        Everything else (prefixed predictions of the combined frame, the quarantine's columns) is
+        ``pd.ArrowDtype`` of its Arrow type.
+        """
+        pred_names = [str(s.name) for s in self.predictions.inputs] if predictions else []
+        preds = to_pandas(table.select(pred_names), self.predictions) if pred_names else None
+        columns: dict[str, pd.Series] = {}
+        for name in table.column_names:
+            if preds is not None and name in preds.columns:
+                columns[name] = preds[name]
+            elif name in self.source_meta.columns:
+                columns[name] = _series(table.column(name), self.source_meta.dtypes[name], name)
+            else:
+                columns[name] = _series(
+                    table.column(name), pd.ArrowDtype(table.schema.field(name).type), name
+                )
+        return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+    def metas(self, sig: ModelSignature) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The meta frames of the combined, scored and quarantine frames."""
+        combined = self._with_identity(combined_schema(self.source, sig).empty_table(), None)
+        scored, quarantine = self.split(combined)
+        return self.frame(combined), self.frame(scored, predictions=True), self.frame(quarantine)
+
+    def split(self, combined: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """The scored and quarantine tables of a combined table (identity goes to the quarantine)."""
+        ids = [combined.column(c) for c in self.identity]
+        scored, quarantine = split_combined(
+            combined.drop_columns(list(self.identity)),
+            None if self.keep_columns is None else list(self.keep_columns),
+        )
+        if ids:
+            bad = pc.not_equal(combined.column(KIND_COLUMN), "scored")
+            for name, col in zip(self.identity, ids, strict=True):
+                quarantine = quarantine.append_column(name, col.filter(bad))
+        return scored, quarantine
+
+    def _with_identity(self, combined: pa.Table, frame: pd.DataFrame | None) -> pa.Table:
+        """Append the identity columns of the input rows ``_sigbatch_row`` points at."""
+        for name in self.identity:
+            t = pa.string() if name == FILE_COLUMN else pa.int64()
+            if frame is None:
+                values: Any = pa.array([], t)
+            else:
+                values = _arrow_column(frame[name]).take(combined.column(ROW_COLUMN)).cast(t)
+            combined = combined.append_column(name, values)
+        return combined
+
+
+def _score_partition(
+    frame: pd.DataFrame,
+    *,
+    model: Any,
+    signature: ModelSignature,
+    params: dict[str, Any] | None,
+    profile: str,
+    on_schema_mismatch: str,
+    layout: _Layout,
+    partition_info: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Score one partition: both outcomes of every row, in the combined layout."""
+    table = _to_arrow(frame, layout.source)
+    resolved = load_model(model) if isinstance(model, str) else model
+    combined = score_combined(
+        table,
+        resolved,
+        signature,
+        params,
+        profile=cast(Profile, profile),
+        on_schema_mismatch=on_schema_mismatch,
+    )
+    combined = layout._with_identity(combined, frame)  # _sigbatch_row is still the position here
+    positions = combined.column(ROW_COLUMN)
+    if layout.has_row:
+        rows = _arrow_column(frame[ROW_COLUMN]).cast(pa.int64()).take(positions)
+    else:
+        number = int(partition_info["number"]) if partition_info else 0
+        rows = pc.add(positions, pa.scalar(number << _PARTITION_SHIFT, pa.int64()))
+    combined = combined.set_column(combined.schema.get_field_index(ROW_COLUMN), ROW_COLUMN, rows)
+    return layout.frame(combined)
+
+
+def _half(frame: pd.DataFrame, *, layout: _Layout, kind: str) -> pd.DataFrame:
+    """The scored or the quarantined rows of one combined partition."""
+    scored, quarantine = layout.split(pa.Table.from_pandas(frame, preserve_index=False))
+    return layout.frame(scored, predictions=True) if kind == "scored" else layout.frame(quarantine)
+
+
+# --- conversions -------------------------------------------------------------------------------
+
+
+def _source_schema(meta: pd.DataFrame) -> pa.Schema:
+    """The Arrow types of the source columns; ``null`` where the dtype says nothing (object)."""
+    fields = []
+    for name, dtype in meta.dtypes.items():
+        if isinstance(dtype, pd.ArrowDtype):
+            t = dtype.pyarrow_dtype
+        elif pd.api.types.is_object_dtype(dtype):
+            t = pa.null()
+        else:
+            t = pa.Schema.from_pandas(meta[[name]], preserve_index=False).field(0).type
+        fields.append(pa.field(str(name), t))
+    return pa.schema(fields)
+
+
+def _known_types(source: pa.Schema, sig: ModelSignature) -> pa.Schema:
+    """For preflight: columns of unknown type (object dtype) are judged per row, not up front."""
+    assert sig.inputs is not None
+    wanted = {f.name: f.type for f in to_arrow(sig.inputs)}
+    return pa.schema(
+        [f.with_type(wanted[f.name]) if pa.types.is_null(f.type) and f.name in wanted else f for f in source]
+    )
+
+
+def _to_arrow(frame: pd.DataFrame, source: pa.Schema) -> pa.Table:
+    """The source columns of a partition as Arrow, each in the source's Arrow type where it is known."""
+    columns = []
+    for field in source:
+        col = _arrow_column(frame[field.name])
+        columns.append(
+            col if pa.types.is_null(field.type) or col.type == field.type else col.cast(field.type)
+        )
+    return pa.Table.from_arrays(columns, names=source.names)
+
+
+def _arrow_column(series: pd.Series) -> pa.ChunkedArray:
+    """One pandas column as Arrow (no copy for ``pd.ArrowDtype``)."""
+    data = (
+        pa.array(series.array)
+        if isinstance(series.dtype, pd.ArrowDtype)
+        else pa.array(series, from_pandas=True)
+    )
+    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+
+
+def _series(col: pa.ChunkedArray, dtype: Any, name: str) -> pd.Series:
+    """One Arrow column as a pandas Series of exactly ``dtype``."""
+    if isinstance(dtype, pd.ArrowDtype):
+        data = col if col.type == dtype.pyarrow_dtype else col.cast(dtype.pyarrow_dtype)
+        return pd.Series(pd.arrays.ArrowExtensionArray(data), name=name, copy=False)
+    if pd.api.types.is_object_dtype(dtype):
+        return pd.Series(col.to_pylist(), name=name, dtype=object)
+    return pd.Series(col.to_pandas(), name=name).astype(dtype, copy=False)
+
+
+def _check_columns(key: str, wanted: list[str], have: list[Any]) -> None:
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        msg = f"{key}: {missing} not in the source columns {[str(c) for c in have]}"
+        raise ConfigError(msg)
+
+
+def _model_and_signature(model: Any, signature: ModelSignature | None) -> tuple[Any, ModelSignature]:
+    """What the tasks get (a URI when there is one: each worker loads it once) and the signature."""
+    spec: Any
+    if isinstance(model, str):
+        resolved, spec = load_model(model), model
+    elif isinstance(model, Model):
+        resolved = spec = model
+    else:
+        resolved = spec = from_callable(model)
+    sig = signature if signature is not None else resolved.signature
+    if sig is None or sig.inputs is None:
+        msg = f"model {resolved.uri!r} has no input signature; pass signature=..."
+        raise SignatureError(msg)
+    return spec, sig
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+
+def run_scoring(config: ScoreConfig) -> Manifest:
+    """Run a scoring job on Dask: read, preflight, score, write both outputs, account, manifest.
+
+    The outputs are ``<output>/scored/`` and ``<output>/quarantine/`` (Parquet, one file per
+    partition) and ``<output>/_sigbatch_manifest.json``. Both outputs are written by one compute
+    into a temporary directory under ``<output>`` and moved into place when it succeeds, so a
+    failed job leaves no partial output behind. The counts are read back from the written files;
+    the job raises :class:`~sigbatch.manifest.AccountingError` when rows in != scored + quarantined.
+
+    The scheduler is ``dask.scheduler``: ``threads`` (default, in-process), ``processes``
+    (``dask.workers`` local processes), ``synchronous``, or the address of a ``dask.distributed``
+    scheduler (``tcp://host:8786``).
+
+    Example:
+        >>> from sigbatch.config import load_score_config
+        >>> cfg = load_score_config("conf/score_dask.yaml")  # doctest: +SKIP
+        >>> run_scoring(cfg).counts.rows_in  # doctest: +SKIP
+        20000
+    """
+    if config.output_format != "parquet":
+        msg = f"output.format {config.output_format!r}: the Dask engine writes parquet; use the Spark engine for delta"
+        raise ConfigError(msg)
+    timings: dict[str, float] = {}
+    began = clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
+    spec, sig = _model_and_signature(config.model, _load_signature(config.signature))
+    with _scheduler(config) as compute:
+        source = read_source(
+            config.source, blocksize=config.dask_blocksize, compute=compute, identity=not config.key_columns
+        )
+        # builds the graph; preflight runs here, before the output is touched
+        scored, quarantine = score(
+            source.frame,
+            spec,
+            sig,
+            config.params or None,
+            config.profile,
+            config.on_schema_mismatch,
+            keep_columns=_kept_columns(config, source.schema.names),
+        )
+        lap("read_and_preflight")
+        out = prepare_output(config.output, config.mode)
+        staging = out / f"_sigbatch_tmp_{uuid.uuid4().hex[:12]}"
+        try:
+            writes = [
+                write_parquet(frame, staging / name, _arrow_schema(frame._meta))
+                for frame, name in ((scored, SCORED_DIR), (quarantine, QUARANTINE_DIR))
+            ]
+            compute(*writes)  # one graph: both sinks share the scoring tasks
+            for name in (SCORED_DIR, QUARANTINE_DIR):
+                (staging / name).replace(out / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        lap("score_and_write")
+    counts = count_outputs(out, source.rows)
+    lap("count_outputs")
+    counts.check()
+    timings["total"] = time.perf_counter() - began
+    manifest = Manifest.build(
+        engine="dask",
+        engine_version=dask.__version__,
+        model=config.model,
+        signature=sig,
+        config=config.as_dict(),
+        counts=counts,
+        timings=timings,
+    )
+    manifest.write(out)
+    return manifest
+
+
+def _load_signature(path: str | None) -> ModelSignature | None:
+    if path is None:
+        return None
+    from sigbatch.wire import load_signature
+
+    return load_signature(path)
+
+
+def _kept_columns(config: ScoreConfig, names: list[str]) -> list[str] | None:
+    """``output.keep_columns``, with the ``output.key_columns`` it lacks first (as the Spark job)."""
+    for key, cols in (
+        ("output.key_columns", config.key_columns),
+        ("output.keep_columns", config.keep_columns),
+    ):
+        if cols is not None:
+            _check_columns(key, cols, names)
+    keep = config.keep_columns
+    if keep is not None and config.key_columns:
+        keep = [*[k for k in config.key_columns if k not in keep], *keep]
+    return keep
+
+
+def _arrow_schema(meta: pd.DataFrame) -> pa.Schema:
+    """The Parquet schema of an output, from its meta (object columns are typed from the data)."""
+    fields = []
+    for name, dtype in meta.dtypes.items():
+        if pd.api.types.is_object_dtype(dtype):
+            msg = f"column {name!r} has dtype object; the job reads sources with Arrow types only"
+            raise ConfigError(msg)
+        fields.append(pa.Schema.from_pandas(meta[[name]], preserve_index=False).field(0))
+    return pa.schema(fields)
+
+
+@contextlib.contextmanager
+def _scheduler(config: ScoreConfig) -> Iterator[Callable[..., Sequence[Any]]]:
+    """A ``compute(*collections)`` for the configured scheduler, with a progress bar on a terminal."""
+    name = config.dask_scheduler
+    progress = config.progress
+    if name in ("threads", "processes", "synchronous", "sync", "single-threaded"):
+        kwargs: dict[str, Any] = {"scheduler": name}
+        if config.dask_workers is not None and name in ("threads", "processes"):
+            kwargs["num_workers"] = config.dask_workers
+
+        def compute(*collections: Any) -> Sequence[Any]:
+            if progress and sys.stderr.isatty():
+                from dask.diagnostics import ProgressBar
+
+                with ProgressBar(minimum=2.0, out=sys.stderr):
+                    return dask.compute(*collections, **kwargs)
+            return dask.compute(*collections, **kwargs)
+
+        yield compute
+        return
+    if "://" not in name and ":" not in name:
+        msg = (
+            f"dask.scheduler {name!r}: expected threads, processes, synchronous or the address of a "
+            "dask.distributed scheduler (tcp://host:8786)"
+        )
+        raise ConfigError(msg)
+    try:
+        from distributed import Client
+        from distributed import progress as show_progress
+    except ImportError as exc:  # pragma: no cover - distributed ships with the dask extra
+        from sigbatch.errors import DependencyError
+
+        msg = "a dask.distributed scheduler address needs distributed; install `pip install 'sigbatch[dask]'`"
+        raise DependencyError(msg) from exc
+    try:
+        client = Client(name, set_as_default=False, timeout="30s")
+    except OSError as exc:
+        msg = f"dask.scheduler {name!r}: cannot connect ({exc})"
+        raise ConfigError(msg) from None
+
+    def compute_distributed(*collections: Any) -> Sequence[Any]:
+        futures = client.compute(list(collections))
+        if progress and sys.stdout.isatty():
+            show_progress(futures)
+        return client.gather(futures)
+
+    try:
+        yield compute_distributed
+    finally:
+        client.close()

@@ -1,0 +1,299 @@
+"""Dask scoring on the threads scheduler: one graph, exact meta, the job's sources, outputs and manifest."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+
+import dask
+import dask.dataframe as dd
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+from sigbatch import Array, ColSpec, ModelSignature, Schema, SchemaMismatchError
+from sigbatch.config import load_score_config
+from sigbatch.dask import run_scoring, score
+from sigbatch.errors import ConfigError
+from sigbatch.manifest import read_manifest
+from tests.cases.score_cases import CASES, SEED_INPUTS, seed_table
+
+pytestmark = pytest.mark.dask
+
+SEED_SIG = ModelSignature(SEED_INPUTS, Schema([ColSpec("double", "score")]))
+TAGS = "python:sigbatch.examples.models:tag_counter"
+
+# A model that counts how often it sees each id (the threads scheduler shares this process).
+CALLS: Counter[int] = Counter()
+_CALLS_LOCK = threading.Lock()
+
+
+def counting_model(frame: pd.DataFrame) -> pd.Series:
+    """Score = id; remembers every id it was called with."""
+    with _CALLS_LOCK:
+        CALLS.update(int(i) for i in frame["id"])
+    return frame["id"].astype("float64").rename("score")
+
+
+def _arrow_frame(table: pa.Table, npartitions: int = 2) -> dd.DataFrame:
+    return dd.from_pandas(table.to_pandas(types_mapper=pd.ArrowDtype), npartitions=npartitions)
+
+
+def _clean_table(n: int) -> pa.Table:
+    return pa.table({"id": pa.array(range(n), pa.int64()), "x": pa.array([float(i) for i in range(n)])})
+
+
+ID_SIG = ModelSignature(
+    Schema([ColSpec("long", "id"), ColSpec("double", "x")]), Schema([ColSpec("double", "score")])
+)
+
+
+def test_scored_and_quarantine_share_one_scoring_pass():
+    """Computing both outputs together runs the model once per row, not once per output."""
+    CALLS.clear()
+    scored, quarantine = score(_arrow_frame(_clean_table(50), 4), counting_model, ID_SIG)
+    s, q = dask.compute(scored, quarantine, scheduler="threads")
+    assert len(s) == 50 and len(q) == 0
+    assert CALLS == Counter(range(50))
+
+
+def test_meta_matches_every_partition():
+    """The declared meta of both outputs is exactly the dtypes of the computed partitions."""
+    for case in CASES:
+        scored, quarantine = score(_arrow_frame(case["table"]()), case["model"], case["signature"])
+        s, q = dask.compute(scored, quarantine, scheduler="threads")
+        assert s.dtypes.to_dict() == scored._meta.dtypes.to_dict()
+        assert q.dtypes.to_dict() == quarantine._meta.dtypes.to_dict()
+    assert str(scored._meta.dtypes["prediction"]) == "double[pyarrow]"  # an optional prediction
+    assert quarantine._meta.dtypes["_sigbatch_row"] == pd.ArrowDtype(pa.int64())
+
+
+def test_required_prediction_gets_the_numpy_dtype_and_sources_keep_theirs():
+    """A required double prediction is float64 (as to_meta says); source columns keep their dtypes."""
+    scored, quarantine = score(_arrow_frame(seed_table()), TAGS, SEED_SIG)
+    assert scored._meta.dtypes["score"] == "float64"
+    assert scored._meta.dtypes["c"] == pd.ArrowDtype(seed_table().schema.field("c").type)
+    assert list(quarantine.columns) == [
+        "id",
+        "a",
+        "b",
+        "c",
+        "_sigbatch_errors",
+        "_sigbatch_stage",
+        "_sigbatch_row",
+    ]
+
+
+def test_numpy_and_object_columns_round_trip():
+    """Plain pandas input (numpy and object columns) scores and comes back in the same dtypes."""
+    frame = pd.DataFrame({"id": [1, 2, 3, 4], "tags": [["a"], ["b", "c"], None, []]})
+    sig = ModelSignature(Schema([ColSpec("long", "id"), ColSpec(Array("string"), "tags")]))
+    with dask.config.set({"dataframe.convert-string": False}):  # keep the lists an object column
+        ddf = dd.from_pandas(frame, npartitions=2)
+    scored, quarantine = score(ddf, lambda df: df["id"] * 2.0, sig)
+    s, q = dask.compute(scored, quarantine, scheduler="threads")
+    assert (
+        s.dtypes.to_dict()
+        == scored._meta.dtypes.to_dict()
+        == {"id": "int64", "tags": "object", "prediction": "double[pyarrow]"}
+    )
+    assert sorted(s["id"]) == [1, 2, 4] and q["id"].tolist() == [3]
+    assert sorted(map(list, s["tags"])) == [[], ["a"], ["b", "c"]]
+
+
+def test_rows_without_offsets_are_unique_across_partitions():
+    """Without known partition lengths, _sigbatch_row is still unique (partition in the high bits)."""
+    table = pa.table(
+        {"id": pa.array(range(6), pa.int64()), "x": pa.array([None, 1.0, None, None, 2.0, None])}
+    )
+    _, quarantine = score(_arrow_frame(table, 3), counting_model, ID_SIG, profile="strict")
+    rows = quarantine.compute(scheduler="threads")["_sigbatch_row"].tolist()
+    assert len(set(rows)) == len(rows) == 4
+
+
+def test_keep_columns_and_preflight():
+    """keep_columns narrows the scored rows; a missing required column fails before any work."""
+    scored, quarantine = score(_arrow_frame(seed_table()), TAGS, SEED_SIG, keep_columns=["id"])
+    assert list(scored.columns) == ["id", "score"]
+    assert "a" in quarantine.columns
+    with pytest.raises(SchemaMismatchError, match="required column 'a' is absent"):
+        score(_arrow_frame(seed_table().drop_columns(["a"])), TAGS, SEED_SIG)
+    with pytest.raises(ConfigError, match="nope"):
+        score(_arrow_frame(seed_table()), TAGS, SEED_SIG, keep_columns=["nope"])
+
+
+# --- the job -----------------------------------------------------------------------------------
+
+
+def _write_seed_lake(root: Path, fmt: str) -> Path:
+    """The seed case's ten rows three times over, in three files of the given format."""
+    lake = root / f"lake-{fmt}"
+    lake.mkdir()
+    for i in range(3):
+        t = seed_table()
+        t = t.set_column(0, "id", pa.array([v + 10 * i for v in t.column("id").to_pylist()], pa.int64()))
+        if fmt == "parquet":
+            pq.write_table(t, lake / f"part-{i}.parquet")
+        elif fmt == "json":
+            rows = t.to_pylist()
+            if i == 1:  # this file never mentions c.z: the files' schemas are unified by name
+                for r in rows:
+                    if r["c"] is not None:
+                        r["c"].pop("z")
+                rows = [r for r in rows if r["id"] != 16]
+            (lake / f"part-{i}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        else:
+            ids = t.column("id").to_pylist()
+            n = pa.array([v if v % 4 else None for v in ids], pa.int64())
+            flat = pa.table({"id": t.column("id"), "n": n, "x": pa.array([v + 0.5 for v in ids])})
+            pcsv.write_csv(flat, lake / f"part-{i}.csv")
+    (lake / "_SUCCESS").write_text("")
+    return lake
+
+
+def _config(
+    lake: Path, out: Path, fmt: str, *extra: str, signature: ModelSignature = SEED_SIG, model: str = TAGS
+):
+    sig_file = out.parent / f"{out.name}-signature.json"
+    sig_file.write_text(json.dumps(signature.to_dict()))
+    return load_score_config(
+        None,
+        [
+            f"source.path={lake}",
+            f"source.format={fmt}",
+            f"model={model}",
+            f"signature={sig_file}",
+            f"output.path={out}",
+            "progress=false",
+            *extra,
+        ],
+    )
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "json"])
+def test_job_writes_both_outputs_and_an_exact_manifest(tmp_path, fmt):
+    """The job's counts come from the written files and add up; rows keep their source positions."""
+    lake = _write_seed_lake(tmp_path, fmt)
+    out = tmp_path / "out"
+    manifest = run_scoring(_config(lake, out, fmt))
+    n = 29 if fmt == "json" else 30
+    assert manifest.counts.rows_in == n
+    assert manifest.counts.rows_scored + manifest.counts.rows_quarantined == n
+    assert read_manifest(out).counts == manifest.counts and manifest.engine == "dask"
+    scored, quarantine = pq.read_table(out / "scored"), pq.read_table(out / "quarantine")
+    assert sorted(scored.column("id").to_pylist()) == sorted(
+        i + 10 * k for k in range(3) for i in (0, 1, 2, 9) if i + 10 * k != 16
+    )
+    assert scored.schema.field("score").type == pa.float64()
+    # the quarantine keeps the source's types (c is the unified struct, with z) and the reasons
+    assert quarantine.schema.field("c").type.get_field_index("z") >= 0
+    invalid_object = 2 if fmt == "json" else 3  # the JSON lake dropped row 16, the third c.z row
+    assert manifest.counts.quarantined_by_code == {
+        "INVALID_OBJECT": invalid_object,
+        "MODEL_ERROR": 3,
+        "NULL_REQUIRED": 12,
+    }
+    # as on Spark: the quarantine names each row's file, split offset and index in the file
+    assert quarantine.column_names[-5:] == [
+        "_sigbatch_errors",
+        "_sigbatch_stage",
+        "_sigbatch_row",
+        "_sigbatch_file",
+        "_sigbatch_file_offset",
+    ]
+    assert "_sigbatch_file" not in scored.column_names
+    for row in quarantine.to_pylist():
+        source = (
+            pq.read_table(row["_sigbatch_file"])
+            if fmt == "parquet"
+            else pa.Table.from_pylist(
+                [json.loads(line) for line in Path(row["_sigbatch_file"]).read_text().splitlines()]
+            )
+        )
+        assert row["_sigbatch_file_offset"] == 0
+        assert source.column("id")[row["_sigbatch_row"]].as_py() == row["id"]
+    assert not [p for p in out.iterdir() if p.name.startswith("_sigbatch_tmp")]
+
+
+def test_csv_source_and_blocksize_split_jsonl(tmp_path):
+    """CSV files are read with types unified across files; a small blocksize splits JSON lines."""
+    lake = _write_seed_lake(tmp_path, "csv")
+    sig = ModelSignature(Schema([ColSpec("long", "id"), ColSpec("long", "n"), ColSpec("double", "x")]))
+    m = run_scoring(
+        _config(
+            lake,
+            tmp_path / "csv-out",
+            "csv",
+            signature=sig,
+            model="python:tests.test_dask_score:counting_model",
+        )
+    )
+    assert (m.counts.rows_in, m.counts.rows_quarantined) == (30, 8)
+    jl = _write_seed_lake(tmp_path, "json")
+    m = run_scoring(_config(jl, tmp_path / "jl-out", "json", "dask.blocksize=300B"))
+    assert m.counts.rows_in == 29 and len(list((tmp_path / "jl-out" / "scored").glob("*.parquet"))) > 3
+    # a row of a split is found from its file, the split's byte offset and its index in the split
+    quarantine = pq.read_table(tmp_path / "jl-out" / "quarantine").to_pylist()
+    assert any(r["_sigbatch_file_offset"] > 0 for r in quarantine)
+    for r in quarantine:
+        with open(r["_sigbatch_file"], "rb") as f:
+            f.seek(r["_sigbatch_file_offset"])
+            lines = f.read().splitlines()
+        assert json.loads(lines[r["_sigbatch_row"]])["id"] == r["id"]
+
+
+def test_key_columns_replace_file_identity(tmp_path):
+    """With output.key_columns the rows are identified by their keys: no file columns, keys kept first."""
+    lake = _write_seed_lake(tmp_path, "parquet")
+    m = run_scoring(
+        _config(lake, tmp_path / "out", "parquet", "output.key_columns=[id]", "output.keep_columns=[b]")
+    )
+    assert m.counts.rows_in == 30
+    scored, quarantine = (
+        pq.read_table(tmp_path / "out" / "scored"),
+        pq.read_table(tmp_path / "out" / "quarantine"),
+    )
+    assert scored.column_names == ["id", "b", "score"]
+    assert "_sigbatch_file" not in quarantine.column_names and "id" in quarantine.column_names
+
+
+def test_output_modes_and_fail_fast(tmp_path):
+    """mode=error refuses an existing output; overwrite replaces it; preflight fails before writing."""
+    lake = _write_seed_lake(tmp_path, "parquet")
+    out = tmp_path / "out"
+    run_scoring(_config(lake, out, "parquet"))
+    with pytest.raises(ConfigError, match="already exists"):
+        run_scoring(_config(lake, out, "parquet"))
+    assert run_scoring(_config(lake, out, "parquet", "output.mode=overwrite")).counts.rows_in == 30
+    bad = ModelSignature(Schema([ColSpec("long", "missing_col")]))
+    with pytest.raises(SchemaMismatchError, match="missing_col"):
+        run_scoring(_config(lake, tmp_path / "out2", "parquet", signature=bad))
+    assert not (tmp_path / "out2" / "scored").exists()
+    with pytest.raises(ConfigError, match="delta"):
+        run_scoring(_config(lake, tmp_path / "out3", "parquet", "output.format=delta"))
+
+
+def test_job_scores_each_row_once(tmp_path):
+    """The job writes both outputs from one compute: the model sees every row exactly once."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    for i in range(4):
+        pq.write_table(
+            pa.table({"id": pa.array(range(i * 25, i * 25 + 25), pa.int64()), "x": pa.array([1.0] * 25)}),
+            lake / f"p{i}.parquet",
+        )
+    CALLS.clear()
+    m = run_scoring(
+        _config(
+            lake,
+            tmp_path / "out",
+            "parquet",
+            signature=ID_SIG,
+            model="python:tests.test_dask_score:counting_model",
+        )
+    )
+    assert m.counts.rows_scored == 100 and CALLS == Counter(range(100))
