@@ -1,0 +1,315 @@
+"""Replay a job's quarantine against a corrected signature (or the same one after a model fix).
+
+``replay(output, signature)`` reads the current quarantine of a scoring job's output (``quarantine/``,
+or ``quarantine_after_replay/`` after an earlier replay), drops sigbatch's reason columns, enforces
+the signature and scores with :func:`sigbatch.models.score_batch`, one quarantine file at a time:
+
+* rows that now pass are written to ``<output>/replayed/replay-NNN-<file>.parquet``: their source
+  columns, the prediction column(s), and their source location as the scoring job recorded it
+  (``_sigbatch_row``, and ``_sigbatch_file`` / ``_sigbatch_file_offset`` where present), so they
+  join back to the source;
+* rows still refused, with their new reasons, replace ``<output>/quarantine_after_replay/``
+  (same file names as the quarantine they came from, source location kept);
+* the manifest gains a ``replays`` entry (time, signature and its hash, model, rows considered,
+  replayed and still quarantined, the cumulative total replayed).
+
+The original ``quarantine/`` is never modified: it stays the record of the original run, and its
+counts stay those of the manifest's ``counts``. Layout decision, so a replay is safe to interrupt:
+new files are written under hidden names (``.``-prefixed, which readers skip), the accounting
+``rows_in == rows_scored + rows_replayed (all replays) + rows_still_quarantined`` is checked on
+their Parquet footers (:class:`~sigbatch.manifest.AccountingError` if it fails, and nothing becomes
+visible), then the files are renamed into place, the previous ``quarantine_after_replay/`` is
+swapped out by two directory renames, and the manifest is rewritten atomically last.
+
+Quarantines written from lists of dicts may hold a column as JSON text (its values had no common
+Arrow type); such columns are recognised (:func:`sigbatch.audit.json_encoded_columns`) and decoded,
+and the rows are replayed as records, where a null stands for an absent key, as in Parquet.
+
+Example:
+    >>> from sigbatch.wire import load_signature
+    >>> result = replay("sigbatch-demo", load_signature("fixed_signature.json"))  # doctest: +SKIP
+    >>> result.rows_replayed, result.rows_still_quarantined  # doctest: +SKIP
+    (31, 88)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sigbatch.audit import (
+    LOCATION_COLUMNS,
+    REPLAY_QUARANTINE_DIR,
+    REPLAYED_DIR,
+    _parquet_files,
+    json_encoded_columns,
+    read_manifest_doc,
+    source_columns,
+)
+from sigbatch.errors import ConfigError
+from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR, SCORED_DIR, AccountingError, signature_hash
+from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN
+from sigbatch.types import ModelSignature
+
+__all__ = ["ReplayResult", "replay"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """What a replay did; the accounting it checked holds (else it raised)."""
+
+    output: str
+    replay: int
+    source: str
+    model: str
+    signature_hash: str
+    rows_in: int
+    rows_scored: int
+    rows_considered: int
+    rows_replayed: int
+    rows_replayed_total: int
+    rows_still_quarantined: int
+    still_quarantined_by_code: tuple[tuple[str, int], ...]
+    files: tuple[str, ...]
+
+    def text(self) -> str:
+        """A short report for the terminal."""
+        lines = [
+            f"sigbatch replay #{self.replay}: {self.output}  ({self.source}/ against signature {self.signature_hash[:12]})",
+            f"  rows considered        {self.rows_considered:>12,}",
+            f"  rows replayed (scored) {self.rows_replayed:>12,}  -> {REPLAYED_DIR}/",
+            f"  rows still quarantined {self.rows_still_quarantined:>12,}  -> {REPLAY_QUARANTINE_DIR}/",
+        ]
+        lines += [f"    {code:<20} {n:>10,}" for code, n in self.still_quarantined_by_code]
+        lines.append(
+            f"  accounting ok: {self.rows_in:,} in = {self.rows_scored:,} scored + {self.rows_replayed_total:,} "
+            f"replayed + {self.rows_still_quarantined:,} still quarantined"
+        )
+        return "\n".join(lines) + "\n"
+
+
+def _footer_rows(paths: list[Path]) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+
+
+def _strip_nulls(value: Any) -> Any:
+    """A null inside a dict means an absent key (Parquet cannot tell them apart)."""
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
+def _replay_input(table: pa.Table, signature: ModelSignature) -> Any:
+    """The source rows of a quarantine table, as the scoring job saw them."""
+    source = table.select(source_columns(table.column_names))
+    encoded = json_encoded_columns(source, signature.inputs)
+    if not encoded:
+        return source  # typed columns: enforce them as they are
+    columns = {name: source.column(name).to_pylist() for name in source.column_names}
+    for name in encoded:
+        columns[name] = [None if v is None else json.loads(v) for v in columns[name]]
+    names = list(columns)
+    return [
+        {k: _strip_nulls(v) for k, v in zip(names, values, strict=True) if v is not None}
+        for values in zip(*columns.values(), strict=True)
+    ]
+
+
+def _codes(table: pa.Table) -> Counter[str]:
+    """Rows per code (a row counts once per code it carries)."""
+    errors = table.column(ERRORS_COLUMN).combine_chunks()
+    flat = pc.list_flatten(errors)
+    pairs = pa.table(
+        {"row": pc.list_parent_indices(errors), "code": pc.fill_null(flat.field("code"), "UNKNOWN")}
+    )
+    counted = pairs.group_by(["row", "code"]).aggregate([]).group_by("code").aggregate([([], "count_all")])
+    return Counter(
+        dict(zip(counted.column("code").to_pylist(), counted.column("count_all").to_pylist(), strict=True))
+    )
+
+
+def _replay_file(
+    table: pa.Table, model: str, signature: ModelSignature, params: dict[str, Any] | None, profile: str
+) -> tuple[pa.Table, pa.Table]:
+    """(rows that now pass, scored; rows still refused, with new reasons), source location kept."""
+    from sigbatch.models import score_batch
+
+    n = table.num_rows
+    location = {
+        name: table.column(name).combine_chunks() for name in LOCATION_COLUMNS if name in table.column_names
+    }
+    if ROW_COLUMN not in location:
+        location[ROW_COLUMN] = pa.array(np.arange(n, dtype=np.int64))
+    result = score_batch(
+        _replay_input(table, signature),
+        model,
+        signature,
+        params,
+        profile=profile,  # type: ignore[arg-type]
+        on_schema_mismatch="quarantine",
+    )
+    refused = np.asarray(result.quarantine.column(ROW_COLUMN), dtype=np.int64)
+    passed = np.setdiff1d(np.arange(n, dtype=np.int64), refused)  # ascending, as score_batch keeps them
+    scored = result.scored
+    still = result.quarantine.drop_columns([ROW_COLUMN])
+    for name, values in location.items():
+        scored = scored.append_column(name, pc.take(values, pa.array(passed)))
+        still = still.append_column(name, pc.take(values, pa.array(refused)))
+    return scored, still
+
+
+def replay(
+    output: str | Path,
+    signature: ModelSignature,
+    *,
+    model: str | None = None,
+    params: dict[str, Any] | None = None,
+    profile: str = "mlflow",
+) -> ReplayResult:
+    """Re-enforce and score the quarantined rows of ``output`` against ``signature``.
+
+    Args:
+        output: a scoring job's output directory (with ``_sigbatch_manifest.json``).
+        signature: the corrected signature (or the original one, after a model fix).
+        model: the model URI (default: the manifest's ``model``).
+        params: inference parameters, as for :func:`sigbatch.models.score_batch`.
+        profile: the enforcement profile (``mlflow``, ``strict`` or ``lenient``).
+
+    Raises:
+        ConfigError: ``output`` is not a job output, or no model is known.
+        AccountingError: rows in != scored + replayed + still quarantined (nothing is changed).
+    """
+    out = Path(output)
+    doc = read_manifest_doc(out)
+    model_uri = model or doc.get("model")
+    if not model_uri:
+        msg = f"{out / MANIFEST_NAME} names no model; pass --model URI"
+        raise ConfigError(msg)
+    replays: list[dict[str, Any]] = list(doc.get("replays") or [])
+    source_name = REPLAY_QUARANTINE_DIR if replays else QUARANTINE_DIR
+    source_dir = out / source_name
+    number = len(replays) + 1
+    tag = f"replay-{number:03d}"
+    rows_in = int(doc["counts"]["rows_in"])
+    rows_scored = _footer_rows(_parquet_files(out / SCORED_DIR))
+    replayed_dir = out / REPLAYED_DIR
+    replayed_before = _footer_rows(_parquet_files(replayed_dir))
+    claimed_before = sum(int(r.get("rows_replayed", 0)) for r in replays)
+    if replayed_before != claimed_before:
+        msg = (
+            f"{replayed_dir} holds {replayed_before:,} rows but the manifest's replays account for "
+            f"{claimed_before:,}: an earlier replay was interrupted after writing; remove the files "
+            f"not listed in the manifest's replays and run again"
+        )
+        raise AccountingError(msg)
+
+    token = uuid.uuid4().hex[:8]
+    staging = out / f".{REPLAY_QUARANTINE_DIR}.tmp-{token}"
+    staging.mkdir(parents=True)
+    replayed_dir.mkdir(exist_ok=True)
+    pending: list[tuple[Path, Path]] = []  # (hidden name, final name) of the replayed files
+    try:
+        considered = replayed_now = still_rows = 0
+        codes: Counter[str] = Counter()
+        for path in _parquet_files(source_dir):
+            relative = path.relative_to(source_dir)
+            table = pq.read_table(path)
+            considered += table.num_rows
+            if table.num_rows == 0:
+                continue
+            scored, still = _replay_file(table, model_uri, signature, params, profile)
+            if scored.num_rows:
+                final = replayed_dir / f"{tag}-{relative.as_posix().replace('/', '-')}"
+                hidden = final.with_name(f".{final.name}.tmp-{token}")
+                pq.write_table(scored, hidden)
+                pending.append((hidden, final))
+            if still.num_rows:
+                target = staging / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(still, target)
+                codes.update(_codes(still))
+        # Counts come from what was written (footers), never from what we meant to write.
+        replayed_now = _footer_rows([h for h, _ in pending])
+        still_rows = _footer_rows(_parquet_files(staging))
+        total = replayed_before + replayed_now
+        if considered != replayed_now + still_rows or rows_in != rows_scored + total + still_rows:
+            msg = (
+                f"replay accounting failed: {rows_in:,} rows in, {rows_scored:,} scored + {total:,} replayed + "
+                f"{still_rows:,} still quarantined ({considered:,} considered, {replayed_now:,} replayed now)"
+            )
+            raise AccountingError(msg)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for hidden, _ in pending:
+            hidden.unlink(missing_ok=True)
+        raise
+
+    # Commit: files into place, quarantine swapped, manifest last.
+    for hidden, final in pending:
+        os.replace(hidden, final)
+    current = out / REPLAY_QUARANTINE_DIR
+    retired = out / f".{REPLAY_QUARANTINE_DIR}.old-{token}"
+    if current.exists():
+        current.rename(retired)
+    staging.rename(current)
+    shutil.rmtree(retired, ignore_errors=True)
+    sig_hash = signature_hash(signature)
+    by_code = tuple(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])))
+    files = tuple(final.name for _, final in pending)
+    replays.append(
+        {
+            "replay": number,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "source": source_name,
+            "model": model_uri,
+            "profile": profile,
+            "signature": signature.to_dict(),
+            "signature_hash": sig_hash,
+            "rows_considered": considered,
+            "rows_replayed": replayed_now,
+            "rows_still_quarantined": still_rows,
+            "rows_replayed_total": total,
+            "still_quarantined_by_code": dict(by_code),
+            "files": list(files),
+            "accounting": {
+                "rows_in": rows_in,
+                "rows_scored": rows_scored,
+                "rows_replayed": total,
+                "rows_still_quarantined": still_rows,
+            },
+        }
+    )
+    doc["replays"] = replays
+    target = out / MANIFEST_NAME
+    tmp = target.with_name(f".{MANIFEST_NAME}.tmp-{token}")
+    tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return ReplayResult(
+        output=str(out),
+        replay=number,
+        source=source_name,
+        model=model_uri,
+        signature_hash=sig_hash,
+        rows_in=rows_in,
+        rows_scored=rows_scored,
+        rows_considered=considered,
+        rows_replayed=replayed_now,
+        rows_replayed_total=total,
+        rows_still_quarantined=still_rows,
+        still_quarantined_by_code=by_code,
+        files=files,
+    )

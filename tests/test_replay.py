@@ -1,0 +1,172 @@
+"""Replay: a corrected signature scores exactly the rows it admits, and the accounting holds throughout."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from sigbatch.audit import AuditOptions, audit
+from sigbatch.cli import main
+from sigbatch.demo import DEMO_SIGNATURE, run_demo
+from sigbatch.manifest import AccountingError
+from sigbatch.replay import replay
+from sigbatch.types import Array, ColSpec, ModelSignature, Object, Property, Schema
+from tests.test_audit import injected_faults, source_location
+
+ROWS = 2_000
+# The demo's signature, corrected to accept the extra property c.z that some records carry.
+CORRECTED = ModelSignature(
+    Schema(
+        [
+            ColSpec(Array("string"), "a"),
+            ColSpec("string", "b", required=False),
+            ColSpec(
+                Object(
+                    [
+                        Property("d", "string"),
+                        Property("e", "string", required=False),
+                        Property("z", "string", required=False),
+                    ]
+                ),
+                "c",
+            ),
+        ]
+    ),
+    DEMO_SIGNATURE.outputs,
+)
+
+
+def fixed_counter(frame: pd.DataFrame) -> pd.Series:
+    """The demo model after a fix: it scores the value 'boom' instead of raising."""
+    return pd.Series(
+        [float(len(t) + len(c.get("d") or "")) for t, c in zip(frame["a"], frame["c"], strict=True)],
+        name="score",
+    )
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo output with known faults, copied for each test (replay changes it)."""
+    out = tmp_path_factory.mktemp("replay") / "demo"
+    run_demo(out, rows=ROWS)
+    return out
+
+
+@pytest.fixture
+def output(pristine: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo output."""
+    return Path(shutil.copytree(pristine, tmp_path / "demo"))
+
+
+def _accounting(out: Path) -> tuple[int, int, int, int]:
+    """(rows in, scored, replayed, still quarantined), counted from the files themselves."""
+    doc = json.loads((out / "_sigbatch_manifest.json").read_text())
+
+    def rows(name: str) -> int:
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in (out / name).glob("*.parquet"))
+
+    return doc["counts"]["rows_in"], rows("scored"), rows("replayed"), rows("quarantine_after_replay")
+
+
+def test_corrected_signature_replays_exactly_the_rows_it_admits(output):
+    """Admitting c.z scores exactly the records that carry it; the rest stay quarantined; rows in = sum."""
+    faults = injected_faults(output)
+    admitted = {loc for loc, (path, _, _) in faults.items() if path == "c.z"}
+    result = replay(output, CORRECTED)
+    assert (result.rows_considered, result.rows_replayed) == (len(faults), len(admitted))
+    assert result.rows_still_quarantined == len(faults) - len(admitted)
+
+    replayed = pq.read_table(output / "replayed")
+    assert {source_location(r) for r in replayed.to_pylist()} == admitted
+    assert replayed.column("score").null_count == 0
+    still = pq.read_table(output / "quarantine_after_replay")
+    assert {source_location(r) for r in still.to_pylist()} == set(faults) - admitted
+    expected_codes = Counter(code for path, code, _ in faults.values() if path != "c.z")
+    assert dict(result.still_quarantined_by_code) == dict(expected_codes)
+
+    rows_in, scored, replayed_rows, still_rows = _accounting(output)
+    assert rows_in == ROWS and rows_in == scored + replayed_rows + still_rows
+    entry = json.loads((output / "_sigbatch_manifest.json").read_text())["replays"][-1]
+    assert entry["rows_replayed"] == len(admitted) and entry["rows_still_quarantined"] == still_rows
+    assert entry["accounting"] == {
+        "rows_in": rows_in,
+        "rows_scored": scored,
+        "rows_replayed": replayed_rows,
+        "rows_still_quarantined": still_rows,
+    }
+    assert len(entry["signature_hash"]) == 64 and entry["time"].endswith("Z")
+    # the original run's record is untouched
+    assert pq.read_table(output / "quarantine").num_rows == len(faults)
+
+
+def test_same_signature_admits_nothing_and_a_model_fix_admits_model_errors(output):
+    """Replaying unchanged admits no row; after a model fix only the MODEL_ERROR rows are scored."""
+    faults = injected_faults(output)
+    first = replay(output, DEMO_SIGNATURE)
+    assert first.rows_replayed == 0 and first.rows_still_quarantined == len(faults)
+    second = replay(output, DEMO_SIGNATURE, model="python:tests.test_replay:fixed_counter")
+    model_errors = {loc for loc, (_, code, _) in faults.items() if code == "MODEL_ERROR"}
+    assert second.source == "quarantine_after_replay" and second.rows_replayed == len(model_errors)
+    assert {source_location(r) for r in pq.read_table(output / "replayed").to_pylist()} == model_errors
+    third = replay(output, CORRECTED, model="python:tests.test_replay:fixed_counter")
+    assert third.rows_replayed_total == second.rows_replayed + third.rows_replayed
+    rows_in, scored, replayed_rows, still_rows = _accounting(output)
+    assert rows_in == scored + replayed_rows + still_rows
+    assert [r["replay"] for r in json.loads((output / "_sigbatch_manifest.json").read_text())["replays"]] == [
+        1,
+        2,
+        3,
+    ]
+    # the audit reads the current quarantine and keeps the books across the replays
+    summary = audit(output)
+    assert summary.quarantine == "quarantine_after_replay" and summary.accounting_ok
+    assert (summary.rows_replayed, summary.rows_quarantined) == (replayed_rows, still_rows)
+    original = audit(output, options=AuditOptions(quarantine="original"))
+    assert original.rows_quarantined == len(faults)
+
+
+def test_broken_accounting_raises_and_changes_nothing(output):
+    """When rows in != scored + replayed + still quarantined, replay raises AccountingError and leaves no trace."""
+    before = (output / "_sigbatch_manifest.json").read_text()
+    next(iter(sorted((output / "scored").glob("*.parquet")))).unlink()  # rows went missing
+    with pytest.raises(AccountingError, match="accounting failed"):
+        replay(output, CORRECTED)
+    assert (output / "_sigbatch_manifest.json").read_text() == before
+    assert not (output / "quarantine_after_replay").exists()
+    assert not list((output / "replayed").glob("*"))
+    assert not [p for p in output.iterdir() if p.name.startswith(".")]
+
+
+def test_files_left_by_an_interrupted_replay_are_refused(output):
+    """Replayed rows on disk that the manifest does not account for stop the next replay."""
+    replay(output, CORRECTED)
+    stray = output / "replayed" / "replay-009-part.00000.parquet"
+    shutil.copy(next(iter((output / "replayed").glob("*.parquet"))), stray)
+    with pytest.raises(AccountingError, match="interrupted"):
+        replay(output, CORRECTED)
+
+
+def test_cli_replay(output, tmp_path, capsys):
+    """``sigbatch replay OUTPUT --signature FILE`` replays and prints the accounting."""
+    sig_file = tmp_path / "corrected.json"
+    sig_file.write_text(json.dumps(CORRECTED.to_dict()))
+    assert main(["replay", str(output), "--signature", str(sig_file)]) == 0
+    text = capsys.readouterr().out
+    assert "rows replayed" in text and "accounting ok" in text
+    assert main(["replay", str(output / "nope"), "--signature", str(sig_file)]) == 2
+
+
+def test_read_manifest_reads_a_replayed_output(output):
+    """``read_manifest`` still reads the manifest once a replay added its ``replays`` entry."""
+    from sigbatch.manifest import read_manifest
+
+    replay(output, CORRECTED)
+    manifest = read_manifest(output)
+    assert manifest.counts.rows_in == ROWS
+    assert len(manifest.replays) == 1
