@@ -17,3 +17,5 @@ __all__ = [
     "to_spark_type",
     "to_struct_type",
 ]
+from sigbatch.spark.infer import infer_schema as infer_schema  # issue 4: lake-scale inference
+from sigbatch.spark.score import run_scoring, score  # noqa: F401  (issue 5: Spark scoring)

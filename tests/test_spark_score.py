@@ -1,0 +1,526 @@
+"""Spark scoring on the session's local[2] Spark: exact quarantine, parity with the core, the job."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sigbatch import ColSpec, ModelSignature, Schema, score_batch
+from sigbatch.config import load_score_config
+from sigbatch.errors import ConfigError, DependencyError, SchemaMismatchError
+from sigbatch.manifest import MANIFEST_NAME, AccountingError, read_manifest
+from sigbatch.wire import signature_from_dict
+
+pytestmark = pytest.mark.spark
+
+HERE = Path(__file__).parent
+CONF = HERE.parent / "conf" / "score_spark.yaml"
+LANDING = "python:spark_models:landing"
+
+
+def _require_java() -> None:
+    """Fail (never skip) with a clear message when Spark cannot start for want of Java."""
+    import os
+
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.fail("the Spark tests need Java 17 or 21 (Debian: apt-get install openjdk-17-jre-headless)")
+
+
+@pytest.fixture(scope="module")
+def models(spark):
+    """The test models, shipped to the workers as the module ``spark_models``."""
+    _require_java()
+    spark.sparkContext.addPyFile(str(HERE / "spark_models.py"))
+    import spark_models
+
+    return spark_models
+
+
+@pytest.fixture(scope="module")
+def sig(models):
+    """The landing signature (long qty and double price, which the landing zone holds as text)."""
+    return signature_from_dict(models.LANDING_SIGNATURE_DICT)
+
+
+def _reasons(quarantine: pa.Table) -> dict[int, tuple[str, list[tuple[str, str]]]]:
+    return {
+        r["id"]: (r["_sigbatch_stage"], [(e["path"], e["code"]) for e in r["_sigbatch_errors"]])
+        for r in quarantine.to_pylist()
+    }
+
+
+def _by_id(table: pa.Table, drop: tuple[str, ...] = ()) -> list[dict]:
+    keep = [c for c in table.column_names if c not in drop]
+    return sorted(table.select(keep).to_pylist(), key=lambda r: r["id"])
+
+
+def _config(tmp_path: Path, source: Path, *extra: str):
+    return load_score_config(
+        CONF,
+        [
+            f"source.path={source}",
+            "source.format=parquet",
+            f"model={LANDING}",
+            "signature=null",
+            f"output.path={tmp_path / 'out'}",
+            "profile=lenient",
+            *extra,
+        ],
+    )
+
+
+def _write_parquet(table: pa.Table, directory: Path, files: int = 3) -> Path:
+    directory.mkdir(parents=True)
+    step = -(-table.num_rows // files)
+    for i in range(files):
+        pq.write_table(table.slice(i * step, step), directory / f"part-{i}.parquet", row_group_size=40)
+    return directory
+
+
+def _signature_file(tmp_path: Path, models) -> Path:
+    path = tmp_path / "signature.json"
+    path.write_text(json.dumps(models.LANDING_SIGNATURE_DICT))
+    return path
+
+
+# --- score(): the DataFrame API -------------------------------------------------------------
+
+
+def test_injected_faults_are_exactly_the_quarantine(spark, models, sig):
+    """Every injected bad row, and only those, is quarantined with its expected stage, path and code."""
+    from sigbatch.spark import score
+
+    table, expected = models.landing_table(300)
+    scored, quarantine = score(
+        spark.createDataFrame(table).repartition(3), LANDING, sig, profile="lenient", batch_size=16
+    )
+    q = quarantine.toArrow()
+    assert _reasons(q) == expected
+    assert {code for _, rs in expected.values() for _, code in rs} == {
+        "NULL_REQUIRED",
+        "UNSAFE_CAST",
+        "TYPE_MISMATCH",
+        "INVALID_OBJECT",
+        "MODEL_ERROR",
+        "OUTPUT_MISMATCH",
+    }
+    s = scored.toArrow()
+    assert sorted(s.column("id").to_pylist()) == sorted(set(range(300)) - set(expected))
+
+
+def test_scored_and_quarantined_rows_equal_the_core(spark, models, sig):
+    """Scored rows and quarantine rows equal score_batch on the same rows, column for column."""
+    from sigbatch.spark import score
+
+    table, _ = models.landing_table(200)
+    core = score_batch(table, LANDING, sig, profile="lenient")
+    scored, quarantine = score(spark.createDataFrame(table), LANDING, sig, profile="lenient", batch_size=25)
+    s, q = scored.toArrow(), quarantine.toArrow()
+    assert s.column_names == core.scored.column_names
+    assert _by_id(s) == _by_id(core.scored)
+    assert q.column_names == core.quarantine.column_names
+    assert _by_id(q, drop=("_sigbatch_row",)) == _by_id(core.quarantine, drop=("_sigbatch_row",))
+
+
+def test_keep_columns_and_prediction_replacing_a_source_column(spark, models, sig):
+    """keep_columns picks the scored columns; a prediction named like a source column replaces it."""
+    from sigbatch.spark import score
+
+    table, _ = models.landing_table(60)
+    table = table.append_column("score", pa.array(["old"] * table.num_rows))
+    scored, quarantine = score(
+        spark.createDataFrame(table), LANDING, sig, profile="lenient", keep_columns=["id", "score"]
+    )
+    assert scored.columns == ["id", "score"]
+    assert dict(scored.dtypes)["score"] == "double"
+    assert "score" in quarantine.columns and dict(quarantine.dtypes)["score"] == "string"
+    assert scored.count() + quarantine.count() == 60
+
+
+def test_model_runs_once_per_row_for_both_outputs(spark, models, sig, tmp_path):
+    """Computing the scored and the quarantine frames (twice each) calls the model once per row."""
+    from sigbatch.spark import score
+
+    log = tmp_path / "calls.log"
+    table, _ = models.landing_table(120, every=10**9)  # clean rows: no bisection re-calls
+    scored, quarantine = score(
+        spark.createDataFrame(table),
+        "python:spark_models:logged",
+        sig,
+        {"log": str(log)},
+        profile="lenient",
+        batch_size=10,
+    )
+    for _ in range(2):
+        assert scored.count() == 120 and quarantine.count() == 0
+    scored.toArrow()
+    ids = Counter(int(i) for line in log.read_text().splitlines() for i in line.split()[1:])
+    assert ids == Counter(range(120))
+
+
+def test_mlflow_model_loads_once_per_worker_and_gives_the_signature(spark, tmp_path):
+    """An MLflow model is loaded once per Python worker however many batches it scores; its signature is the default."""
+    import mlflow
+    from mlflow.models import ModelSignature as MlflowSignature
+
+    from sigbatch.spark import score
+
+    code = tmp_path / "model_code.py"
+    code.write_text(
+        "import os\n"
+        "import mlflow\n"
+        "from mlflow.pyfunc import PythonModel\n\n\n"
+        "class Doubler(PythonModel):\n"
+        "    def load_context(self, context):\n"
+        "        with open(context.model_config['load_log'], 'a') as f:\n"
+        "            f.write(f'{os.getpid()}\\n')\n\n"
+        "    def predict(self, context, model_input, params=None):\n"
+        "        return model_input['x'].rename('y') * 2.0\n\n\n"
+        "mlflow.models.set_model(Doubler())\n"
+    )
+    log = tmp_path / "loads.log"
+    inputs = '[{"type": "long", "name": "id", "required": true}, {"type": "double", "name": "x", "required": true}]'
+    model_dir = tmp_path / "model"
+    mlflow.pyfunc.save_model(
+        str(model_dir),
+        python_model=str(code),
+        model_config={"load_log": str(log)},
+        signature=MlflowSignature.from_dict(
+            {"inputs": inputs, "outputs": '[{"type": "double", "name": "y"}]'}
+        ),
+        pip_requirements=[],
+    )
+    table = pa.table(
+        {
+            "id": pa.array(range(200), pa.int64()),
+            "x": pa.array([float(i) if i != 7 else None for i in range(200)]),
+        }
+    )
+    scored, quarantine = score(
+        spark.createDataFrame(table).repartition(4), str(model_dir), profile="strict", batch_size=10
+    )
+    s = scored.toArrow()
+    assert dict(zip(s.column("id").to_pylist(), s.column("y").to_pylist(), strict=True)) == {
+        i: 2.0 * i for i in range(200) if i != 7
+    }
+    assert _reasons(quarantine.toArrow()) == {7: ("input", [("x", "NULL_REQUIRED")])}
+    loads = Counter(log.read_text().split())
+    # 20 batches in 4 tasks: one load on the driver (for the signature) and one per worker process
+    assert set(loads.values()) == {1}
+    assert 2 <= len(loads) <= 3
+
+
+def test_missing_column_quarantined_when_asked(spark, models, sig):
+    """on_schema_mismatch='quarantine' refuses every row of a source missing a required column (MISSING_REQUIRED)."""
+    from sigbatch.spark import score
+
+    table, _ = models.landing_table(20, every=10**9)
+    scored, quarantine = score(
+        spark.createDataFrame(table.drop_columns(["qty"])),
+        LANDING,
+        sig,
+        profile="lenient",
+        on_schema_mismatch="quarantine",
+    )
+    assert scored.count() == 0
+    assert _reasons(quarantine.toArrow()) == {i: ("input", [("qty", "MISSING_REQUIRED")]) for i in range(20)}
+
+
+def test_preflight_fails_on_the_driver_naming_columns(spark, models, sig):
+    """Under 'mlflow', a landing table's text numbers fail before any Spark job, naming each column and suggesting lenient."""
+    from sigbatch.spark import score
+
+    table, _ = models.landing_table(20)
+    df = spark.createDataFrame(table)
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup(None))
+    with pytest.raises(SchemaMismatchError) as err:
+        score(df, LANDING, sig)
+    assert set(tracker.getJobIdsForGroup(None)) == before
+    message = str(err.value)
+    assert "qty" in message and "price" in message and "lenient" in message
+
+
+def test_model_uri_must_be_a_string(spark, models, sig):
+    """A model object cannot be shipped to the workers: score() asks for a URI."""
+    from sigbatch.errors import SignatureError
+    from sigbatch.spark import score
+
+    table, _ = models.landing_table(5)
+    with pytest.raises(SignatureError, match="model URI"):
+        score(spark.createDataFrame(table), models.landing, sig)
+
+
+# --- run_scoring(): the job -------------------------------------------------------------------
+
+
+def test_job_counts_identity_and_manifest(spark, models, tmp_path):
+    """The job writes both outputs and a manifest whose counts are exact; each quarantined row points at its record."""
+    from sigbatch.spark import run_scoring
+
+    table, expected = models.landing_table(400)
+    source = _write_parquet(table, tmp_path / "lake")
+    config = _config(
+        tmp_path, source, f"signature={_signature_file(tmp_path, models)}", "spark.batch_size=50"
+    )
+    manifest = run_scoring(spark, config)
+    c = manifest.counts
+    assert (c.rows_in, c.rows_scored, c.rows_quarantined) == (400, 400 - len(expected), len(expected))
+    assert c.quarantined_by_stage == dict(Counter(stage for stage, _ in expected.values()))
+    assert c.quarantined_by_code == dict(Counter(code for _, rs in expected.values() for _, code in rs))
+    assert manifest.engine == "spark" and manifest.engine_version == spark.version
+    assert manifest.config["profile"] == "lenient" and set(manifest.timings) >= {
+        "score",
+        "write_scored",
+        "total",
+    }
+    assert read_manifest(config.output).signature_hash == manifest.signature_hash
+    out = Path(config.output)
+    scored = pq.read_table(out / "scored")
+    assert scored.column_names == [*table.column_names, "score"]
+    assert sorted(scored.column("id").to_pylist()) == sorted(set(range(400)) - set(expected))
+    quarantine = pq.read_table(out / "quarantine")
+    assert _reasons(quarantine) == expected
+    assert "_sigbatch_kind" not in quarantine.column_names and "_sigbatch_kind" not in scored.column_names
+    for row in quarantine.to_pylist():  # an auditor finds the original record from file and row
+        path = row["_sigbatch_file"].removeprefix("file:")
+        assert row["_sigbatch_file_offset"] == 0
+        original = pq.read_table(path).slice(row["_sigbatch_row"], 1).to_pylist()[0]
+        assert original == {k: row[k] for k in table.column_names}
+
+
+def test_job_model_runs_once_per_row(spark, models, tmp_path):
+    """The job computes the model once per row for both outputs (single pass)."""
+    from sigbatch.spark import run_scoring
+
+    table, _ = models.landing_table(150, every=10**9)
+    log = tmp_path / "calls.log"
+    config = _config(
+        tmp_path,
+        _write_parquet(table, tmp_path / "lake"),
+        "model=python:spark_models:logged",
+        f"signature={_signature_file(tmp_path, models)}",
+        f"params={{log: {json.dumps(str(log))}}}",
+        "spark.batch_size=20",
+    )
+    assert run_scoring(spark, config).counts.rows_scored == 150
+    ids = Counter(int(i) for line in log.read_text().splitlines() for i in line.split()[1:])
+    assert ids == Counter(range(150))
+
+
+def test_json_lines_rows_point_at_their_line(spark, models, tmp_path):
+    """From a JSON-lines source, a quarantined row's file, split offset and row find its line."""
+    from sigbatch.spark import run_scoring
+
+    rows, expected = models.landing_rows(90)
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    for i in range(3):
+        (lake / f"part-{i}.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in rows[i * 30 : (i + 1) * 30])
+        )
+    config = _config(tmp_path, lake, "source.format=json", f"signature={_signature_file(tmp_path, models)}")
+    counts = run_scoring(spark, config).counts
+    assert (counts.rows_in, counts.rows_quarantined) == (90, len(expected))
+    quarantine = pq.read_table(Path(config.output) / "quarantine")
+    assert _reasons(quarantine) == expected
+    for row in quarantine.to_pylist():
+        lines = Path(row["_sigbatch_file"].removeprefix("file:")).read_bytes()[row["_sigbatch_file_offset"] :]
+        assert json.loads(lines.splitlines()[row["_sigbatch_row"]])["id"] == row["id"]
+
+
+def test_landing_zone_needs_lenient(spark, models, tmp_path):
+    """Under 'mlflow' the job stops before scoring, naming qty and price and suggesting 'lenient'; nothing is written."""
+    from sigbatch.spark import run_scoring
+
+    table, _ = models.landing_table(30)
+    config = _config(
+        tmp_path,
+        _write_parquet(table, tmp_path / "lake"),
+        "profile=mlflow",
+        f"signature={_signature_file(tmp_path, models)}",
+    )
+    with pytest.raises(SchemaMismatchError) as err:
+        run_scoring(spark, config)
+    message = str(err.value)
+    assert "qty" in message and "price" in message and "profile='lenient'" in message
+    assert not (Path(config.output) / "scored").exists()
+
+
+def test_output_mode_error_refuses_to_overwrite(spark, models, tmp_path):
+    """A second run on the same output fails in mode 'error' and replaces the outputs in mode 'overwrite'."""
+    from sigbatch.spark import run_scoring
+
+    table, _ = models.landing_table(40)
+    source = _write_parquet(table, tmp_path / "lake", files=1)
+    sig_file = _signature_file(tmp_path, models)
+    first = run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}"))
+    with pytest.raises(ConfigError, match=r"output\.mode"):
+        run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}"))
+    again = run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}", "output.mode=overwrite"))
+    assert again.counts == first.counts and again.job_id != first.job_id
+
+
+def test_lost_rows_fail_the_job_loudly(spark, models, tmp_path, monkeypatch):
+    """When a written file goes missing the job raises AccountingError and writes no manifest."""
+    import importlib
+
+    spark_score = importlib.import_module("sigbatch.spark.score")  # the package's `score` is the function
+
+    table, _ = models.landing_table(100)
+    config = _config(
+        tmp_path, _write_parquet(table, tmp_path / "lake"), f"signature={_signature_file(tmp_path, models)}"
+    )
+    real_write = spark_score.write_output
+
+    def lossy_write(df, path, fmt):
+        real_write(df, path, fmt)
+        if path.endswith("scored"):
+            next(
+                p for p in sorted(Path(path).glob("*.parquet")) if pq.ParquetFile(p).metadata.num_rows
+            ).unlink()
+
+    monkeypatch.setattr(spark_score, "write_output", lossy_write)
+    with pytest.raises(AccountingError, match="rows lost"):
+        spark_score.run_scoring(spark, config)
+    assert not (Path(config.output) / MANIFEST_NAME).exists()
+
+
+def test_key_columns_identify_records(spark, models, tmp_path):
+    """With key columns the scored rows keep the keys and the quarantine carries no file identity."""
+    from sigbatch.spark import run_scoring
+
+    table, expected = models.landing_table(50)
+    config = _config(
+        tmp_path,
+        _write_parquet(table, tmp_path / "lake"),
+        f"signature={_signature_file(tmp_path, models)}",
+        "output.key_columns=[id]",
+        "output.keep_columns=[price]",
+    )
+    run_scoring(spark, config)
+    scored = pq.read_table(Path(config.output) / "scored")
+    assert scored.column_names == ["id", "price", "score"]
+    quarantine = pq.read_table(Path(config.output) / "quarantine")
+    assert "_sigbatch_file" not in quarantine.column_names
+    assert sorted(quarantine.column("id").to_pylist()) == sorted(expected)
+
+
+def test_unknown_key_column_is_a_config_error(spark, models, tmp_path):
+    """A key column the source lacks stops the job with an error naming the key."""
+    from sigbatch.spark import run_scoring
+
+    table, _ = models.landing_table(10)
+    config = _config(
+        tmp_path,
+        _write_parquet(table, tmp_path / "lake"),
+        f"signature={_signature_file(tmp_path, models)}",
+        "output.key_columns=[order_id]",
+    )
+    with pytest.raises(ConfigError, match=r"output\.key_columns"):
+        run_scoring(spark, config)
+
+
+def test_delta_without_delta_spark_says_what_to_install(spark, models, tmp_path):
+    """Asking for Delta output without delta-spark fails with the package to install."""
+    import importlib.util
+
+    from sigbatch.spark import run_scoring
+
+    assert importlib.util.find_spec("delta") is None, "this test expects delta-spark to be absent"
+    table, _ = models.landing_table(10)
+    config = _config(
+        tmp_path,
+        _write_parquet(table, tmp_path / "lake"),
+        f"signature={_signature_file(tmp_path, models)}",
+        "output.format=delta",
+    )
+    with pytest.raises(DependencyError, match="delta-spark"):
+        run_scoring(spark, config)
+
+
+def test_cli_engine_spark(spark, models, tmp_path, capsys):
+    """`sigbatch score --engine spark --config conf/score_spark.yaml` runs the job and prints the counts."""
+    from sigbatch.cli import main
+
+    table, expected = models.landing_table(60)
+    source = _write_parquet(table, tmp_path / "lake")
+    status = main(
+        [
+            "score",
+            "--engine",
+            "spark",
+            "--config",
+            str(CONF),
+            "--set",
+            f"source.path={source}",
+            "--set",
+            "source.format=parquet",
+            "--set",
+            f"model={LANDING}",
+            "--set",
+            f"signature={_signature_file(tmp_path, models)}",
+            "--set",
+            f"output.path={tmp_path / 'out'}",
+            "--set",
+            "profile=lenient",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0
+    assert f"rows quarantined {len(expected):>12,}" in out and "(spark " in out
+
+
+# --- conf/score_spark.yaml --------------------------------------------------------------------
+
+
+def test_conf_file_loads_with_paths_overridden(tmp_path):
+    """The shipped config is valid; only its demo paths need to exist."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (tmp_path / "sig.json").write_text("{}")
+    cfg = load_score_config(CONF, [f"source.path={lake}", f"signature={tmp_path / 'sig.json'}"])
+    assert (cfg.profile, cfg.on_schema_mismatch, cfg.mode, cfg.output_format) == (
+        "mlflow",
+        "fail",
+        "error",
+        "parquet",
+    )
+    assert cfg.spark_batch_size == 10_000
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("spark.batchsize=5", "spark.batch_size"),  # unknown key, with the close match
+        ("spark.batch_size=many", "spark.batch_size"),  # wrong type
+        ("profile=loose", "profile"),  # not one of the choices
+        ("source.path=/no/such/lake", "source.path"),  # missing path
+    ],
+)
+def test_conf_errors_name_the_key(tmp_path, override, named):
+    """An unknown key, a wrong type, a bad choice or a missing path is an error naming the key."""
+    (tmp_path / "sig.json").write_text("{}")
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_score_config(CONF, [f"source.path={lake}", f"signature={tmp_path / 'sig.json'}", override])
+
+
+def test_unnamed_signature_binds_by_position(spark, models):
+    """A signature without names scores columns by position, as the core does."""
+    from sigbatch.spark import score
+
+    sig = ModelSignature(Schema([ColSpec("long"), ColSpec("double")]))
+    table = pa.table({"id": pa.array([1, 2, None], pa.int64()), "x": [0.5, 1.5, 2.5]})
+    model = "python:spark_models:second_doubled"
+    scored, quarantine = score(spark.createDataFrame(table), model, sig, profile="strict")
+    core = score_batch(table, model, sig, profile="strict")
+    assert _by_id(scored.toArrow()) == _by_id(core.scored)
+    assert quarantine.count() == core.quarantine.num_rows == 1
