@@ -408,11 +408,26 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
             objects[name] = series.tolist()
             continue
-        if _src_kind(arr.type) in ("list", "struct", "map") and series.dtype == object:
+        if _src_kind(arr.type) in ("list", "struct", "map") and series.dtype == object and _has_float(arr.type):
+            # Arrow turns ints next to floats into floats; MLflow judges each value by its own
+            # type, so such columns are checked value by value. Others keep the vectorised path.
             objects[name] = series.tolist()
         else:
             arrow[name] = arr
     return _Batch(len(df), arrow, objects, order)
+
+
+def _has_float(t: pa.DataType) -> bool:
+    """Whether a (nested) Arrow type holds floating-point values anywhere."""
+    if pa.types.is_floating(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _has_float(t.value_type)
+    if pa.types.is_map(t):
+        return _has_float(t.item_type)
+    if pa.types.is_struct(t):
+        return any(_has_float(t.field(i).type) for i in range(t.num_fields))
+    return False
 
 
 def _normalise(data: Any) -> _Batch:
