@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ import yaml
 
 from sigbatch.errors import ConfigError
 
-__all__ = ["SCORE_KEYS", "ScoreConfig", "SourceConfig", "load_score_config", "parse_overrides"]
+__all__ = [
+    "SCORE_KEYS",
+    "ScoreConfig",
+    "SourceConfig",
+    "flatten_keys",
+    "load_score_config",
+    "parse_overrides",
+    "read_config_file",
+]
 
 _REQUIRED = object()
 
@@ -96,21 +105,42 @@ class ScoreConfig:
         return _flat_values(self)
 
 
-def _flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
+def flatten_keys(doc: Any, known: Iterable[str], prefix: str = "") -> dict[str, Any]:
+    """Nested sections as dotted keys (``output: {path: x}`` -> ``output.path``).
+
+    A mapping is opened only where known keys lie below it, so mapping-valued keys (``params``,
+    ``source.options``) stay whole.
+    """
+    known = list(known)
     out: dict[str, Any] = {}
     for key, value in doc.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and name != "source.options" and name != "params" and any(
-            k.startswith(name + ".") for k in SCORE_KEYS
-        ):
-            out.update(_flatten(value, name + "."))
+        if isinstance(value, dict) and any(k.startswith(name + ".") for k in known):
+            out.update(flatten_keys(value, known, name + "."))
         else:
             out[name] = value
     return out
 
 
-def parse_overrides(items: list[str] | None) -> dict[str, Any]:
-    """``key=value`` pairs; values are read as YAML (``3`` is an int, ``[a, b]`` a list)."""
+def read_config_file(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]:
+    """(origin, top-level mapping) of a YAML config file, or a ConfigError naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{p}: no such config file"
+        raise ConfigError(msg)
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        msg = f"{p}: invalid YAML: {exc}"
+        raise ConfigError(msg) from None
+    if not isinstance(doc, dict):
+        msg = f"{p}: expected a mapping of keys at the top level, got {type(doc).__name__}"
+        raise ConfigError(msg)
+    return str(p), doc
+
+
+def parse_overrides(items: Sequence[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as YAML (``3`` is an int, ``[a, b]`` a list, empty null)."""
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
@@ -118,7 +148,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             msg = f"--set {item!r}: expected key=value"
             raise ConfigError(msg)
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as exc:
             msg = f"--set {key}: cannot read the value {raw!r} ({exc})"
             raise ConfigError(msg) from None
@@ -159,20 +189,8 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
     values: dict[str, Any] = {}
     origin = "<overrides>"
     if path is not None:
-        p = Path(path)
-        origin = str(p)
-        if not p.is_file():
-            msg = f"{p}: no such config file"
-            raise ConfigError(msg)
-        try:
-            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            msg = f"{p}: invalid YAML: {exc}"
-            raise ConfigError(msg) from None
-        if not isinstance(doc, dict):
-            msg = f"{p}: expected a mapping of keys at the top level, got {type(doc).__name__}"
-            raise ConfigError(msg)
-        values.update(_check(origin, _flatten(doc)))
+        origin, doc = read_config_file(path)
+        values.update(_check(origin, flatten_keys(doc, SCORE_KEYS)))
     values.update(_check("--set", parse_overrides(overrides)))
     for key, spec in SCORE_KEYS.items():
         if key not in values:

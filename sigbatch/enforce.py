@@ -700,16 +700,10 @@ def _lenient_convert(arr: pa.Array, t: DataType) -> tuple[pa.Array, np.ndarray, 
 
 
 def _arrow_scalar(t: DataType) -> pa.DataType:
-    return {
-        DataType.boolean: pa.bool_(),
-        DataType.integer: pa.int32(),
-        DataType.long: pa.int64(),
-        DataType.float: pa.float32(),
-        DataType.double: pa.float64(),
-        DataType.string: pa.string(),
-        DataType.binary: pa.binary(),
-        DataType.datetime: pa.timestamp("us"),
-    }[t]
+    """The Arrow type of a scalar signature type (the hub's mapping)."""
+    from sigbatch.arrow import arrow_type
+
+    return arrow_type(t)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from sigbatch.config import flatten_keys, parse_overrides, read_config_file
 from sigbatch.errors import ConfigError, DependencyError
 from sigbatch.infer.finalize import POLICIES, InferenceResult
 from sigbatch.infer.lake import FORMATS, infer_files
@@ -66,34 +65,6 @@ class InferConfig:
     origin: str = "<command line>"
 
 
-def _flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested sections as dotted keys (``sample: {seed: 1}`` -> ``sample.seed``)."""
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and any(k.startswith(name + ".") for k in INFER_KEYS):
-            out.update(_flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
-
-
-def _parse_overrides(items: Sequence[str] | None) -> dict[str, Any]:
-    """``key=value`` pairs, values read as YAML."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            msg = f"--set {item!r}: expected key=value"
-            raise ConfigError(msg)
-        try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as exc:
-            msg = f"--set {key}: cannot read the value {raw!r} ({exc})"
-            raise ConfigError(msg) from None
-    return out
-
-
 def _check(origin: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """Each key known, of an accepted type, among the allowed values."""
     for key, value in values.items():
@@ -133,21 +104,9 @@ def load_infer_config(
     values: dict[str, Any] = {}
     origin = "<command line>"
     if path is not None:
-        p = Path(path)
-        origin = str(p)
-        if not p.is_file():
-            msg = f"{p}: no such config file"
-            raise ConfigError(msg)
-        try:
-            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            msg = f"{p}: invalid YAML: {exc}"
-            raise ConfigError(msg) from None
-        if not isinstance(doc, dict):
-            msg = f"{p}: expected a mapping of keys at the top level, got {type(doc).__name__}"
-            raise ConfigError(msg)
-        values.update(_check(origin, _flatten(doc)))
-    values.update(_check("--set", _parse_overrides(overrides)))
+        origin, doc = read_config_file(path)
+        values.update(_check(origin, flatten_keys(doc, INFER_KEYS)))
+    values.update(_check("--set", parse_overrides(overrides)))
     values.update(_check("command line", dict(flags or {})))
     for key, (_, default, _, help_text) in INFER_KEYS.items():
         if key not in values:
