@@ -30,6 +30,7 @@ __all__ = [
     "Counts",
     "Manifest",
     "count_outputs",
+    "finish_job",
     "prepare_output",
     "read_manifest",
     "signature_hash",
@@ -73,7 +74,11 @@ class Counts:
 
 
 def _parquet_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*.parquet") if not any(part.startswith(("_", ".")) for part in p.relative_to(directory).parts))
+    return sorted(
+        p
+        for p in directory.rglob("*.parquet")
+        if not any(part.startswith(("_", ".")) for part in p.relative_to(directory).parts)
+    )
 
 
 def count_outputs(output: str | Path, rows_in: int) -> Counts:
@@ -170,6 +175,41 @@ class Manifest:
         tmp.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n", encoding="utf-8")
         tmp.replace(target)
         return target
+
+
+def finish_job(
+    output: str | Path,
+    rows_in: int,
+    *,
+    engine: str,
+    engine_version: str,
+    config: Any,
+    signature: ModelSignature,
+    timings: dict[str, float],
+    began: float,
+) -> Manifest:
+    """The last step of every scoring job: count what was written, check, write the manifest.
+
+    ``config`` is the job's :class:`~sigbatch.config.ScoreConfig`; ``began`` a
+    ``time.perf_counter()`` reading from the job's start (``timings`` gains ``count_outputs`` and
+    ``total``). Raises :class:`AccountingError` when rows in != scored + quarantined.
+    """
+    lap = time.perf_counter()
+    counts = count_outputs(output, rows_in)
+    timings["count_outputs"] = time.perf_counter() - lap
+    counts.check()
+    timings["total"] = time.perf_counter() - began
+    manifest = Manifest.build(
+        engine=engine,
+        engine_version=engine_version,
+        model=config.model,
+        signature=signature,
+        config=config.as_dict(),
+        counts=counts,
+        timings=timings,
+    )
+    manifest.write(output)
+    return manifest
 
 
 def read_manifest(output: str | Path) -> Manifest:

@@ -48,7 +48,7 @@ from sigbatch.manifest import (
     QUARANTINE_DIR,
     SCORED_DIR,
     Manifest,
-    count_outputs,
+    finish_job,
     prepare_output,
 )
 from sigbatch.models import (
@@ -397,21 +397,16 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         lap("score_and_write")
-    counts = count_outputs(out, source.rows)
-    lap("count_outputs")
-    counts.check()
-    timings["total"] = time.perf_counter() - began
-    manifest = Manifest.build(
+    return finish_job(
+        out,
+        source.rows,
         engine="dask",
         engine_version=dask.__version__,
-        model=config.model,
+        config=config,
         signature=sig,
-        config=config.as_dict(),
-        counts=counts,
         timings=timings,
+        began=began,
     )
-    manifest.write(out)
-    return manifest
 
 
 def _load_signature(path: str | None) -> ModelSignature | None:

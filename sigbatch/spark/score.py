@@ -58,7 +58,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
 from sigbatch.errors import ConfigError, SignatureError
-from sigbatch.manifest import QUARANTINE_DIR, SCORED_DIR, Manifest, count_outputs, prepare_output
+from sigbatch.manifest import QUARANTINE_DIR, SCORED_DIR, Manifest, finish_job, prepare_output
 from sigbatch.models import KIND_COLUMN, PRED_PREFIX, load_model, prediction_schema, score_combined
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import ERRORS_COLUMN, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
@@ -438,21 +438,16 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         spark.conf.set(_BATCH_CONF, previous)
         if stored is not None:
             _release(stored)
-    counts = count_outputs(out, rows_in)
-    lap("count_outputs")
-    counts.check()
-    timings["total"] = time.perf_counter() - began
-    manifest = Manifest.build(
+    return finish_job(
+        out,
+        rows_in,
         engine="spark",
         engine_version=spark.version,
-        model=config.model,
+        config=config,
         signature=sig,
-        config=config.as_dict(),
-        counts=counts,
         timings=timings,
+        began=began,
     )
-    manifest.write(out)
-    return manifest
 
 
 def _release(stored: DataFrame) -> None:
