@@ -1295,9 +1295,11 @@ def enforce(
             if rs:
                 bad[i] = True
                 reasons.setdefault(int(i), []).extend(rs)
-        # the model sees the record's own keys (not the fields a cast to the signature would add)
-        model_sources[label] = _drop_extra_fields(arr, t)
-        conformed[label] = _cast_nested(model_sources[label], t)
+        source = _drop_extra_fields(arr, t)
+        conformed[label] = _cast_nested(source, t)
+        if not conformed[label].type.equals(source.type):
+            # the cast added fields or changed types: the model sees the record's own keys
+            model_sources[label] = source
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
     py_valid = {k: [v for v, ok in zip(vals, valid_mask, strict=True) if ok] for k, vals in py_columns.items()}
