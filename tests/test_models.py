@@ -1,0 +1,114 @@
+"""Model adapters and score_batch: MLflow and plain-Python models, params, failures, outputs."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import sigbatch
+from sigbatch import ColSpec, ModelSignature, ParamSchema, ParamSpec, Schema, score_batch
+from sigbatch.models import load_model
+
+
+@pytest.fixture(scope="module")
+def mlflow_model(tmp_path_factory):
+    """An MLflow pyfunc model saved with a signature and a `scale` param; it records what it receives."""
+    import mlflow.pyfunc
+    from mlflow.models.signature import ModelSignature as MlflowSignature
+
+    class Scaler(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return pd.Series(model_input["x"] * (params or {}).get("scale", 1.0), name="y")
+
+    sig = ModelSignature(
+        Schema([ColSpec("double", "x"), ColSpec(sigbatch.Array("string"), "tags", required=False)]),
+        Schema([ColSpec("double", "y")]),
+        ParamSchema([ParamSpec("scale", "double", 2.0)]),
+    )
+    path = tmp_path_factory.mktemp("mlflow") / "scaler"
+    mlflow.pyfunc.save_model(str(path), python_model=Scaler(), signature=MlflowSignature.from_dict(sig.to_dict()))
+    return str(path), sig
+
+
+def test_mlflow_model_directory_scores_with_its_signature_and_params(mlflow_model):
+    """A local MLflow model loads with its own signature; params default and validate as MLflow's."""
+    path, sig = mlflow_model
+    model = load_model(path)
+    assert model.signature == sig
+    assert load_model(path) is model  # loaded once per process
+    rows = [{"x": 1.5, "tags": ["a"]}, {"x": "no"}, {"x": 2.0}]
+    result = score_batch(rows, path)
+    assert result.scored.column("y").to_pylist() == [3.0, 4.0]
+    assert result.scored.column("x").to_pylist() == [1.5, 2.0]
+    assert result.quarantine.column("_sigbatch_row").to_pylist() == [1]
+    assert score_batch(rows, path, params={"scale": 10}).scored.column("y").to_pylist() == [15.0, 20.0]
+    with pytest.raises(sigbatch.SignatureError, match="Invalid parameters found"):
+        score_batch(rows, path, params={"scale": "big"})
+
+
+def test_model_errors_are_isolated_by_bisection():
+    """A model that raises for some rows quarantines exactly those rows with MODEL_ERROR; the rest score."""
+    calls = []
+
+    def fragile(frame):
+        calls.append(len(frame))
+        if (frame["x"] < 0).any():
+            raise ValueError("negative input")
+        return (frame["x"] * 2).rename("doubled")
+
+    sig = ModelSignature(Schema([ColSpec("double", "x")]))
+    table = pa.table({"x": [1.0, -1.0, 2.0, 3.0, -5.0, 4.0, 5.0, 6.0]})
+    result = score_batch(table, fragile, sig)
+    assert result.scored.column("x").to_pylist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert result.scored.column("doubled").to_pylist() == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    q = result.quarantine.to_pylist()
+    assert [(r["_sigbatch_row"], r["_sigbatch_stage"]) for r in q] == [(1, "model"), (4, "model")]
+    assert [e["code"] for r in q for e in r["_sigbatch_errors"]] == ["MODEL_ERROR", "MODEL_ERROR"]
+    assert q[0]["_sigbatch_errors"][0]["message"] == "ValueError: negative input"
+    assert len(calls) < 2 * len(table)  # bisection, not one call per row
+
+
+def test_outputs_are_checked_per_row():
+    """Predictions that violate the output schema are quarantined at stage 'output'."""
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("long", "n")]))
+
+    def model(frame):
+        return pd.DataFrame({"n": [1 if x > 0 else None for x in frame["x"]]}, dtype=object)
+
+    result = score_batch([{"x": 1.0}, {"x": -1.0}], model, sig)
+    assert result.scored.column("n").to_pylist() == [1]
+    q = result.quarantine.to_pylist()
+    assert q[0]["_sigbatch_stage"] == "output" and q[0]["_sigbatch_errors"][0]["code"] == "OUTPUT_MISMATCH"
+
+
+def test_python_uri_errors_are_clear():
+    """Bad python: URIs and models without a signature give errors that say what is wrong."""
+    with pytest.raises(sigbatch.SignatureError, match=r"expected 'python:package\.module:attr'"):
+        load_model("python:nocolon")
+    with pytest.raises(sigbatch.SignatureError, match="cannot import module 'no_such_module_xyz'"):
+        load_model("python:no_such_module_xyz:f")
+    with pytest.raises(sigbatch.SignatureError, match="has no attribute 'nope'"):
+        load_model("python:sigbatch.examples.models:nope")
+    with pytest.raises(sigbatch.SignatureError, match="has no input signature; pass signature="):
+        score_batch([{"x": 1}], "python:sigbatch.examples.models:identity")
+
+
+def test_missing_mlflow_gives_an_install_hint(monkeypatch, tmp_path):
+    """Loading an MLflow model without MLflow installed says which extra to install."""
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    monkeypatch.setitem(sys.modules, "mlflow.pyfunc", None)
+    with pytest.raises(sigbatch.DependencyError, match=r"pip install 'sigbatch\[mlflow\]'"):
+        load_model(str(tmp_path))
+
+
+def test_rows_in_equal_scored_plus_quarantined_on_any_data():
+    """Whatever the rows hold, score_batch accounts for every one of them."""
+    sig = ModelSignature(Schema([ColSpec("long", "n"), ColSpec(sigbatch.Array("double"), "v", required=False)]))
+    rows = [{"n": 1, "v": [1.0]}, {"n": "x"}, {"v": "oops"}, [1, 2], {"n": np.int32(3), "v": None}, {}]
+    result = score_batch(rows, lambda df: df["n"] * 1.0, sig)
+    assert result.scored.num_rows + result.quarantine.num_rows == len(rows)
+    assert result.scored.column("n").to_pylist() == [1, 3]
