@@ -294,10 +294,12 @@ def _mlflow_step(value: Any, dtype: Any, required: bool) -> tuple[str | None, An
     """(first MLflow error or None, the value as converted so far)."""
     if isinstance(dtype, Object) and isinstance(value, dict) and (required or value != {}):
         props = {p.name: p for p in dtype.properties}
-        missing = {n for n, p in props.items() if p.required and n not in value}
+        # the same set operations as MLflow, so the sets print in the same order
+        required = {k for k, prop in props.items() if prop.required}
+        missing = required - set(value.keys())
         if missing:
             return f"Missing required properties: {missing}", value
-        extra = set(value) - set(props)
+        extra = value.keys() - props.keys()
         if extra:
             return f"Invalid properties not defined in the schema found: {extra}", value
         for key, item in list(value.items()):
