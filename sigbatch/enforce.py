@@ -856,16 +856,6 @@ def _needs_python_pass(arr: pa.Array, t: Any) -> bool:
     return False
 
 
-def _has_scalar_array(t: Any) -> bool:
-    if isinstance(t, Array):
-        return isinstance(t.dtype, DataType) or _has_scalar_array(t.dtype)
-    if isinstance(t, Map):
-        return _has_scalar_array(t.value_type)
-    if isinstance(t, Object):
-        return any(_has_scalar_array(p.dtype) for p in t.properties)
-    return False
-
-
 def _mlflow_form(value: Any, t: Any) -> Any:
     """A list of scalars as MLflow passes it on: through a numpy array of the signature's dtype
     (None items become False, nan or text; datetimes become integers), when that changes it."""
@@ -897,16 +887,6 @@ _NATURAL: dict[DataType, tuple[type, ...]] = {
     DataType.long: (int,),
     DataType.double: (float,),
 }
-
-
-def _contains_map(t: Any) -> bool:
-    if isinstance(t, Map):
-        return True
-    if isinstance(t, Array):
-        return _contains_map(t.dtype)
-    if isinstance(t, Object):
-        return any(_contains_map(p.dtype) for p in t.properties)
-    return False
 
 
 def _maps_to_dicts(value: Any, t: Any) -> Any:
