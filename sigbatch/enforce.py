@@ -873,7 +873,7 @@ def _mlflow_form(value: Any, t: Any) -> Any:
     if isinstance(t, Map) and isinstance(value, dict):
         return {k: _mlflow_form(v, t.value_type) for k, v in value.items()}
     if isinstance(t, Object) and isinstance(value, dict):
-        return {k: _mlflow_form(v, t.property(k).dtype) if t.property(k) else v for k, v in value.items()}
+        return {k: _mlflow_form(v, p.dtype) if (p := t.property(k)) else v for k, v in value.items()}
     if isinstance(t, DataType) and value is not None and type(value) not in _NATURAL.get(t, ()):
         return check_value(value, t, False)[0]  # MLflow's value for a scalar in a dict or map
     return value
@@ -964,13 +964,13 @@ def _scalar_column(
 
         numbers: list[Any] = [None] * n
         for pos in np.flatnonzero(~nulls):
-            i = int(pos)
-            value = arr[i].as_py()
+            row = int(pos)
+            value = arr[row].as_py()
             try:
-                numbers[i] = float(conform_series(name, pd.Series([value], dtype=object), t).iloc[0])
+                numbers[row] = float(conform_series(name, pd.Series([value], dtype=object), t).iloc[0])
             except ColumnViolation as exc:
-                bad[i] = True
-                reasons.setdefault(i, []).append(Reason(name, exc.code, expected, describe_value(value), exc.message))
+                bad[row] = True
+                reasons.setdefault(row, []).append(Reason(name, exc.code, expected, describe_value(value), exc.message))
         arr = pa.array(numbers, pa.float64())
     elif rule == ZERO_ONE:
         zero_one = np.asarray(pc.fill_null(pc.is_in(arr, pa.array([0, 1], arr.type)), True))
@@ -1074,9 +1074,9 @@ def _python_scalars(
         if profile == "lenient" and isinstance(value, (str, int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
             lenient_rows.append(i)
             continue
-        exc = verdict[1]
-        code = exc.code if isinstance(exc, ColumnViolation) else ReasonCode.TYPE_MISMATCH
-        message = exc.message if isinstance(exc, ColumnViolation) else str(exc)
+        error = verdict[1]
+        code = error.code if isinstance(error, ColumnViolation) else ReasonCode.TYPE_MISMATCH
+        message = error.message if isinstance(error, ColumnViolation) else str(error)
         bad[i] = True
         reasons.setdefault(i, []).append(Reason(label, code, t.name, describe_value(value), message))
     if lenient_rows:
@@ -1204,8 +1204,8 @@ def enforce(
         required = bool(spec.required)
         if column is None or (batch.from_records and column in batch.present and not batch.present[column].all()):
             if batch.from_records and required:
-                present = batch.present.get(column or "", np.zeros(n, dtype=bool))
-                for pos in np.flatnonzero(~present):
+                has_key = batch.present.get(column or "", np.zeros(n, dtype=bool))
+                for pos in np.flatnonzero(~has_key):
                     i = int(pos)
                     if i in batch.not_records:
                         continue

@@ -295,8 +295,8 @@ def _mlflow_step(value: Any, dtype: Any, required: bool) -> tuple[str | None, An
     if isinstance(dtype, Object) and isinstance(value, dict) and (required or value != {}):
         props = {p.name: p for p in dtype.properties}
         # the same set operations as MLflow, so the sets print in the same order
-        required = {k for k, prop in props.items() if prop.required}
-        missing = required - set(value.keys())
+        required_keys = {k for k, prop in props.items() if prop.required}
+        missing = required_keys - set(value.keys())
         if missing:
             return f"Missing required properties: {missing}", value
         extra = value.keys() - props.keys()
