@@ -203,11 +203,12 @@ class Preflight:
         """One readable message listing every problem."""
         lines = [f"The source does not fit the signature ({len(self.problems)} column problem(s)):"]
         lines += [f"  - {p.column}: {p.message}" for p in self.problems]
-        lenient = [p.column for p in self.problems if p.code is ReasonCode.TYPE_MISMATCH and "lenient" in p.message]
+        lenient = [p.column for p in self.problems if "profile 'lenient'" in p.message]
         if lenient:
             lines.append(
-                f"Hint: columns {lenient} hold text where the signature wants another type; "
-                "profile='lenient' converts values that convert without loss and quarantines the rest."
+                f"Hint: columns {lenient} hold values looser than the signature (text for numbers, "
+                "floats for integers); profile='lenient' converts the values that convert without loss "
+                "and quarantines the rest."
             )
         return "\n".join(lines)
 
@@ -241,13 +242,10 @@ def _type_problems(name: str, src: pa.DataType, t: Any, profile: str) -> list[Co
         rule = scalar_rule(kind, t)
         if rule != FAIL or (profile == "lenient" and _lenient_ok(kind, t)):
             return []
-        hint = " (the lenient profile converts such values)" if _lenient_ok(kind, t) else ""
-        msg = f"type {src} can not be safely converted to {t.name}{hint}"
-        code = _fail_code(kind, t)
-        if hint:
-            code = ReasonCode.TYPE_MISMATCH
-            msg = f"type {src} can not be safely converted to {t.name}; it could with profile 'lenient'"
-        return [ColumnProblem(name, code, expected, str(src), msg)]
+        msg = f"type {src} can not be safely converted to {t.name}"
+        if _lenient_ok(kind, t):
+            msg += "; it could with profile 'lenient'"
+        return [ColumnProblem(name, _fail_code(kind, t), expected, str(src), msg)]
     if isinstance(t, Array):
         if kind != "list":
             msg = f"holds {src} values, expected a list type for {expected}"
