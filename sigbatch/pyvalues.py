@@ -136,6 +136,24 @@ def _type_name(dtype: Any) -> str:
     return repr(dtype)
 
 
+def _passes_as_is(value: Any, t: DataType) -> bool:
+    """A value whose one-element pandas column already has ``t``'s dtype (skips building it)."""
+    kind = type(value)
+    if kind is int:
+        return t is DataType.long and -(2**63) <= value < 2**63
+    return (kind, t) in _AS_IS
+
+
+_AS_IS = {(str, DataType.string), (bool, DataType.boolean), (float, DataType.double), (bytes, DataType.binary)}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_NUMPY_SCALAR = {DataType.boolean: np.bool_, DataType.long: np.int64, DataType.double: np.float64}
+
+
 def _scalar(value: Any, t: DataType, required: bool, path: str, reasons: list[Reason]) -> Any:
     if not required and is_none_or_nan(value):
         return None
@@ -146,6 +164,9 @@ def _scalar(value: Any, t: DataType, required: bool, path: str, reasons: list[Re
                    f"Expected data to be scalar, got {type(value).__name__}")
         )
         return value
+    if _passes_as_is(value, t):
+        # MLflow hands on the element of a one-value pandas column: numpy scalars for numbers
+        return _NUMPY_SCALAR.get(t, _same)(value)
     try:
         series = conform_series("", pd.Series([value]), t)
     except ColumnViolation as exc:
