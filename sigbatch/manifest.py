@@ -29,6 +29,7 @@ __all__ = [
     "AccountingError",
     "Counts",
     "Manifest",
+    "Stopwatch",
     "count_outputs",
     "finish_job",
     "prepare_output",
@@ -177,6 +178,20 @@ class Manifest:
         return target
 
 
+class Stopwatch:
+    """A job's timings: ``lap(name)`` records the time since the previous lap (or the start)."""
+
+    def __init__(self) -> None:
+        self.began = self._clock = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        """Record the seconds since the last lap under ``name``."""
+        now = time.perf_counter()
+        self.timings[name] = now - self._clock
+        self._clock = now
+
+
 def finish_job(
     output: str | Path,
     rows_in: int,
@@ -185,20 +200,19 @@ def finish_job(
     engine_version: str,
     config: Any,
     signature: ModelSignature,
-    timings: dict[str, float],
-    began: float,
+    clock: Stopwatch,
 ) -> Manifest:
     """The last step of every scoring job: count what was written, check, write the manifest.
 
-    ``config`` is the job's :class:`~sigbatch.config.ScoreConfig`; ``began`` a
-    ``time.perf_counter()`` reading from the job's start (``timings`` gains ``count_outputs`` and
-    ``total``). Raises :class:`AccountingError` when rows in != scored + quarantined.
+    ``config`` is the job's :class:`~sigbatch.config.ScoreConfig`; ``clock`` its stopwatch (it
+    gains ``count_outputs`` and ``total``). Raises :class:`AccountingError` when rows in !=
+    scored + quarantined.
     """
-    lap = time.perf_counter()
     counts = count_outputs(output, rows_in)
-    timings["count_outputs"] = time.perf_counter() - lap
+    clock.lap("count_outputs")
     counts.check()
-    timings["total"] = time.perf_counter() - began
+    timings = dict(clock.timings)
+    timings["total"] = time.perf_counter() - clock.began
     manifest = Manifest.build(
         engine=engine,
         engine_version=engine_version,

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from sigbatch.manifest import (
     QUARANTINE_DIR,
     SCORED_DIR,
     Manifest,
+    Stopwatch,
     finish_job,
     prepare_output,
 )
@@ -359,14 +359,8 @@ def run_scoring(config: ScoreConfig) -> Manifest:
     if config.output_format != "parquet":
         msg = f"output.format {config.output_format!r}: the Dask engine writes parquet; use the Spark engine for delta"
         raise ConfigError(msg)
-    timings: dict[str, float] = {}
-    began = clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = now - clock
-        clock = now
+    clock = Stopwatch()
+    lap = clock.lap
 
     spec, sig = _model_and_signature(config.model, _load_signature(config.signature))
     with _scheduler(config) as compute:
@@ -404,8 +398,7 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         engine_version=dask.__version__,
         config=config,
         signature=sig,
-        timings=timings,
-        began=began,
+        clock=clock,
     )
 
 

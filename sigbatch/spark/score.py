@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,7 +57,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
 from sigbatch.errors import ConfigError, SignatureError
-from sigbatch.manifest import QUARANTINE_DIR, SCORED_DIR, Manifest, finish_job, prepare_output
+from sigbatch.manifest import QUARANTINE_DIR, SCORED_DIR, Manifest, Stopwatch, finish_job, prepare_output
 from sigbatch.models import KIND_COLUMN, PRED_PREFIX, load_model, prediction_schema, score_combined
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import ERRORS_COLUMN, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
@@ -394,14 +393,8 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         >>> run_scoring(spark, cfg).counts.rows_in  # doctest: +SKIP
         20000
     """
-    timings: dict[str, float] = {}
-    began = clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = now - clock
-        clock = now
+    clock = Stopwatch()
+    lap = clock.lap
 
     out = prepare_output(config.output, config.mode)
     sig = _job_signature(config)
@@ -445,8 +438,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         engine_version=spark.version,
         config=config,
         signature=sig,
-        timings=timings,
-        began=began,
+        clock=clock,
     )
 
 
