@@ -8,13 +8,8 @@ table or record batch, typed as MLflow types ``table.to_pandas()`` (see
 :mod:`sigbatch.infer.columns`). Spark DataFrames are typed by the Spark backend, never here.
 
 Example:
-    >>> print(infer_signature([{"a": "x", "b": [1.5]}, {"a": "y"}]), end="")
-    inputs:
-      ['a': string (required), 'b': Array(double) (optional)]
-    outputs:
-      None
-    params:
-      None
+    >>> infer_signature([{"a": "x", "b": [1.5]}, {"a": "y"}]).inputs
+    ['a': string (required), 'b': Array(double) (optional)]
 """
 
 from __future__ import annotations
@@ -37,7 +32,9 @@ from sigbatch.infer.columns import (
     infer_series_type,
     series_required,
 )
+from sigbatch.infer.finalize import finalize
 from sigbatch.infer.hints import dataclass_schema
+from sigbatch.infer.partial import _records_partial
 from sigbatch.infer.values import (
     _PydanticInputError,
     has_missing,
@@ -232,7 +229,9 @@ def _infer_schema(data: Any) -> Schema:
     if isinstance(data, list) and not data:
         # An empty list has been a string column since MLflow 2.9; kept for compatibility.
         return Schema([ColSpec(DataType.string)])
-    if isinstance(data, list) and all(isinstance(row, dict) for row in data):
+    if isinstance(data, list) and (
+        set(map(type, data)) == {dict} or all(isinstance(row, dict) for row in data)
+    ):
         return _records_schema(data)
     if isinstance(data, dict):
         return _dict_schema(data)
@@ -264,7 +263,25 @@ def _infer_schema(data: Any) -> Schema:
 
 
 def _records_schema(rows: list[dict[Any, Any]]) -> Schema:
-    """One named column per key of a list of dicts, in first-seen order."""
+    """One named column per key of a list of dicts, in first-seen order.
+
+    The partial engine reads records column by column and, under the strict policy, gives MLflow's
+    schema whenever MLflow gives one (a law the tests check against MLflow). When it refuses the
+    rows, or they hold numpy arrays, the value-by-value reading below runs, so the result and any
+    error are MLflow's own.
+    """
+    lists: set[type] = set()
+    try:
+        schema = finalize(_records_partial(rows, 0, 0, lists))[0]
+    except InferenceError:
+        return _records_schema_by_value(rows)
+    # Empty numpy arrays are "undetermined" to MLflow, not untyped like empty lists: the partial
+    # engine does not tell the two apart, so rows holding numpy arrays are read value by value.
+    return _records_schema_by_value(rows) if np.ndarray in lists else schema
+
+
+def _records_schema_by_value(rows: list[dict[Any, Any]]) -> Schema:
+    """:func:`_records_schema` value by value, in MLflow's order (and with its errors)."""
     columns: dict[Any, list[Any]] = {}
     for row in rows:
         for key, value in row.items():

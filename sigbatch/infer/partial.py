@@ -41,11 +41,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -429,15 +429,20 @@ def partial_from_records(rows: Iterable[Any], *, origin: int = 0, first_row: int
         >>> p.field("a").nulls, p.field("a").items.to_dict(), p.field("b").property("c").types
         (1, {'nulls': 1, 'types': {'long': 1}, 'examples': {'long': [[0, 0, 0, '1']]}}, (('double', 1),))
     """
+    return _records_partial(rows, origin, first_row, None)
+
+
+def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set[type] | None) -> Partial:
+    """:func:`partial_from_records`, adding to ``seen`` (when given) the types of lists it reads."""
     records = rows if isinstance(rows, list) else list(rows)
-    dicts = [r for r in records if isinstance(r, dict)]
+    dicts = records if set(map(type, records)) == {dict} else [r for r in records if isinstance(r, dict)]
     unreadable = len(records) - len(dicts)
     if not dicts:
         return Partial(unreadable=unreadable)
     columns, missing = _columns(dicts)
     fields = tuple(
         sorted(
-            (name, _node_from_values(values, origin, first_row, missing.get(name, 0)))
+            (name, _node_from_values(values, origin, first_row, missing.get(name, 0), seen))
             for name, values in columns.items()
         )
     )
@@ -452,27 +457,41 @@ def partial_from_records(rows: Iterable[Any], *, origin: int = 0, first_row: int
 def _columns(dicts: list[dict[Any, Any]]) -> tuple[dict[str, list[Any]], dict[str, int]]:
     """The values of each key across ``dicts`` (first-seen key order) and how often it was absent.
 
-    Dense keys are gathered one key at a time with the missing marker in place; sparse ones (many
-    keys, few per dict) entry by entry, so the cost stays proportional to the data.
+    Records that all have the same keys in the same order (the common case) are read in one pass over
+    their values, each column a slice of it. Otherwise dense keys are gathered one key at a time with
+    the missing marker in place, and sparse ones (many keys, few per dict) entry by entry, so the cost
+    stays proportional to the data.
     """
-    keys = dict.fromkeys(chain.from_iterable(dicts))
-    for key in keys:
-        if not isinstance(key, str):
-            msg = f"Expected name to be a string, got type {type(key).__name__}"
-            raise InferenceError(msg)
     n = len(dicts)
-    entries = sum(map(len, dicts))
-    if entries == len(keys) * n:
-        # Every dict has every key (the common case). One list per key, no per-row allocation: a
-        # row-wise transpose would allocate a tuple per row and wake the garbage collector.
-        return {k: list(map(itemgetter(k), dicts)) for k in keys}, {}
+    flat_keys = list(chain.from_iterable(dicts))
+    keys = dict.fromkeys(dicts[0])
+    width = len(keys)
+    if len(flat_keys) == width * n and all(
+        flat_keys[j::width].count(k) == n for j, k in enumerate(keys) if isinstance(k, str)
+    ):
+        # The flat key list is the first dict's keys repeated n times: as no dict repeats a key,
+        # every dict has exactly those keys in that order, and column j is every width-th value.
+        _check_names(keys)
+        flat_values = list(chain.from_iterable(map(dict.values, dicts)))
+        return {k: flat_values[j::width] for j, k in enumerate(keys)}, {}
+    keys = dict.fromkeys(flat_keys)
+    _check_names(keys)
+    entries = len(flat_keys)
     if len(keys) * n <= 4 * entries:
-        return {k: [d.get(k, _MISSING) for d in dicts] for k in keys}, {}
+        return {k: list(map(dict.get, dicts, repeat(k), repeat(_MISSING))) for k in keys}, {}
     columns: dict[str, list[Any]] = {k: [] for k in keys}
     for d in dicts:
         for k, v in d.items():
             columns[k].append(v)
     return columns, {k: n - len(v) for k, v in columns.items()}
+
+
+def _check_names(keys: Iterable[Any]) -> None:
+    """Raise MLflow's error for the first key that is not a string."""
+    for key in keys:
+        if not isinstance(key, str):
+            msg = f"Expected name to be a string, got type {type(key).__name__}"
+            raise InferenceError(msg)
 
 
 def _first_positions(
@@ -487,9 +506,13 @@ def _first_positions(
     return first
 
 
-def _node_from_values(values: list[Any], origin: int, first_row: int, missing: int = 0) -> FieldPartial:
-    """The partial of the values found at one path (``_MISSING`` marks an absent key)."""
-    by_type = Counter(map(type, values))
+def _node_from_values(
+    values: list[Any], origin: int, first_row: int, missing: int = 0, seen: set[type] | None = None
+) -> FieldPartial:
+    """The partial of the values found at one path (``_MISSING`` marks an absent key).
+
+    ``seen``, when given, collects the types of the lists and arrays found at any depth."""
+    by_type = _count_types(values)
     nulls = untyped = 0
     typed: Counter[str] = Counter()
     scalar_types: dict[str, list[type]] = {}
@@ -502,7 +525,7 @@ def _node_from_values(values: list[Any], origin: int, first_row: int, missing: i
             nulls += count
         elif (scalar := _SCALAR_TYPES.get(t)) is not None:
             if t in _NAN_TYPES:
-                nans = _count_nans(values, t)
+                nans = _count_nans(values, t, len(by_type) == 1)
                 untyped += nans
                 count -= nans
             if count:
@@ -525,19 +548,24 @@ def _node_from_values(values: list[Any], origin: int, first_row: int, missing: i
     }
     items = None
     if list_types:
+        if seen is not None:
+            seen.update(list_types)
         lists = values if len(by_type) == 1 else [v for v in values if type(v) in list_types]
-        if np.ndarray in list_types and any(type(v) is np.ndarray and v.ndim == 0 for v in lists):
-            raise InferenceError("iteration over a 0-d array")
-        full = [v for v in lists if len(v) > 0]
+        if np.ndarray in list_types:
+            if any(type(v) is np.ndarray and v.ndim == 0 for v in lists):
+                raise InferenceError("iteration over a 0-d array")
+            full = [v for v in lists if len(v) > 0]
+        else:
+            full = list(filter(None, lists)) if [] in lists else lists
         untyped += len(lists) - len(full)
         if full:
             typed["array"] += len(full)
             examples["array"] = _first_examples(values, _container_test(tuple(list_types)), origin, first_row)
-            items = _node_from_values(list(chain.from_iterable(full)), origin, first_row)
+            items = _node_from_values(list(chain.from_iterable(full)), origin, first_row, 0, seen)
     properties: tuple[tuple[str, FieldPartial], ...] = ()
     if dict_types:
         dicts = [v for v in values if type(v) in dict_types]
-        full_dicts = [v for v in dicts if v]
+        full_dicts = list(filter(None, dicts)) if {} in dicts else dicts
         untyped += len(dicts) - len(full_dicts)
         if full_dicts:
             typed["object"] += len(full_dicts)
@@ -547,7 +575,7 @@ def _node_from_values(values: list[Any], origin: int, first_row: int, missing: i
             columns, absent = _columns(full_dicts)
             properties = tuple(
                 sorted(
-                    (name, _node_from_values(vals, origin, first_row, absent.get(name, 0)))
+                    (name, _node_from_values(vals, origin, first_row, absent.get(name, 0), seen))
                     for name, vals in columns.items()
                 )
             )
@@ -562,9 +590,24 @@ def _node_from_values(values: list[Any], origin: int, first_row: int, missing: i
     )
 
 
-def _count_nans(values: list[Any], t: type) -> int:
-    """How many values of exact type ``t`` (a float type) are NaN."""
-    floats = [v for v in values if type(v) is t]
+def _count_types(values: list[Any]) -> dict[type, int]:
+    """How many values there are of each exact type."""
+    types = list(map(type, values))
+    distinct = set(types)
+    if len(distinct) == 1:
+        return {types[0]: len(types)}
+    if len(distinct) <= 8:
+        # A few identity scans beat hashing every value's type into a Counter.
+        return {t: types.count(t) for t in distinct}
+    return Counter(types)
+
+
+def _count_nans(values: list[Any], t: type, homogeneous: bool) -> int:
+    """How many values of exact type ``t`` (a float type) are NaN (``homogeneous``: all are ``t``)."""
+    floats = values if homogeneous else [v for v in values if type(v) is t]
+    if t is float and not math.isnan(sum(floats)):
+        # A sum of floats is NaN only if one of them is (or if +inf meets -inf): no NaN here.
+        return 0
     return int(np.isnan(np.asarray(floats, dtype=np.float64)).sum())
 
 
