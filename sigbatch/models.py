@@ -199,15 +199,21 @@ class ScoreResult:
         return self.scored.num_rows + self.quarantine.num_rows
 
 
-def _predictions_frame(out: Any, n: int, signature: ModelSignature | None) -> pd.DataFrame:
-    """The model's output as a frame with one row per input row."""
+def _predictions_frame(out: Any, n: int, signature: ModelSignature | None, inputs: Any = ()) -> pd.DataFrame:
+    """The model's output as a frame with one row per input row.
+
+    A Series keeps its name as the prediction column's, unless that is the name of one of the
+    model's ``inputs`` (``df["x"] * 2`` is named ``x``): the prediction would then replace that
+    source column in the scored rows, so it takes the default name instead.
+    """
     names = None
     if signature is not None and signature.outputs is not None and signature.outputs.has_input_names():
         names = [s.name for s in signature.outputs.inputs]
     if isinstance(out, pd.DataFrame):
         frame = out.reset_index(drop=True)
     elif isinstance(out, pd.Series):
-        frame = pd.DataFrame({out.name if out.name is not None else (names[0] if names else "prediction"): out.reset_index(drop=True)})
+        own = out.name if out.name is not None and str(out.name) not in set(map(str, inputs)) else None
+        frame = pd.DataFrame({own if own is not None else (names[0] if names else "prediction"): out.reset_index(drop=True)})
     elif isinstance(out, np.ndarray) and out.ndim == 2 and names and out.shape[1] == len(names):
         frame = pd.DataFrame(out, columns=names)
     else:
@@ -240,7 +246,7 @@ def _predict_isolating(
             continue
         part = frame.iloc[rows].reset_index(drop=True)
         try:
-            out = _predictions_frame(model.predict(part, params), len(rows), signature)
+            out = _predictions_frame(model.predict(part, params), len(rows), signature, part.columns)
         except Exception as exc:
             if len(rows) == 1:
                 failed[int(rows[0])] = f"{type(exc).__name__}: {exc}"

@@ -50,6 +50,14 @@ def test_mlflow_model_directory_scores_with_its_signature_and_params(mlflow_mode
         score_batch(rows, path, params={"scale": "big"})
 
 
+def test_a_series_named_after_an_input_column_does_not_replace_it():
+    """`df["x"] * 2` is a Series named "x": the scored rows keep the source x and add `prediction`."""
+    sig = ModelSignature(Schema([ColSpec("double", "x")]))
+    result = score_batch([{"x": 1.0}, {"x": "a"}, {"x": 3.0}], lambda df: df["x"] * 2, sig)
+    assert result.scored.to_pylist() == [{"x": 1.0, "prediction": 2.0}, {"x": 3.0, "prediction": 6.0}]
+    assert result.quarantine.num_rows == 1
+
+
 def test_model_errors_are_isolated_by_bisection():
     """A model that raises for some rows quarantines exactly those rows with MODEL_ERROR; the rest score."""
     calls = []
