@@ -6,7 +6,7 @@ fails with a :class:`~sigbatch.errors.ConfigError` that names the key (and sugge
 known key for a typo).
 
 Example:
-    >>> cfg = load_score_config(None, ["source.path=lake/", "model=python:m:f", "output=out/"])
+    >>> cfg = load_score_config(None, ["source.table=events", "model=python:m:f", "output.path=out/"])
     >>> cfg.profile, cfg.source.format
     ('mlflow', 'parquet')
 """

@@ -26,10 +26,10 @@ Arrow type); such columns are recognised (:func:`sigbatch.audit.json_encoded_col
 and the rows are replayed as records, where a null stands for an absent key, as in Parquet.
 
 Example:
-    >>> from sigbatch.wire import load_signature
-    >>> result = replay("sigbatch-demo", load_signature("fixed_signature.json"))  # doctest: +SKIP
-    >>> result.rows_replayed, result.rows_still_quarantined  # doctest: +SKIP
-    (31, 88)
+    from sigbatch.wire import load_signature
+    result = replay("sigbatch-demo", load_signature("fixed_signature.json"))
+    result.rows_replayed, result.rows_still_quarantined
+    # -> (31, 88)
 """
 
 from __future__ import annotations

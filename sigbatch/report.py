@@ -6,9 +6,9 @@ included) after :func:`sigbatch.audit.clip_text` made it printable and short. Th
 a Content-Security-Policy that allows no script and no remote resource, as a second fence.
 
 Example:
-    >>> from sigbatch.audit import audit
-    >>> from sigbatch.report import write_html
-    >>> write_html(audit("sigbatch-demo"), "report.html")  # doctest: +SKIP
+    from sigbatch.audit import audit
+    from sigbatch.report import write_html
+    write_html(audit("sigbatch-demo"), "report.html")
 """
 
 from __future__ import annotations

@@ -253,7 +253,7 @@ def load_signature(path: str | os.PathLike[str]) -> ModelSignature:
     ``params``, each a JSON string or a list), optionally under a top-level ``signature`` key.
 
     Example:
-        >>> sig = load_signature("examples/seed_model")  # doctest: +SKIP
+        sig = load_signature("examples/seed_model")
     """
     p = Path(path)
     target = _mlmodel_path(p)

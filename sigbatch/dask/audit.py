@@ -6,8 +6,8 @@ and the first examples per path, and only that small result comes back. Drift pa
 same way, one task per file. The summary is the one :func:`sigbatch.audit.audit` gives locally.
 
 Example:
-    >>> from sigbatch.audit import audit
-    >>> audit("sigbatch-demo", engine="dask").by_code  # doctest: +SKIP
+    from sigbatch.audit import audit
+    audit("sigbatch-demo", engine="dask").by_code
 """
 
 from __future__ import annotations

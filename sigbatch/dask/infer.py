@@ -18,8 +18,8 @@ The work runs on the active ``dask.distributed`` client if there is one, else on
 (``"threads"``, ``"processes"``, ``"synchronous"``; None for Dask's default).
 
 Example:
-    >>> from sigbatch.dask import infer_schema
-    >>> result = infer_schema("lake/", fraction=0.5, scheduler="processes")  # doctest: +SKIP
+    from sigbatch.dask import infer_schema
+    result = infer_schema("lake/", fraction=0.5, scheduler="processes")
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def infer_schema(
         ConfigError: Invalid sampling settings or policy.
 
     Example:
-        >>> result = infer_schema(ddf, max_partitions=4, rows_per_partition=10_000)  # doctest: +SKIP
+        result = infer_schema(ddf, max_partitions=4, rows_per_partition=10_000)
     """
     if isinstance(source, dd.DataFrame):
         if rows_per_partition is not None and rows_per_partition < 1:

@@ -19,10 +19,10 @@ without reading data; JSON lines and CSV are read once up front to infer and uni
 schemas (as Spark's JSON reader does by default), which also counts their rows.
 
 Example:
-    >>> from sigbatch.config import SourceConfig
-    >>> source = read_source(SourceConfig("lake/", None, "json"))  # doctest: +SKIP
-    >>> source.rows, source.frame.npartitions  # doctest: +SKIP
-    (20000, 4)
+    from sigbatch.config import SourceConfig
+    source = read_source(SourceConfig("lake/", None, "json"))
+    source.rows, source.frame.npartitions
+    # -> (20000, 4)
 """
 
 from __future__ import annotations

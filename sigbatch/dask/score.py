@@ -351,10 +351,10 @@ def run_scoring(config: ScoreConfig) -> Manifest:
     scheduler (``tcp://host:8786``).
 
     Example:
-        >>> from sigbatch.config import load_score_config
-        >>> cfg = load_score_config("conf/score_dask.yaml")  # doctest: +SKIP
-        >>> run_scoring(cfg).counts.rows_in  # doctest: +SKIP
-        20000
+        from sigbatch.config import load_score_config
+        cfg = load_score_config("conf/score_dask.yaml")
+        run_scoring(cfg).counts.rows_in
+        # -> 20000
     """
     if config.output_format != "parquet":
         msg = f"output.format {config.output_format!r}: the Dask engine writes parquet; use the Spark engine for delta"

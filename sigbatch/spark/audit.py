@@ -8,8 +8,8 @@ Drift partials come from ``mapInArrow`` over the source columns (read with ``mer
 summary is the one :func:`sigbatch.audit.audit` gives locally.
 
 Example:
-    >>> from sigbatch.audit import audit
-    >>> audit("sigbatch-demo", engine="spark").by_code  # doctest: +SKIP
+    from sigbatch.audit import audit
+    audit("sigbatch-demo", engine="spark").by_code
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ Two kinds of source, one result (:class:`~sigbatch.infer.InferenceResult`):
   declares the type of columns no chosen row shows.
 
 Example:
-    >>> from sigbatch.spark import infer_schema
-    >>> result = infer_schema("lake/", rows_per_partition=1000)  # doctest: +SKIP
-    >>> print(result.schema)  # doctest: +SKIP
+    from sigbatch.spark import infer_schema
+    result = infer_schema("lake/", rows_per_partition=1000)
+    print(result.schema)
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def infer_schema(
         ConfigError: Invalid sampling settings or policy.
 
     Example:
-        >>> result = infer_schema(spark.read.parquet("lake/"), fraction=0.1, seed=3)  # doctest: +SKIP
+        result = infer_schema(spark.read.parquet("lake/"), fraction=0.1, seed=3)
     """
     if isinstance(source, DataFrame):
         partial, selection = _dataframe_partial(source, fraction, max_partitions, rows_per_partition, seed)

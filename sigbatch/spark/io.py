@@ -65,8 +65,8 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     """The source rows, as the config describes them (a path and format, or a table name).
 
     Example:
-        >>> from sigbatch.config import SourceConfig
-        >>> df = read_source(spark, SourceConfig("lake/", None, "parquet"))  # doctest: +SKIP
+        from sigbatch.config import SourceConfig
+        df = read_source(spark, SourceConfig("lake/", None, "parquet"))
     """
     reader = spark.read.options(**_options(source.options))
     if source.table is not None:

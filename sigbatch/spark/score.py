@@ -37,8 +37,8 @@ retried task never duplicates or loses rows, and the job then checks that rows i
 rows quarantined from what it wrote.
 
 Example:
-    >>> from sigbatch.spark import score
-    >>> scored, quarantine = score(df, "python:sigbatch.examples.models:tag_counter", sig)  # doctest: +SKIP
+    from sigbatch.spark import score
+    scored, quarantine = score(df, "python:sigbatch.examples.models:tag_counter", sig)
 """
 
 from __future__ import annotations
@@ -356,9 +356,9 @@ def score(
         first scores every row once; the other reads the stored rows.
 
     Example:
-        >>> scored, quarantine = score(spark_df, "python:sigbatch.examples.models:row_sum", sig)  # doctest: +SKIP
-        >>> scored.columns[-1]  # doctest: +SKIP
-        'prediction'
+        scored, quarantine = score(spark_df, "python:sigbatch.examples.models:row_sum", sig)
+        scored.columns[-1]
+        # -> 'prediction'
     """
     sig = _signature(model, signature)
     combined = combined_frame(
@@ -388,10 +388,10 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     ``rows_in != rows_scored + rows_quarantined``.
 
     Example:
-        >>> from sigbatch.config import load_score_config
-        >>> cfg = load_score_config("conf/score_spark.yaml", ["source.path=lake/", "output.path=out/"])  # doctest: +SKIP
-        >>> run_scoring(spark, cfg).counts.rows_in  # doctest: +SKIP
-        20000
+        from sigbatch.config import load_score_config
+        cfg = load_score_config("conf/score_spark.yaml", ["source.path=lake/", "output.path=out/"])
+        run_scoring(spark, cfg).counts.rows_in
+        # -> 20000
     """
     clock = Stopwatch()
     lap = clock.lap
