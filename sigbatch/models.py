@@ -45,8 +45,10 @@ __all__ = [
     "load_model",
     "output_schema",
     "prediction_schema",
+    "quarantine_part",
     "score_batch",
     "score_combined",
+    "scored_part",
     "split_combined",
 ]
 
@@ -434,31 +436,39 @@ def score_combined(
 ) -> pa.Table:
     """Score one Arrow batch into the single stream engines write: both outputs, one schema.
 
-    Scored rows carry their source columns and predictions; quarantined rows their source
-    columns and reasons. ``_sigbatch_row`` is ``row_offset`` + the position in the batch.
-    Engines split the stream on ``_sigbatch_kind``; see :func:`split_combined`.
+    Every input row stays where it is, with its source columns untouched: a scored row adds its
+    predictions, a quarantined row its reasons (the other side's columns are null), and
+    ``_sigbatch_row`` is ``row_offset`` + the position in the batch. Engines split the stream on
+    ``_sigbatch_kind``; see :func:`split_combined`.
     """
     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
     schema = combined_schema(table.schema, signature)
     scored = _score(table, model, signature, params, profile, on_schema_mismatch, typed=True)
-    n_ok, n_bad = len(scored.rows), scored.quarantine.num_rows
-    ok_src = table.take(pa.array(scored.rows, pa.int64()))
+    n = table.num_rows
+    ok = np.zeros(n, dtype=bool)
+    ok[scored.rows] = True
+    # Where each row's prediction (scored) or reasons (quarantined) are in their tables; null
+    # indices give null values on the other side.
     bad_rows = np.asarray(scored.quarantine.column(ROW_COLUMN), dtype=np.int64)
-    bad_src = table.take(pa.array(bad_rows, pa.int64()))
+    at = np.zeros(n, dtype=np.int64)
+    at[scored.rows] = np.arange(len(scored.rows))
+    at[bad_rows] = np.arange(len(bad_rows))
+    pred_at = pa.array(at, mask=~ok)
+    reason_at = pa.array(at, mask=ok)
     columns = []
     for f in schema:
         if f.name in table.column_names:
-            columns.append(pa.concat_arrays([_chunk(ok_src.column(f.name)), _chunk(bad_src.column(f.name))]))
+            columns.append(table.column(f.name))
         elif f.name.startswith(PRED_PREFIX):
-            pred = _chunk(scored.predictions.column(f.name[len(PRED_PREFIX):])).cast(f.type) if n_ok else pa.array([], f.type)
-            columns.append(pa.concat_arrays([pred, pa.nulls(n_bad, f.type)]))
+            pred = _chunk(scored.predictions.column(f.name[len(PRED_PREFIX):])) if len(scored.rows) else pa.nulls(1, f.type)
+            columns.append(pred.take(pred_at).cast(f.type))
         elif f.name in (ERRORS_COLUMN, STAGE_COLUMN):
-            columns.append(pa.concat_arrays([pa.nulls(n_ok, f.type), _chunk(scored.quarantine.column(f.name)).cast(f.type)]))
+            reasons = _chunk(scored.quarantine.column(f.name)) if len(bad_rows) else pa.nulls(1, f.type)
+            columns.append(reasons.take(reason_at).cast(f.type))
         elif f.name == ROW_COLUMN:
-            positions = np.concatenate([scored.rows, bad_rows]) + row_offset
-            columns.append(pa.array(positions, pa.int64()))
+            columns.append(pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64)))
         else:
-            columns.append(pa.array(["scored"] * n_ok + ["quarantined"] * n_bad, pa.string()))
+            columns.append(pc.if_else(pa.array(ok), pa.scalar("scored"), pa.scalar("quarantined")))
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -477,18 +487,29 @@ def split_combined(
     ``withColumn`` would (a prediction replaces a source column of the same name). Quarantine:
     source columns plus ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``.
     """
-    kind = combined.column(KIND_COLUMN)
-    ok = pc.equal(kind, "scored")
-    meta = {ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, KIND_COLUMN}
+    return scored_part(combined, keep_columns), quarantine_part(combined)
+
+
+def scored_part(combined: pa.Table, keep_columns: list[str] | None = None) -> pa.Table:
+    """The scored table of a :func:`score_combined` output (see :func:`split_combined`)."""
     preds = [n for n in combined.column_names if n.startswith(PRED_PREFIX)]
-    source = [n for n in combined.column_names if n not in meta and n not in preds]
-    kept = source if keep_columns is None else keep_columns
-    scored_rows = combined.filter(ok)
     pred_names = [n[len(PRED_PREFIX):] for n in preds]
+    kept = _source_names(combined) if keep_columns is None else keep_columns
     scored_cols = [n for n in kept if n not in pred_names]
-    scored = scored_rows.select(scored_cols + preds).rename_columns(scored_cols + pred_names)
-    quarantine = combined.filter(pc.invert(ok)).select([*source, ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN])
-    return scored, quarantine
+    ok = pc.equal(combined.column(KIND_COLUMN), "scored")
+    # select before filtering: only the columns kept are copied
+    return combined.select(scored_cols + preds).filter(ok).rename_columns(scored_cols + pred_names)
+
+
+def quarantine_part(combined: pa.Table) -> pa.Table:
+    """The quarantine table of a :func:`score_combined` output (see :func:`split_combined`)."""
+    bad = pc.not_equal(combined.column(KIND_COLUMN), "scored")
+    return combined.select([*_source_names(combined), ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN]).filter(bad)
+
+
+def _source_names(combined: pa.Table) -> list[str]:
+    meta = {ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, KIND_COLUMN}
+    return [n for n in combined.column_names if n not in meta and not n.startswith(PRED_PREFIX)]
 
 
 def _to_arrow(frame: pd.DataFrame, n: int) -> pa.Table:

@@ -58,8 +58,9 @@ from sigbatch.models import (
     from_callable,
     load_model,
     output_schema,
+    quarantine_part,
     score_combined,
-    split_combined,
+    scored_part,
 )
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import ROW_COLUMN
@@ -192,16 +193,21 @@ class _Layout:
 
     def split(self, combined: pa.Table) -> tuple[pa.Table, pa.Table]:
         """The scored and quarantine tables of a combined table (identity goes to the quarantine)."""
-        ids = [combined.column(c) for c in self.identity]
-        scored, quarantine = split_combined(
-            combined.drop_columns(list(self.identity)),
-            None if self.keep_columns is None else list(self.keep_columns),
-        )
-        if ids:
+        return self.scored(combined), self.quarantined(combined)
+
+    def scored(self, combined: pa.Table) -> pa.Table:
+        """The scored rows of a combined table."""
+        keep = None if self.keep_columns is None else list(self.keep_columns)
+        return scored_part(combined.drop_columns(list(self.identity)), keep)
+
+    def quarantined(self, combined: pa.Table) -> pa.Table:
+        """The quarantined rows of a combined table, with their identity columns."""
+        quarantine = quarantine_part(combined.drop_columns(list(self.identity)))
+        if self.identity:
             bad = pc.not_equal(combined.column(KIND_COLUMN), "scored")
-            for name, col in zip(self.identity, ids, strict=True):
-                quarantine = quarantine.append_column(name, col.filter(bad))
-        return scored, quarantine
+            for name in self.identity:
+                quarantine = quarantine.append_column(name, combined.column(name).filter(bad))
+        return quarantine
 
     def _with_identity(self, combined: pa.Table, frame: pd.DataFrame | None) -> pa.Table:
         """Append the identity columns of the input rows ``_sigbatch_row`` points at."""
@@ -250,8 +256,10 @@ def _score_partition(
 
 def _half(frame: pd.DataFrame, *, layout: _Layout, kind: str) -> pd.DataFrame:
     """The scored or the quarantined rows of one combined partition."""
-    scored, quarantine = layout.split(pa.Table.from_pandas(frame, preserve_index=False))
-    return layout.frame(scored, predictions=True) if kind == "scored" else layout.frame(quarantine)
+    combined = pa.Table.from_pandas(frame, preserve_index=False)
+    if kind == "scored":
+        return layout.frame(layout.scored(combined), predictions=True)
+    return layout.frame(layout.quarantined(combined))
 
 
 # --- conversions -------------------------------------------------------------------------------
