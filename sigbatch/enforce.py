@@ -1264,9 +1264,17 @@ def enforce(
                 model_sources[label] = arr
             continue
         col_bad, unsure = _walk(arr, t, required, nested=False)
+        nulls = _nulls(arr) if arr.null_count else None
+        null_reasons: list[Reason] | None = None
         for pos in np.flatnonzero(col_bad | unsure):
             i = int(pos)
-            _, rs = check_value(_row_value(arr, i, t), t, required, label)
+            if nulls is not None and nulls[i]:
+                # every null row of the column has the same reasons: judge one, share them
+                if null_reasons is None:
+                    null_reasons = check_value(None, t, required, label)[1]
+                rs = list(null_reasons)
+            else:
+                _, rs = check_value(_row_value(arr, i, t), t, required, label)
             if col_bad[i] and not rs:
                 rs = [Reason(label, ReasonCode.TYPE_MISMATCH, repr(t), describe_value(arr[int(i)].as_py()),
                              f"value does not conform to {t!r}")]
