@@ -31,7 +31,7 @@ import io
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +100,16 @@ class Source:
         schema: the Arrow schema of the source's own columns.
         rows: rows in the whole source.
         pieces: what each partition reads.
+        options: the reader options (checked).
+        identity: whether the partitions carry the identity columns.
     """
 
     frame: dd.DataFrame
     schema: pa.Schema
     rows: int
     pieces: tuple[Piece, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+    identity: bool = False
 
 
 def list_files(path: str | os.PathLike[str], fmt: str) -> list[str]:
@@ -205,15 +209,22 @@ def read_source(
         label="sigbatch-read",
         enforce_metadata=False,
     )
-    return Source(frame, schema, sum(p.rows for p in pieces), tuple(pieces))
+    return Source(frame, schema, sum(p.rows for p in pieces), tuple(pieces), options, identity)
 
 
 def read_piece(
     piece: Piece, schema: pa.Schema, options: dict[str, Any] | None = None, identity: bool = True
 ) -> pd.DataFrame:
     """Read one piece as an Arrow table conformed to ``schema``, then as an Arrow-backed frame."""
+    return _frame(read_piece_table(piece, schema, options, identity))
+
+
+def read_piece_table(
+    piece: Piece, schema: pa.Schema, options: dict[str, Any] | None = None, identity: bool = True
+) -> pa.Table:
+    """Read one piece as an Arrow table conformed to ``schema`` (identity columns last)."""
     table = _conform(_read_arrow(piece, options or {}, schema), schema, piece)
-    return _frame(_with_identity(table, piece) if identity else table)
+    return _with_identity(table, piece) if identity else table
 
 
 def _with_identity(table: pa.Table, piece: Piece) -> pa.Table:
@@ -396,11 +407,11 @@ def _conform(table: pa.Table, schema: pa.Schema, piece: Piece) -> pa.Table:
         msg = f"{piece.path}: columns {extra} are not in the source schema found when planning the job"
         raise ConfigError(msg)
     columns = []
-    for field in schema:
-        if field.name in table.column_names:
-            columns.append(table.column(field.name).cast(field.type))
+    for target in schema:
+        if target.name in table.column_names:
+            columns.append(table.column(target.name).cast(target.type))
         else:
-            columns.append(pa.chunked_array([pa.nulls(table.num_rows, field.type)], type=field.type))
+            columns.append(pa.chunked_array([pa.nulls(table.num_rows, target.type)], type=target.type))
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -425,16 +436,24 @@ def _write_partition(
     frame: pd.DataFrame, *, directory: str, schema: pa.Schema, partition_info: dict[str, Any] | None = None
 ) -> pd.DataFrame:
     """Write one partition; the file name comes from the partition number, so a retry overwrites."""
-    import pyarrow.parquet as pq
-
     number = int(partition_info["number"]) if partition_info else 0
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(None)
+    return pd.DataFrame({"rows": [write_table(table, directory, number)]})
+
+
+def write_table(table: pa.Table, directory: str | os.PathLike[str], number: int) -> int:
+    """Write ``table`` as ``directory/part.NNNNN.parquet`` through a temporary name; its row count.
+
+    The name comes from the partition number, so a retried task overwrites its own file.
+    """
+    import pyarrow.parquet as pq
+
     target = Path(directory) / f"part.{number:05d}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, target)
-    return pd.DataFrame({"rows": [table.num_rows]})
+    return table.num_rows
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:

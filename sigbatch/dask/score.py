@@ -9,6 +9,9 @@ they share the scoring tasks, so the model runs once per row.
 :func:`run_scoring` is the job behind ``sigbatch score --engine dask``: read the source
 (:mod:`sigbatch.dask.io`), preflight, build the graph, write ``scored/`` and ``quarantine/`` in
 one compute, count what was written, check rows in = scored + quarantined, write the manifest.
+Its graph runs the same partition functions as :func:`score`, but keeps each partition in Arrow
+from the read to the two writes (per piece: read, score once, write each half), which saves the
+conversions to and from pandas that Dask DataFrame partitions need.
 
 Example:
     >>> import dask, dask.dataframe as dd, pandas as pd
@@ -29,6 +32,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import dask
@@ -39,7 +43,7 @@ import pyarrow.compute as pc
 
 from sigbatch.arrow import to_arrow
 from sigbatch.config import ScoreConfig
-from sigbatch.dask.io import FILE_COLUMN, OFFSET_COLUMN, read_source, write_parquet
+from sigbatch.dask.io import FILE_COLUMN, OFFSET_COLUMN, Source, read_piece_table, read_source, write_table
 from sigbatch.dask.types import to_pandas
 from sigbatch.enforce import Profile, preflight
 from sigbatch.errors import ConfigError, SignatureError
@@ -111,23 +115,8 @@ def score(
         SignatureError: no signature, or bad params.
         ConfigError: a ``keep_columns`` entry is not a source column.
     """
-    spec, sig = _model_and_signature(model, signature)
-    params = enforce_params(params, sig.params)
-    identity = tuple(c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in ddf.columns)
-    has_row = ROW_COLUMN in ddf.columns
-    columns = [c for c in ddf.columns if c not in identity and not (has_row and c == ROW_COLUMN)]
-    source = _source_schema(ddf._meta[columns])
-    if on_schema_mismatch == "fail":
-        preflight(_known_types(source, sig), sig, profile=cast(Profile, profile)).raise_for_problems()
-    if keep_columns is not None:
-        _check_columns("output.keep_columns", keep_columns, columns)
-    layout = _Layout(
-        ddf._meta[columns].iloc[:0],
-        source,
-        output_schema(sig),
-        None if keep_columns is None else tuple(keep_columns),
-        identity,
-        has_row,
+    spec, sig, params, layout = _prepare(
+        ddf._meta, model, signature, params, profile, on_schema_mismatch, keep_columns
     )
     combined_meta, scored_meta, quarantine_meta = layout.metas(sig)
     combined = ddf.map_partitions(
@@ -149,6 +138,37 @@ def score(
         _half, layout=layout, kind="quarantined", meta=quarantine_meta, enforce_metadata=False
     )
     return scored, quarantine
+
+
+def _prepare(
+    meta: pd.DataFrame,
+    model: Any,
+    signature: ModelSignature | None,
+    params: dict[str, Any] | None,
+    profile: str,
+    on_schema_mismatch: str,
+    keep_columns: list[str] | None,
+) -> tuple[Any, ModelSignature, dict[str, Any] | None, _Layout]:
+    """Everything decided once on the client: model spec, signature, params, preflight, layout."""
+    spec, sig = _model_and_signature(model, signature)
+    params = enforce_params(params, sig.params)
+    identity = tuple(c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in meta.columns)
+    has_row = ROW_COLUMN in meta.columns
+    columns = [c for c in meta.columns if c not in identity and not (has_row and c == ROW_COLUMN)]
+    source = _source_schema(meta[columns])
+    if on_schema_mismatch == "fail":
+        preflight(_known_types(source, sig), sig, profile=cast(Profile, profile)).raise_for_problems()
+    if keep_columns is not None:
+        _check_columns("output.keep_columns", keep_columns, columns)
+    layout = _Layout(
+        meta[columns].iloc[:0],
+        source,
+        output_schema(sig),
+        None if keep_columns is None else tuple(keep_columns),
+        identity,
+        has_row,
+    )
+    return spec, sig, params, layout
 
 
 # --- the partition functions -------------------------------------------------------------------
@@ -187,7 +207,11 @@ class _Layout:
 
     def metas(self, sig: ModelSignature) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """The meta frames of the combined, scored and quarantine frames."""
-        combined = self._with_identity(combined_schema(self.source, sig).empty_table(), None)
+        combined = combined_schema(self.source, sig).empty_table()
+        for name in self.identity:
+            combined = combined.append_column(
+                name, pa.array([], pa.string() if name == FILE_COLUMN else pa.int64())
+            )
         scored, quarantine = self.split(combined)
         return self.frame(combined), self.frame(scored, predictions=True), self.frame(quarantine)
 
@@ -209,20 +233,25 @@ class _Layout:
                 quarantine = quarantine.append_column(name, combined.column(name).filter(bad))
         return quarantine
 
-    def _with_identity(self, combined: pa.Table, frame: pd.DataFrame | None) -> pa.Table:
-        """Append the identity columns of the input rows ``_sigbatch_row`` points at."""
-        for name in self.identity:
-            t = pa.string() if name == FILE_COLUMN else pa.int64()
-            if frame is None:
-                values: Any = pa.array([], t)
-            else:
-                values = _arrow_column(frame[name]).take(combined.column(ROW_COLUMN)).cast(t)
-            combined = combined.append_column(name, values)
-        return combined
-
 
 def _score_partition(
     frame: pd.DataFrame,
+    *,
+    layout: _Layout,
+    partition_info: dict[str, Any] | None = None,
+    **scoring: Any,
+) -> pd.DataFrame:
+    """Score one partition: both outcomes of every row, in the combined layout."""
+    table = _to_arrow(frame, layout.source)
+    for name in (*layout.identity, *((ROW_COLUMN,) if layout.has_row else ())):
+        table = table.append_column(name, _arrow_column(frame[name]))
+    number = int(partition_info["number"]) if partition_info else 0
+    return layout.frame(_score_arrow(table, number, layout=layout, **scoring))
+
+
+def _score_arrow(
+    table: pa.Table,
+    number: int,
     *,
     model: Any,
     signature: ModelSignature,
@@ -230,28 +259,30 @@ def _score_partition(
     profile: str,
     on_schema_mismatch: str,
     layout: _Layout,
-    partition_info: dict[str, Any] | None = None,
-) -> pd.DataFrame:
-    """Score one partition: both outcomes of every row, in the combined layout."""
-    table = _to_arrow(frame, layout.source)
+) -> pa.Table:
+    """Score partition ``number`` (source columns, then any identity columns), as a combined table.
+
+    Rows stay in place (see :func:`~sigbatch.models.score_combined`), so the identity columns are
+    appended as they are; ``_sigbatch_row`` becomes the row's index in its file when the source
+    has it, else (partition number << 33) + position.
+    """
     resolved = load_model(model) if isinstance(model, str) else model
     combined = score_combined(
-        table,
+        table.select(layout.source.names),
         resolved,
         signature,
         params,
         profile=cast(Profile, profile),
         on_schema_mismatch=on_schema_mismatch,
     )
-    combined = layout._with_identity(combined, frame)  # _sigbatch_row is still the position here
-    positions = combined.column(ROW_COLUMN)
+    for name in layout.identity:
+        t = pa.string() if name == FILE_COLUMN else pa.int64()
+        combined = combined.append_column(name, table.column(name).cast(t))
     if layout.has_row:
-        rows = _arrow_column(frame[ROW_COLUMN]).cast(pa.int64()).take(positions)
+        rows = table.column(ROW_COLUMN).cast(pa.int64())
     else:
-        number = int(partition_info["number"]) if partition_info else 0
-        rows = pc.add(positions, pa.scalar(number << _PARTITION_SHIFT, pa.int64()))
-    combined = combined.set_column(combined.schema.get_field_index(ROW_COLUMN), ROW_COLUMN, rows)
-    return layout.frame(combined)
+        rows = pc.add(combined.column(ROW_COLUMN), pa.scalar(number << _PARTITION_SHIFT, pa.int64()))
+    return combined.set_column(combined.schema.get_field_index(ROW_COLUMN), ROW_COLUMN, rows)
 
 
 def _half(frame: pd.DataFrame, *, layout: _Layout, kind: str) -> pd.DataFrame:
@@ -375,26 +406,33 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         source = read_source(
             config.source, blocksize=config.dask_blocksize, compute=compute, identity=not config.key_columns
         )
-        # builds the graph; preflight runs here, before the output is touched
-        scored, quarantine = score(
-            source.frame,
+        # preflight runs here, before the output is touched
+        spec, sig, params, layout = _prepare(
+            source.frame._meta,
             spec,
             sig,
             config.params or None,
             config.profile,
             config.on_schema_mismatch,
-            keep_columns=_kept_columns(config, source.schema.names),
+            _kept_columns(config, source.schema.names),
         )
         lap("read_and_preflight")
         out = prepare_output(config.output, config.mode)
         staging = out / f"_sigbatch_tmp_{uuid.uuid4().hex[:12]}"
         try:
-            writes = [
-                write_parquet(frame, staging / name, _arrow_schema(frame._meta))
-                for frame, name in ((scored, SCORED_DIR), (quarantine, QUARANTINE_DIR))
-            ]
-            compute(*writes)  # one graph: both sinks share the scoring tasks
+            writes = _job_tasks(
+                source,
+                layout,
+                staging,
+                model=spec,
+                signature=sig,
+                params=params,
+                profile=config.profile,
+                on_schema_mismatch=config.on_schema_mismatch,
+            )
+            compute(*writes)  # one graph: both writes of a partition share its scoring task
             for name in (SCORED_DIR, QUARANTINE_DIR):
+                (staging / name).mkdir(parents=True, exist_ok=True)  # a source without partitions
                 (staging / name).replace(out / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -408,6 +446,45 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         signature=sig,
         clock=clock,
     )
+
+
+def _job_tasks(source: Source, layout: _Layout, staging: Path, **scoring: Any) -> list[Any]:
+    """The job's graph, Arrow from read to write: per piece, read, score once, write both halves.
+
+    The same functions as :func:`score`'s frames (:func:`_score_arrow`, the layout's split), without
+    the round trips through pandas that Dask DataFrame partitions need.
+    """
+    tasks = []
+    token = staging.name  # unique per run: jobs sharing a distributed scheduler never share keys
+    for number, piece in enumerate(source.pieces):
+        table = dask.delayed(read_piece_table)(
+            piece,
+            source.schema,
+            source.options,
+            source.identity,
+            dask_key_name=f"sigbatch-read-{token}-{number}",
+        )
+        combined = dask.delayed(_score_arrow)(
+            table, number, layout=layout, **scoring, dask_key_name=f"sigbatch-score-{token}-{number}"
+        )
+        for kind, directory in (("scored", SCORED_DIR), ("quarantined", QUARANTINE_DIR)):
+            tasks.append(
+                dask.delayed(_write_half)(
+                    combined,
+                    layout,
+                    kind,
+                    str(staging / directory),
+                    number,
+                    dask_key_name=f"sigbatch-write-{kind}-{token}-{number}",
+                )
+            )
+    return tasks
+
+
+def _write_half(combined: pa.Table, layout: _Layout, kind: str, directory: str, number: int) -> int:
+    """Write the scored or the quarantined rows of one scored partition; the rows written."""
+    table = layout.scored(combined) if kind == "scored" else layout.quarantined(combined)
+    return write_table(table, directory, number)
 
 
 def _load_signature(path: str | None) -> ModelSignature | None:
@@ -430,17 +507,6 @@ def _kept_columns(config: ScoreConfig, names: list[str]) -> list[str] | None:
     if keep is not None and config.key_columns:
         keep = [*[k for k in config.key_columns if k not in keep], *keep]
     return keep
-
-
-def _arrow_schema(meta: pd.DataFrame) -> pa.Schema:
-    """The Parquet schema of an output, from its meta (object columns are typed from the data)."""
-    fields = []
-    for name, dtype in meta.dtypes.items():
-        if pd.api.types.is_object_dtype(dtype):
-            msg = f"column {name!r} has dtype object; the job reads sources with Arrow types only"
-            raise ConfigError(msg)
-        fields.append(pa.Schema.from_pandas(meta[[name]], preserve_index=False).field(0))
-    return pa.schema(fields)
 
 
 @contextlib.contextmanager
