@@ -350,7 +350,13 @@ def _score(
     output_reasons: dict[int, list[Reason]] = {}
     pred_table: pa.Table | None = None
     if out_schema is not None and not out_schema.is_tensor_spec() and len(rows_scored):
-        check = enforce(preds, out_schema, on_schema_mismatch="quarantine")
+        checked = preds
+        if out_schema.has_input_names():
+            # only the declared outputs are checked (and kept when typed): converting the other
+            # columns a model returns (an identity model returns its whole input) is wasted work
+            declared = {s.name for s in out_schema.inputs}
+            checked = preds[[c for c in preds.columns if c in declared]]
+        check = enforce(checked, out_schema, on_schema_mismatch="quarantine")
         for local, rs in check.reasons.items():
             output_reasons[int(rows_scored[local])] = [
                 Reason(r.path, ReasonCode.OUTPUT_MISMATCH, r.expected, r.actual, f"{r.code.value}: {r.message}")
