@@ -60,7 +60,7 @@ SCORE_KEYS: dict[str, _Key] = {
     "output.key_columns": _Key((list, type(None)), None, help="source columns that identify a record"),
     "profile": _Key((str,), "mlflow", ("mlflow", "strict", "lenient"), "enforcement profile"),
     "on_schema_mismatch": _Key((str,), "fail", ("fail", "quarantine"), "whole-column problems"),
-    "spark.batch_size": _Key((int,), 10_000, help="rows per Arrow batch on the executors"),
+    "spark.batch_size": _Key((int,), 50_000, help="rows per Arrow batch on the executors"),
     "dask.scheduler": _Key((str,), "threads", help="threads, processes, or a dask.distributed address"),
     "dask.workers": _Key((int, type(None)), None, help="worker count for the processes scheduler"),
     "dask.blocksize": _Key((str, type(None)), None, help="partition size when reading text sources"),

@@ -492,7 +492,7 @@ def test_conf_file_loads_with_paths_overridden(tmp_path):
         "error",
         "parquet",
     )
-    assert cfg.spark_batch_size == 10_000
+    assert cfg.spark_batch_size == 50_000
 
 
 @pytest.mark.parametrize(
