@@ -14,6 +14,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,11 +170,15 @@ class Manifest:
             sigbatch_version=__version__,
         )
 
+    def to_json(self) -> str:
+        """The manifest file's text."""
+        return json.dumps(asdict(self), indent=2, default=str) + "\n"
+
     def write(self, output: str | Path) -> Path:
         """Write ``<output>/_sigbatch_manifest.json`` (atomically)."""
         target = Path(output) / MANIFEST_NAME
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n", encoding="utf-8")
+        tmp.write_text(self.to_json(), encoding="utf-8")
         tmp.replace(target)
         return target
 
@@ -201,14 +206,18 @@ def finish_job(
     config: Any,
     signature: ModelSignature,
     clock: Stopwatch,
+    counter: Callable[[str | Path, int], Counts] | None = None,
+    writer: Callable[[str | Path, Manifest], None] | None = None,
 ) -> Manifest:
     """The last step of every scoring job: count what was written, check, write the manifest.
 
     ``config`` is the job's :class:`~sigbatch.config.ScoreConfig`; ``clock`` its stopwatch (it
-    gains ``count_outputs`` and ``total``). Raises :class:`AccountingError` when rows in !=
-    scored + quarantined.
+    gains ``count_outputs`` and ``total``). ``counter`` and ``writer`` replace
+    :func:`count_outputs` and :meth:`Manifest.write` for outputs that are not local directories
+    (the Spark job's ``hdfs://`` or ``s3a://`` outputs). Raises :class:`AccountingError` when rows
+    in != scored + quarantined.
     """
-    counts = count_outputs(output, rows_in)
+    counts = (counter or count_outputs)(output, rows_in)
     clock.lap("count_outputs")
     counts.check()
     timings = dict(clock.timings)
@@ -222,7 +231,10 @@ def finish_job(
         counts=counts,
         timings=timings,
     )
-    manifest.write(output)
+    if writer is None:
+        manifest.write(output)
+    else:
+        writer(output, manifest)
     return manifest
 
 

@@ -275,6 +275,9 @@ def test_output_modes_and_fail_fast(tmp_path):
     assert not (tmp_path / "out2" / "scored").exists()
     with pytest.raises(ConfigError, match="delta"):
         run_scoring(_config(lake, tmp_path / "out3", "parquet", "output.format=delta"))
+    with pytest.raises(ConfigError, match="use the Spark engine for hdfs://"):
+        run_scoring(_config(lake, tmp_path / "out4", "parquet", "output.path=s3a://bucket/out"))
+    assert not Path("s3a:").exists()
 
 
 def test_job_scores_each_row_once(tmp_path):

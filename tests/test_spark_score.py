@@ -295,6 +295,43 @@ def test_job_counts_identity_and_manifest(spark, models, tmp_path):
         assert original == {k: row[k] for k in table.column_names}
 
 
+def test_job_writes_to_a_filesystem_uri(spark, models, tmp_path):
+    """An output given as a URI (hdfs://, s3a://, here file://) is checked, counted and given its
+    manifest through Spark's filesystem, with the same counts as a local path."""
+    from sigbatch.spark import run_scoring
+
+    table, expected = models.landing_table(120)
+    source = _write_parquet(table, tmp_path / "lake")
+    target = tmp_path / "remote"
+    uri = target.as_uri()
+    config = _config(tmp_path, source, f"signature={_signature_file(tmp_path, models)}", f"output.path={uri}")
+    manifest = run_scoring(spark, config)
+    c = manifest.counts
+    assert (c.rows_in, c.rows_scored, c.rows_quarantined) == (120, 120 - len(expected), len(expected))
+    assert c.quarantined_by_code == dict(Counter(code for _, rs in expected.values() for _, code in rs))
+    assert c.quarantined_by_stage == dict(Counter(stage for stage, _ in expected.values()))
+    assert read_manifest(target) == manifest
+    assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == [
+        "_sigbatch_manifest.json",
+        "quarantine",
+        "scored",
+    ]
+    assert _reasons(pq.read_table(target / "quarantine")) == expected
+    with pytest.raises(ConfigError, match=r"already exists and output\.mode is 'error'"):
+        run_scoring(spark, config)
+    again = run_scoring(
+        spark,
+        _config(
+            tmp_path,
+            source,
+            f"signature={_signature_file(tmp_path, models)}",
+            f"output.path={uri}",
+            "output.mode=overwrite",
+        ),
+    )
+    assert again.counts == manifest.counts
+
+
 def test_job_model_runs_once_per_row(spark, models, tmp_path):
     """The job computes the model once per row for both outputs (single pass)."""
     from sigbatch.spark import run_scoring

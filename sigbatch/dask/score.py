@@ -395,6 +395,12 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         run_scoring(cfg).counts.rows_in
         # -> 20000
     """
+    if "://" in config.output:
+        msg = (
+            f"output.path {config.output!r}: the Dask engine writes to a local directory (or a mounted "
+            "one); use the Spark engine for hdfs://, s3a:// and other filesystem URIs"
+        )
+        raise ConfigError(msg)
     if config.output_format != "parquet":
         msg = f"output.format {config.output_format!r}: the Dask engine writes parquet; use the Spark engine for delta"
         raise ConfigError(msg)

@@ -40,6 +40,8 @@ __all__ = [
     "FILE_COLUMN",
     "IDENTITY_COLUMNS",
     "OFFSET_COLUMN",
+    "HadoopOutput",
+    "is_uri",
     "quoted",
     "read_source",
     "with_source_identity",
@@ -115,3 +117,83 @@ def write_output(df: DataFrame, path: str, fmt: str) -> None:
         )
         raise DependencyError(msg)
     df.write.format(fmt).mode("errorifexists").save(path)
+
+
+# --- outputs the driver cannot read as local paths ---------------------------------------------
+
+
+def is_uri(path: str) -> bool:
+    """Whether an output path names a filesystem (``hdfs://``, ``s3a://``, ``file://``, ...)."""
+    return "://" in path
+
+
+class HadoopOutput:
+    """An output directory reached through Spark's Hadoop filesystem (any URI Spark can write).
+
+    The job's bookkeeping goes through it: the overwrite check, the counts (read back by Spark
+    from the written files, footers for row counts) and the manifest (written to a temporary name,
+    then renamed), so the output needs no local mount on the driver.
+    """
+
+    def __init__(self, spark: SparkSession, uri: str) -> None:
+        self.spark = spark
+        self.uri = uri.rstrip("/")
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        self._path = jvm.org.apache.hadoop.fs.Path(self.uri)
+        self._fs = self._path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+    def child(self, name: str) -> str:
+        """The URI of an entry of the directory."""
+        return f"{self.uri}/{name}"
+
+    def prepare(self, mode: str, names: tuple[str, ...]) -> None:
+        """Check the directory for ``mode``: ``error`` refuses a non-empty one, ``overwrite``
+        deletes the job's own entries (``names``) and leaves the rest."""
+        from sigbatch.errors import ConfigError
+
+        fs, path = self._fs, self._path
+        if fs.exists(path) and len(fs.listStatus(path)) > 0:
+            if mode == "error":
+                msg = (
+                    f"output {self.uri} already exists and output.mode is 'error'; choose another "
+                    "output.path or set output.mode=overwrite"
+                )
+                raise ConfigError(msg)
+            if mode == "overwrite":
+                for name in names:
+                    fs.delete(self._entry(name), True)
+        fs.mkdirs(path)
+
+    def write_text(self, name: str, text: str) -> None:
+        """Write a small file, atomically: a temporary name, then a rename over the target."""
+        target, tmp = self._entry(name), self._entry(f".{name}.tmp")
+        stream = self._fs.create(tmp, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+        self._fs.delete(target, False)
+        if not self._fs.rename(tmp, target):
+            msg = f"could not rename {tmp} to {target}"
+            raise OSError(msg)
+
+    def counts(self, scored: str, quarantine: str, fmt: str, rows_in: int) -> Any:
+        """:class:`~sigbatch.manifest.Counts` of the written outputs, as Spark reads them back."""
+        from sigbatch.manifest import Counts
+        from sigbatch.quarantine import ERRORS_COLUMN, STAGE_COLUMN
+
+        reader = self.spark.read.format(fmt)
+        n_scored = reader.load(self.child(scored)).count()
+        bad = reader.load(self.child(quarantine))
+        n_bad = bad.count()
+        by_stage = {r[0]: int(r[1]) for r in bad.groupBy(STAGE_COLUMN).count().collect()}
+        # a row counts once per code it carries
+        codes = bad.select(F.explode(F.array_distinct(F.col(f"`{ERRORS_COLUMN}`.code"))).alias("code"))
+        by_code = {r[0]: int(r[1]) for r in codes.groupBy("code").count().collect()}
+        return Counts(rows_in, n_scored, n_bad, dict(sorted(by_stage.items())), dict(sorted(by_code.items())))
+
+    def _entry(self, name: str) -> Any:
+        jvm = self.spark.sparkContext._jvm
+        assert jvm is not None
+        return jvm.org.apache.hadoop.fs.Path(self.child(name))

@@ -57,7 +57,15 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
 from sigbatch.errors import ConfigError, SignatureError
-from sigbatch.manifest import QUARANTINE_DIR, SCORED_DIR, Manifest, Stopwatch, finish_job, prepare_output
+from sigbatch.manifest import (
+    MANIFEST_NAME,
+    QUARANTINE_DIR,
+    SCORED_DIR,
+    Manifest,
+    Stopwatch,
+    finish_job,
+    prepare_output,
+)
 from sigbatch.models import KIND_COLUMN, PRED_PREFIX, load_model, prediction_schema, score_combined
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import ERRORS_COLUMN, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
@@ -65,6 +73,8 @@ from sigbatch.spark.io import (
     FILE_COLUMN,
     IDENTITY_COLUMNS,
     OFFSET_COLUMN,
+    HadoopOutput,
+    is_uri,
     quoted,
     read_source,
     with_source_identity,
@@ -396,7 +406,14 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     clock = Stopwatch()
     lap = clock.lap
 
-    out = prepare_output(config.output, config.mode)
+    remote = HadoopOutput(spark, config.output) if is_uri(config.output) else None
+    if remote is not None:
+        remote.prepare(config.mode, (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME))
+        out: Any = remote.uri
+        scored_path, quarantine_path = remote.child(SCORED_DIR), remote.child(QUARANTINE_DIR)
+    else:
+        out = prepare_output(config.output, config.mode)
+        scored_path, quarantine_path = str(out / SCORED_DIR), str(out / QUARANTINE_DIR)
     sig = _job_signature(config)
     raw = read_source(spark, config.source)
     _check_columns("output.key_columns", config.key_columns, raw.columns)
@@ -423,9 +440,9 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         if keep is not None and config.key_columns:
             keep = [*[k for k in config.key_columns if k not in keep], *keep]
         scored, quarantine = split_frame(stored, sig, keep)
-        write_output(scored, str(out / SCORED_DIR), config.output_format)
+        write_output(scored, scored_path, config.output_format)
         lap("write_scored")
-        write_output(quarantine, str(out / QUARANTINE_DIR), config.output_format)
+        write_output(quarantine, quarantine_path, config.output_format)
         lap("write_quarantine")
     finally:
         spark.conf.set(_BATCH_CONF, previous)
@@ -439,6 +456,10 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         config=config,
         signature=sig,
         clock=clock,
+        counter=None
+        if remote is None
+        else (lambda _out, n: remote.counts(SCORED_DIR, QUARANTINE_DIR, config.output_format, n)),
+        writer=None if remote is None else (lambda _out, m: remote.write_text(MANIFEST_NAME, m.to_json())),
     )
 
 
