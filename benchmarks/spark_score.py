@@ -75,15 +75,18 @@ def _enforce_bench() -> Any:
 
 
 def _core_seconds(table: pa.Table, signature: Path) -> float:
-    """Seconds for the core's ``score_combined`` over the table in 10,000-row batches, this process."""
+    """Seconds for the core's ``score_combined`` over the table in batches of the job's default size
+    (``spark.batch_size``, 50,000 rows), in this process."""
+    from sigbatch.config import SCORE_KEYS
     from sigbatch.models import score_combined
     from sigbatch.wire import load_signature
 
     sig = load_signature(signature)
     score_combined(table.slice(0, 1000), MODEL, sig)  # load the model
     t0 = time.perf_counter()
-    for start in range(0, table.num_rows, 10_000):
-        score_combined(table.slice(start, 10_000), MODEL, sig, row_offset=start)
+    step = SCORE_KEYS["spark.batch_size"].default
+    for start in range(0, table.num_rows, step):
+        score_combined(table.slice(start, step), MODEL, sig, row_offset=start)
     return time.perf_counter() - t0
 
 
