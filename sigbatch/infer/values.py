@@ -200,7 +200,7 @@ def infer_element_type(values: Iterable[Any]) -> Array | None:
         if values.dtype.kind != "O":
             return _infer_typed_ndarray(values)
     if isinstance(values, list) and values:
-        fast = _infer_homogeneous_scalars(values)
+        fast = _infer_homogeneous_scalars(values) or _infer_by_partial(values)
         if fast is not None:
             return fast
     result: ColumnType | None = None
@@ -228,6 +228,28 @@ def infer_element_type(values: Iterable[Any]) -> Array | None:
                 merged.clear()
                 result = new
     return None if result is None else Array(result)
+
+
+def _infer_by_partial(values: list[Any]) -> Array | None:
+    """Array type of a list of values, read column-wise by the partial engine under the strict policy.
+
+    That reading gives MLflow's type whenever MLflow's fold gives one (a law the tests check against
+    MLflow) and refuses what MLflow refuses. Returns None when it refuses the values, or when they
+    hold numpy arrays (an empty one is "undetermined" to MLflow, which the partial does not tell
+    apart from an empty list): the fold then runs and produces MLflow's result or error.
+    """
+    from sigbatch.infer.finalize import finalize
+    from sigbatch.infer.partial import Partial, _node_from_values
+
+    lists: set[type] = set()
+    try:
+        node = _node_from_values(values, 0, 0, 0, lists)
+        if np.ndarray in lists:
+            return None
+        schema = finalize(Partial(rows=len(values), fields=(("v", node),), first=(("v", (0, 0, 0)),)))[0]
+    except InferenceError:
+        return None
+    return Array(schema.inputs[0].type)
 
 
 def _infer_homogeneous_scalars(values: list[Any]) -> Array | None:
