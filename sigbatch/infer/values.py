@@ -249,7 +249,7 @@ def _infer_by_partial(values: list[Any]) -> Array | None:
         schema = finalize(Partial(rows=len(values), fields=(("v", node),), first=(("v", (0, 0, 0)),)))[0]
     except InferenceError:
         return None
-    return Array(schema.inputs[0].type)
+    return Array(schema.inputs[0].type)  # type: ignore[arg-type]  # a ColSpec's type, never a numpy dtype
 
 
 def _infer_homogeneous_scalars(values: list[Any]) -> Array | None:
