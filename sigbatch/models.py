@@ -205,8 +205,8 @@ def _predictions_frame(out: Any, n: int, signature: ModelSignature | None, input
     """The model's output as a frame with one row per input row.
 
     A Series keeps its name as the prediction column's, unless that is the name of one of the
-    model's ``inputs`` (``df["x"] * 2`` is named ``x``): the prediction would then replace that
-    source column in the scored rows, so it takes the default name instead.
+    model's ``inputs`` (``df["x"] * 2`` is named ``x``) and not a declared output: the prediction
+    would then replace that source column in the scored rows, so it takes the default name instead.
     """
     names = None
     if signature is not None and signature.outputs is not None and signature.outputs.has_input_names():
@@ -214,7 +214,9 @@ def _predictions_frame(out: Any, n: int, signature: ModelSignature | None, input
     if isinstance(out, pd.DataFrame):
         frame = out.reset_index(drop=True)
     elif isinstance(out, pd.Series):
-        own = out.name if out.name is not None and str(out.name) not in set(map(str, inputs)) else None
+        own = out.name
+        if own is not None and str(own) in set(map(str, inputs)) and str(own) not in (names or []):
+            own = None
         frame = pd.DataFrame({own if own is not None else (names[0] if names else "prediction"): out.reset_index(drop=True)})
     elif isinstance(out, np.ndarray) and out.ndim == 2 and names and out.shape[1] == len(names):
         frame = pd.DataFrame(out, columns=names)

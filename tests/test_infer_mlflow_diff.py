@@ -13,6 +13,7 @@ import datetime as dt
 import decimal
 import logging
 import warnings
+from collections import OrderedDict
 from typing import Any
 
 import mlflow.models.signature
@@ -292,6 +293,29 @@ def _assert_same_signature(model_input: Any, model_output: Any = None, params: A
 def test_records_match_mlflow(records):
     """A list of dicts (nested values, nulls, missing keys) infers exactly MLflow's schema."""
     _assert_same_schema(records)
+
+
+def _reordered() -> OrderedDict:
+    od = OrderedDict(a=1, b="x")
+    od.move_to_end("a")  # iterates b, a; its storage (dict.values) still holds a, b
+    return od
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        pytest.param([_reordered(), _reordered()], id="ordered-dicts-moved-keys"),
+        pytest.param([{"c": _reordered()}, {"c": _reordered()}], id="nested-ordered-dicts"),
+        pytest.param([{"a": 1}, {pd.NA: 1}], id="na-key-top-level"),
+        pytest.param([{"c": {"a": 1}}, {"c": {pd.NA: 1}}], id="na-key-nested"),
+        pytest.param([{"b": 1, "a": "x"}, {"a": "y", "b": 2}], id="same-keys-other-order"),
+    ],
+)
+def test_record_shapes_found_by_review_match_mlflow(records):
+    """Records the column-wise reading once got wrong: key order apart from value order, keys
+    whose == has no truth value, one key set in two orders (records and object frames)."""
+    _assert_same_schema(records)
+    _assert_same_schema(pd.DataFrame({"col": records}))
 
 
 @settings(max_examples=40, **_SETTINGS)

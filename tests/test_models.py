@@ -58,6 +58,17 @@ def test_a_series_named_after_an_input_column_does_not_replace_it():
     assert result.quarantine.num_rows == 1
 
 
+def test_a_series_named_after_an_input_that_is_a_declared_output_keeps_its_name():
+    """A Series named like an input column keeps that name when the signature declares it an output."""
+    sig = ModelSignature(
+        Schema([ColSpec("double", "x")]),
+        Schema([ColSpec("double", "score", required=False), ColSpec("double", "x")]),
+    )
+    result = score_batch([{"x": 1.0}, {"x": 2.0}], lambda df: df["x"].clip(0, 1.5), sig)
+    assert result.quarantine.num_rows == 0
+    assert result.scored.column("x").to_pylist() == [1.0, 1.5]
+
+
 def test_model_errors_are_isolated_by_bisection():
     """A model that raises for some rows quarantines exactly those rows with MODEL_ERROR; the rest score."""
     calls = []

@@ -273,7 +273,7 @@ def _records_schema(rows: list[dict[Any, Any]]) -> Schema:
     lists: set[type] = set()
     try:
         schema = finalize(_records_partial(rows, 0, 0, lists))[0]
-    except InferenceError:
+    except (InferenceError, TypeError):  # TypeError: values whose == has no truth value (pd.NA keys)
         return _records_schema_by_value(rows)
     # Empty numpy arrays are "undetermined" to MLflow, not untyped like empty lists: the partial
     # engine does not tell the two apart, so rows holding numpy arrays are read value by value.

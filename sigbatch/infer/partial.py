@@ -435,11 +435,12 @@ def partial_from_records(rows: Iterable[Any], *, origin: int = 0, first_row: int
 def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set[type] | None) -> Partial:
     """:func:`partial_from_records`, adding to ``seen`` (when given) the types of lists it reads."""
     records = rows if isinstance(rows, list) else list(rows)
-    dicts = records if set(map(type, records)) == {dict} else [r for r in records if isinstance(r, dict)]
+    plain = set(map(type, records)) == {dict}
+    dicts = records if plain else [r for r in records if isinstance(r, dict)]
     unreadable = len(records) - len(dicts)
     if not dicts:
         return Partial(unreadable=unreadable)
-    columns, missing = _columns(dicts)
+    columns, missing = _columns(dicts, plain)
     fields = tuple(
         sorted(
             (name, _node_from_values(values, origin, first_row, missing.get(name, 0), seen))
@@ -454,24 +455,21 @@ def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set
     )
 
 
-def _columns(dicts: list[dict[Any, Any]]) -> tuple[dict[str, list[Any]], dict[str, int]]:
+def _columns(dicts: list[dict[Any, Any]], plain: bool = False) -> tuple[dict[str, list[Any]], dict[str, int]]:
     """The values of each key across ``dicts`` (first-seen key order) and how often it was absent.
 
-    Records that all have the same keys in the same order (the common case) are read in one pass over
-    their values, each column a slice of it. Otherwise dense keys are gathered one key at a time with
-    the missing marker in place, and sparse ones (many keys, few per dict) entry by entry, so the cost
-    stays proportional to the data.
+    Plain dicts (``plain``: every one exactly a ``dict``) that all have the same keys in the same
+    order (the common case) are read in one pass over their values, each column a slice of it.
+    Otherwise dense keys are gathered one key at a time with the missing marker in place, and sparse
+    ones (many keys, few per dict) entry by entry, so the cost stays proportional to the data.
     """
     n = len(dicts)
     flat_keys = list(chain.from_iterable(dicts))
     keys = dict.fromkeys(dicts[0])
     width = len(keys)
-    if len(flat_keys) == width * n and all(
-        flat_keys[j::width].count(k) == n for j, k in enumerate(keys) if isinstance(k, str)
-    ):
+    if plain and len(flat_keys) == width * n and _repeats(flat_keys, list(keys), n):
         # The flat key list is the first dict's keys repeated n times: as no dict repeats a key,
         # every dict has exactly those keys in that order, and column j is every width-th value.
-        _check_names(keys)
         flat_values = list(chain.from_iterable(map(dict.values, dicts)))
         return {k: flat_values[j::width] for j, k in enumerate(keys)}, {}
     keys = dict.fromkeys(flat_keys)
@@ -484,6 +482,21 @@ def _columns(dicts: list[dict[Any, Any]]) -> tuple[dict[str, list[Any]], dict[st
         for k, v in d.items():
             columns[k].append(v)
     return columns, {k: n - len(v) for k, v in columns.items()}
+
+
+def _repeats(flat_keys: list[Any], keys: list[Any], n: int) -> bool:
+    """Whether ``flat_keys`` is ``keys`` (all strings) repeated ``n`` times.
+
+    (Only for plain dicts: a subclass such as ``OrderedDict`` may list its keys in another order
+    than ``dict.values`` gives its values.)
+    """
+    width = len(keys)
+    try:
+        return all(isinstance(k, str) for k in keys) and all(
+            flat_keys[j::width].count(k) == n for j, k in enumerate(keys)
+        )
+    except TypeError:  # a key whose == gives no truth value (pd.NA): the general path decides
+        return False
 
 
 def _check_names(keys: Iterable[Any]) -> None:
@@ -572,7 +585,7 @@ def _node_from_values(
             examples["object"] = _first_examples(
                 values, _container_test(tuple(dict_types)), origin, first_row
             )
-            columns, absent = _columns(full_dicts)
+            columns, absent = _columns(full_dicts, dict_types == [dict])
             properties = tuple(
                 sorted(
                     (name, _node_from_values(vals, origin, first_row, absent.get(name, 0), seen))

@@ -247,7 +247,7 @@ def _infer_by_partial(values: list[Any]) -> Array | None:
         if np.ndarray in lists:
             return None
         schema = finalize(Partial(rows=len(values), fields=(("v", node),), first=(("v", (0, 0, 0)),)))[0]
-    except InferenceError:
+    except (InferenceError, TypeError):  # TypeError: values whose == has no truth value (pd.NA keys)
         return None
     return Array(schema.inputs[0].type)  # type: ignore[arg-type]  # a ColSpec's type, never a numpy dtype
 
