@@ -372,6 +372,8 @@ def _score(
     if pred_table is None:
         # typed with no scored rows: an empty table of the declared prediction types
         pred_table = prediction_schema(sig).empty_table() if typed else _to_arrow(preds, len(rows_scored))
+    if out_schema is not None and not out_schema.is_tensor_spec() and len(rows_scored):
+        pred_table = _required_nans(pred_table, preds, out_schema)
     if model_reasons or output_reasons:
         # one table for every stage, so each source column keeps one type
         all_reasons = {**result.reasons, **model_reasons, **output_reasons}
@@ -478,6 +480,23 @@ def score_combined(
         else:
             columns.append(pc.if_else(pa.array(ok), pa.scalar("scored"), pa.scalar("quarantined")))
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _required_nans(table: pa.Table, preds: pd.DataFrame, schema: Schema) -> pa.Table:
+    """``table`` with the NaN of required float outputs kept as NaN.
+
+    The output check accepts NaN in a required float column (a float value, as MLflow treats it),
+    but pandas' conversion to Arrow turns it into null, which a required column must not hold.
+    """
+    for spec in schema.inputs:
+        name = spec.name
+        if not spec.required or name is None or name not in table.column_names or name not in preds.columns:
+            continue
+        values = preds[name]
+        if isinstance(values, pd.Series) and values.dtype.kind == "f" and table.column(name).null_count:
+            exact = pa.array(values.to_numpy(), from_pandas=False).cast(table.schema.field(name).type)
+            table = table.set_column(table.schema.get_field_index(name), table.schema.field(name), exact)
+    return table
 
 
 def _chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:

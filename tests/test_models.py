@@ -69,6 +69,24 @@ def test_a_series_named_after_an_input_that_is_a_declared_output_keeps_its_name(
     assert result.scored.column("x").to_pylist() == [1.0, 1.5]
 
 
+def test_a_required_float_output_keeps_its_nan():
+    """NaN passes the check of a required double output (a float value, as in MLflow) and is written
+    as NaN, never as a null the required column must not hold."""
+    from sigbatch.models import score_combined
+
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "score")]))
+
+    def model(df):
+        return pd.DataFrame({"score": np.where(df["x"] > 1, np.nan, df["x"])})
+
+    table = pa.table({"x": [1.0, 2.0, 0.5]})
+    scored = score_batch(table, model, sig).scored.column("score")
+    combined = score_combined(table, model, sig).column("_sigbatch_pred_score")
+    for column in (scored, combined):
+        assert column.null_count == 0
+        assert np.isnan(column.to_numpy()).tolist() == [False, True, False]
+
+
 def test_model_errors_are_isolated_by_bisection():
     """A model that raises for some rows quarantines exactly those rows with MODEL_ERROR; the rest score."""
     calls = []
