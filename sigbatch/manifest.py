@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import time
 import uuid
@@ -33,6 +34,7 @@ __all__ = [
     "Stopwatch",
     "count_outputs",
     "finish_job",
+    "is_uri",
     "prepare_output",
     "read_manifest",
     "signature_hash",
@@ -101,6 +103,21 @@ def count_outputs(output: str | Path, rows_in: int) -> Counts:
             # a row counts once per code it carries
             by_code.update({r["code"] for r in reasons or []})
     return Counts(rows_in, scored, quarantined, dict(sorted(by_stage.items())), dict(sorted(by_code.items())))
+
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def is_uri(path: str | Path) -> bool:
+    """Whether an output path names a filesystem scheme (``hdfs://``, ``s3a://``, ``file:/``, ...).
+
+    A one-letter scheme is a Windows drive (``C:/data``), not a filesystem.
+
+    Example:
+        >>> is_uri("s3a://bucket/out"), is_uri("file:/tmp/out"), is_uri("out/run1"), is_uri("C:/data")
+        (True, True, False, False)
+    """
+    return bool(_URI.match(str(path)))
 
 
 def prepare_output(output: str | Path, mode: str) -> Path:

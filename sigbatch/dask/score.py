@@ -53,6 +53,7 @@ from sigbatch.manifest import (
     Manifest,
     Stopwatch,
     finish_job,
+    is_uri,
     prepare_output,
 )
 from sigbatch.models import (
@@ -395,7 +396,7 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         run_scoring(cfg).counts.rows_in
         # -> 20000
     """
-    if "://" in config.output:
+    if is_uri(config.output):
         msg = (
             f"output.path {config.output!r}: the Dask engine writes to a local directory (or a mounted "
             "one); use the Spark engine for hdfs://, s3a:// and other filesystem URIs"

@@ -29,6 +29,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 
 from sigbatch.errors import ConfigError, DependencyError
+from sigbatch.manifest import is_uri
 from sigbatch.quarantine import ROW_COLUMN
 
 if TYPE_CHECKING:
@@ -120,11 +121,6 @@ def write_output(df: DataFrame, path: str, fmt: str) -> None:
 
 
 # --- outputs the driver cannot read as local paths ---------------------------------------------
-
-
-def is_uri(path: str) -> bool:
-    """Whether an output path names a filesystem (``hdfs://``, ``s3a://``, ``file://``, ...)."""
-    return "://" in path
 
 
 class HadoopOutput:
