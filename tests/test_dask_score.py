@@ -219,6 +219,19 @@ def test_job_writes_both_outputs_and_an_exact_manifest(tmp_path, fmt):
     assert not [p for p in out.iterdir() if p.name.startswith("_sigbatch_tmp")]
 
 
+def test_processes_scheduler_writes_what_threads_write(tmp_path):
+    """The processes scheduler (one task per piece) writes the same rows, reasons and counts as threads."""
+    lake = _write_seed_lake(tmp_path, "parquet")
+    outputs = {}
+    for scheduler in ("threads", "processes"):
+        out = tmp_path / scheduler
+        manifest = run_scoring(_config(lake, out, "parquet", f"dask.scheduler={scheduler}"))
+        tables = {name: pq.read_table(out / name).sort_by("id") for name in ("scored", "quarantine")}
+        outputs[scheduler] = (manifest.counts, tables["scored"].to_pylist(), tables["quarantine"].to_pylist())
+    assert outputs["processes"] == outputs["threads"]
+    assert outputs["threads"][0].rows_quarantined == 18
+
+
 def test_csv_source_and_blocksize_split_jsonl(tmp_path):
     """CSV files are read with types unified across files; a small blocksize splits JSON lines."""
     lake = _write_seed_lake(tmp_path, "csv")

@@ -431,6 +431,7 @@ def run_scoring(config: ScoreConfig) -> Manifest:
                 source,
                 layout,
                 staging,
+                one_task=config.dask_scheduler == "processes",
                 model=spec,
                 signature=sig,
                 params=params,
@@ -455,43 +456,84 @@ def run_scoring(config: ScoreConfig) -> Manifest:
     )
 
 
-def _job_tasks(source: Source, layout: _Layout, staging: Path, **scoring: Any) -> list[Any]:
-    """The job's graph, Arrow from read to write: per piece, read, score once, write both halves.
+def _job_tasks(
+    source: Source, layout: _Layout, staging: Path, *, one_task: bool, **scoring: Any
+) -> list[Any]:
+    """The job's graph, Arrow from the read to the writes: per piece, read and score once, then
+    write the scored and the quarantined rows.
 
     The same functions as :func:`score`'s frames (:func:`_score_arrow`, the layout's split), without
-    the round trips through pandas that Dask DataFrame partitions need.
+    the round trips through pandas that Dask DataFrame partitions need. The two writes are tasks of
+    their own, so a thread writing (Arrow, without the GIL) overlaps another one scoring; with
+    ``one_task`` (the ``processes`` scheduler, which pickles every result back to the parent
+    process) each piece is a single task instead.
     """
-    tasks = []
     token = staging.name  # unique per run: jobs sharing a distributed scheduler never share keys
+    reading = (source.schema, source.options, source.identity)
+    tasks = []
     for number, piece in enumerate(source.pieces):
-        table = dask.delayed(read_piece_table)(
-            piece,
-            source.schema,
-            source.options,
-            source.identity,
-            dask_key_name=f"sigbatch-read-{token}-{number}",
+        key = f"{token}-{number}"
+        if one_task:
+            tasks.append(
+                dask.delayed(_run_piece)(
+                    piece,
+                    number,
+                    reading,
+                    layout,
+                    str(staging),
+                    scoring,
+                    dask_key_name=f"sigbatch-piece-{key}",
+                )
+            )
+            continue
+        combined = dask.delayed(_read_and_score)(
+            piece, number, reading, layout, scoring, dask_key_name=f"sigbatch-score-{key}"
         )
-        combined = dask.delayed(_score_arrow)(
-            table, number, layout=layout, **scoring, dask_key_name=f"sigbatch-score-{token}-{number}"
-        )
-        for kind, directory in (("scored", SCORED_DIR), ("quarantined", QUARANTINE_DIR)):
+        for kind in ("scored", "quarantined"):
             tasks.append(
                 dask.delayed(_write_half)(
-                    combined,
-                    layout,
-                    kind,
-                    str(staging / directory),
-                    number,
-                    dask_key_name=f"sigbatch-write-{kind}-{token}-{number}",
+                    combined, layout, kind, str(staging), number, dask_key_name=f"sigbatch-write-{kind}-{key}"
                 )
             )
     return tasks
 
 
-def _write_half(combined: pa.Table, layout: _Layout, kind: str, directory: str, number: int) -> int:
-    """Write the scored or the quarantined rows of one scored partition; the rows written."""
-    table = layout.scored(combined) if kind == "scored" else layout.quarantined(combined)
-    return write_table(table, directory, number)
+def _read_and_score(
+    piece: Any,
+    number: int,
+    reading: tuple[pa.Schema, dict[str, Any], bool],
+    layout: _Layout,
+    scoring: dict[str, Any],
+) -> pa.Table:
+    """Read one piece (``reading``: the source's schema, reader options and identity flag) and
+    score it: the combined table of both outcomes."""
+    return _score_arrow(read_piece_table(piece, *reading), number, layout=layout, **scoring)
+
+
+def _write_half(combined: pa.Table, layout: _Layout, kind: str, staging: str, number: int) -> int:
+    """Write the scored or the quarantined rows of one scored piece; the rows written.
+
+    The file name comes from the piece number, so a retried task rewrites its own file.
+    """
+    if kind == "scored":
+        return write_table(layout.scored(combined), Path(staging) / SCORED_DIR, number)
+    return write_table(layout.quarantined(combined), Path(staging) / QUARANTINE_DIR, number)
+
+
+def _run_piece(
+    piece: Any,
+    number: int,
+    reading: tuple[pa.Schema, dict[str, Any], bool],
+    layout: _Layout,
+    staging: str,
+    scoring: dict[str, Any],
+) -> tuple[int, int]:
+    """Read, score and write one piece in a single task; the rows written to each output."""
+    combined = _read_and_score(piece, number, reading, layout, scoring)
+    return (
+        _write_half(combined, layout, "scored", staging, number),
+        _write_half(combined, layout, "quarantined", staging, number),
+    )
 
 
 def _load_signature(path: str | None) -> ModelSignature | None:
