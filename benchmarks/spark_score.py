@@ -271,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         ("sigbatch job (identity model, quarantine on)", args.rows, sig_times),
     ]
     if args.breakdown:
+        assert core_seconds is not None  # measured whenever the breakdown is
         measured += [
             ("(breakdown) sigbatch job, one-column signature (id)", args.rows, extra["id"]),
             ("(breakdown) combined frame written once, partitioned by kind", args.rows, extra["partitioned"]),
