@@ -251,17 +251,17 @@ def main(argv: list[str] | None = None) -> int:
         print(info)
         if args.markdown:
             print("\n| run | seconds (median) | all runs | rows/s (median) |\n|---|---:|---|---:|")
-            for name, med, times in rows:
+            for name, med, run_times in rows:
                 print(
-                    f"| {name} | {med:.2f} | {', '.join(f'{t:.2f}' for t in times)} | {args.rows / med:,.0f} |"
+                    f"| {name} | {med:.2f} | {', '.join(f'{t:.2f}' for t in run_times)} | {args.rows / med:,.0f} |"
                 )
             print(
                 f"\nratio sigbatch / baseline: **{sig / base:.2f}x** (default dtypes), "
                 f"**{sig / arrow:.2f}x** (dtype_backend=pyarrow)"
             )
         else:
-            for name, med, times in rows:
-                print(f"  {name:<75} {med:6.2f} s  ({args.rows / med:,.0f} rows/s)  runs: {times}")
+            for name, med, run_times in rows:
+                print(f"  {name:<75} {med:6.2f} s  ({args.rows / med:,.0f} rows/s)  runs: {run_times}")
             print(
                 f"  ratio sigbatch / baseline: {sig / base:.2f}x (default dtypes), {sig / arrow:.2f}x (pyarrow dtypes)"
             )

@@ -193,7 +193,7 @@ def mlflow_models(workdir: Path) -> tuple[Any, Any]:
     from mlflow.models import ModelSignature
     from mlflow.types import Schema as MlflowSchema
 
-    class Identity(mlflow.pyfunc.PythonModel):
+    class Identity(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
         def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
             return model_input
 
