@@ -169,17 +169,16 @@ class _BatchScorer:
             profile=self.profile,  # type: ignore[arg-type]
             on_schema_mismatch=self.on_schema_mismatch,
         )
-        # score_combined numbered the rows by their position in this batch: map them to identity
-        positions = combined.column(ROW_COLUMN)
-        rows = self._row_ids(batch, names, partition, counters)
+        # score_combined keeps the batch's rows in place and numbers them by position: the row
+        # identity replaces that number, and the batch's identity columns line up as they are
         scored = pc.equal(combined.column(KIND_COLUMN), "scored")
         arrays: list[pa.Array | pa.ChunkedArray] = []
         for field in self.output:
             if field.name == ROW_COLUMN:
-                arrays.append(rows.take(positions))
+                arrays.append(self._row_ids(batch, names, partition, counters))
             elif field.name in (FILE_COLUMN, OFFSET_COLUMN):
                 # only quarantined rows need them: scored rows carry nulls through the checkpoint
-                values = batch.column(names.index(field.name)).take(positions)
+                values = batch.column(names.index(field.name))
                 arrays.append(pc.if_else(scored, pa.scalar(None, values.type), values))
             else:
                 arrays.append(combined.column(field.name))
