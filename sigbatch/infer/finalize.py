@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from sigbatch.errors import ConfigError, InferenceError, SignatureFileError
 from sigbatch.infer.partial import KINDS, FieldPartial, Partial, Sample
@@ -307,6 +310,26 @@ class InferenceResult:
 
 
 # --- finalize ---------------------------------------------------------------------------------
+
+
+def mlflow_schema(build: Callable[[set[type]], Partial]) -> Schema | None:
+    """The strict schema of the partial ``build(lists)`` makes, when it is certainly MLflow's.
+
+    Under the strict policy the partial engine gives MLflow's schema whenever MLflow gives one, and
+    refuses what MLflow refuses (a law the tests check against MLflow), with two exceptions this
+    returns None for, so that MLflow's value-by-value reading decides (and gives MLflow's own
+    result or error): values the engine refuses, and values holding numpy arrays (``build`` adds
+    the list types it meets to ``lists``), since an empty numpy array is "undetermined" to MLflow
+    while the engine counts it like an empty list.
+    """
+    lists: set[type] = set()
+    try:
+        partial = build(lists)
+        if np.ndarray in lists:
+            return None
+        return finalize(partial)[0]
+    except (InferenceError, TypeError):  # TypeError: values whose == has no truth value (pd.NA keys)
+        return None
 
 
 def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:

@@ -32,7 +32,7 @@ from sigbatch.infer.columns import (
     infer_series_type,
     series_required,
 )
-from sigbatch.infer.finalize import finalize
+from sigbatch.infer.finalize import mlflow_schema
 from sigbatch.infer.hints import dataclass_schema
 from sigbatch.infer.partial import _records_partial
 from sigbatch.infer.values import (
@@ -265,19 +265,11 @@ def _infer_schema(data: Any) -> Schema:
 def _records_schema(rows: list[dict[Any, Any]]) -> Schema:
     """One named column per key of a list of dicts, in first-seen order.
 
-    The partial engine reads records column by column and, under the strict policy, gives MLflow's
-    schema whenever MLflow gives one (a law the tests check against MLflow). When it refuses the
-    rows, or they hold numpy arrays, the value-by-value reading below runs, so the result and any
-    error are MLflow's own.
+    The partial engine reads the records column by column (see :func:`mlflow_schema`); where it
+    cannot vouch for MLflow's answer, the value-by-value reading below gives it.
     """
-    lists: set[type] = set()
-    try:
-        schema = finalize(_records_partial(rows, 0, 0, lists))[0]
-    except (InferenceError, TypeError):  # TypeError: values whose == has no truth value (pd.NA keys)
-        return _records_schema_by_value(rows)
-    # Empty numpy arrays are "undetermined" to MLflow, not untyped like empty lists: the partial
-    # engine does not tell the two apart, so rows holding numpy arrays are read value by value.
-    return _records_schema_by_value(rows) if np.ndarray in lists else schema
+    schema = mlflow_schema(lambda lists: _records_partial(rows, 0, 0, lists))
+    return _records_schema_by_value(rows) if schema is None else schema
 
 
 def _records_schema_by_value(rows: list[dict[Any, Any]]) -> Schema:

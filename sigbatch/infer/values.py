@@ -233,23 +233,19 @@ def infer_element_type(values: Iterable[Any]) -> Array | None:
 def _infer_by_partial(values: list[Any]) -> Array | None:
     """Array type of a list of values, read column-wise by the partial engine under the strict policy.
 
-    That reading gives MLflow's type whenever MLflow's fold gives one (a law the tests check against
-    MLflow) and refuses what MLflow refuses. Returns None when it refuses the values, or when they
-    hold numpy arrays (an empty one is "undetermined" to MLflow, which the partial does not tell
-    apart from an empty list): the fold then runs and produces MLflow's result or error.
+    None where that reading cannot vouch for MLflow's answer (see
+    :func:`~sigbatch.infer.finalize.mlflow_schema`): the fold then runs and gives MLflow's result or
+    error.
     """
-    from sigbatch.infer.finalize import finalize
+    from sigbatch.infer.finalize import mlflow_schema
     from sigbatch.infer.partial import Partial, _node_from_values
 
-    lists: set[type] = set()
-    try:
+    def build(lists: set[type]) -> Partial:
         node = _node_from_values(values, 0, 0, 0, lists)
-        if np.ndarray in lists:
-            return None
-        schema = finalize(Partial(rows=len(values), fields=(("v", node),), first=(("v", (0, 0, 0)),)))[0]
-    except (InferenceError, TypeError):  # TypeError: values whose == has no truth value (pd.NA keys)
-        return None
-    return Array(schema.inputs[0].type)  # type: ignore[arg-type]  # a ColSpec's type, never a numpy dtype
+        return Partial(rows=len(values), fields=(("v", node),), first=(("v", (0, 0, 0)),))
+
+    schema = mlflow_schema(build)
+    return None if schema is None else Array(schema.inputs[0].type)  # type: ignore[arg-type]
 
 
 def _infer_homogeneous_scalars(values: list[Any]) -> Array | None:
