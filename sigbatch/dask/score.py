@@ -210,9 +210,7 @@ class _Layout:
         """The meta frames of the combined, scored and quarantine frames."""
         combined = combined_schema(self.source, sig).empty_table()
         for name in self.identity:
-            combined = combined.append_column(
-                name, pa.array([], pa.string() if name == FILE_COLUMN else pa.int64())
-            )
+            combined = combined.append_column(name, pa.array([], _identity_type(name)))
         scored, quarantine = self.split(combined)
         return self.frame(combined), self.frame(scored, predictions=True), self.frame(quarantine)
 
@@ -277,13 +275,17 @@ def _score_arrow(
         on_schema_mismatch=on_schema_mismatch,
     )
     for name in layout.identity:
-        t = pa.string() if name == FILE_COLUMN else pa.int64()
-        combined = combined.append_column(name, table.column(name).cast(t))
+        combined = combined.append_column(name, table.column(name).cast(_identity_type(name)))
     if layout.has_row:
         rows = table.column(ROW_COLUMN).cast(pa.int64())
     else:
         rows = pc.add(combined.column(ROW_COLUMN), pa.scalar(number << _PARTITION_SHIFT, pa.int64()))
     return combined.set_column(combined.schema.get_field_index(ROW_COLUMN), ROW_COLUMN, rows)
+
+
+def _identity_type(name: str) -> pa.DataType:
+    """The output type of an identity column: the file as text, the split offset as a long."""
+    return pa.string() if name == FILE_COLUMN else pa.int64()
 
 
 def _half(frame: pd.DataFrame, *, layout: _Layout, kind: str) -> pd.DataFrame:
