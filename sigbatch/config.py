@@ -155,14 +155,19 @@ def parse_overrides(items: Sequence[str] | None) -> dict[str, Any]:
     return out
 
 
+def unknown_key(origin: str, key: str, known: Iterable[str]) -> ConfigError:
+    """The error for a key no config declares, with the closest known key (or all of them)."""
+    known = sorted(known)
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else f"; known keys: {known}"
+    return ConfigError(f"{origin}: unknown key '{key}'{hint}")
+
+
 def _check(origin: str, values: dict[str, Any]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for key, value in values.items():
         if key not in SCORE_KEYS:
-            close = difflib.get_close_matches(key, list(SCORE_KEYS), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f"; known keys: {sorted(SCORE_KEYS)}"
-            msg = f"{origin}: unknown key '{key}'{hint}"
-            raise ConfigError(msg)
+            raise unknown_key(origin, key, SCORE_KEYS)
         spec = SCORE_KEYS[key]
         if isinstance(value, bool) and bool not in spec.types:
             ok = False

@@ -13,14 +13,13 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sigbatch.config import flatten_keys, parse_overrides, read_config_file
+from sigbatch.config import flatten_keys, parse_overrides, read_config_file, unknown_key
 from sigbatch.errors import ConfigError, DependencyError
 from sigbatch.infer.finalize import POLICIES, InferenceResult
 from sigbatch.infer.lake import FORMATS, infer_files
@@ -69,10 +68,7 @@ def _check(origin: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """Each key known, of an accepted type, among the allowed values."""
     for key, value in values.items():
         if key not in INFER_KEYS:
-            close = difflib.get_close_matches(key, list(INFER_KEYS), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f"; known keys: {sorted(INFER_KEYS)}"
-            msg = f"{origin}: unknown key '{key}'{hint}"
-            raise ConfigError(msg)
+            raise unknown_key(origin, key, INFER_KEYS)
         types, _, choices, _ = INFER_KEYS[key]
         if isinstance(value, bool) or not isinstance(value, types):
             wanted = " or ".join("null" if t is _NONE else t.__name__ for t in types)
