@@ -43,6 +43,7 @@ class _Key:
     default: Any
     choices: tuple[Any, ...] | None = None
     help: str = ""
+    minimum: int | None = None
 
 
 SCORE_KEYS: dict[str, _Key] = {
@@ -60,7 +61,13 @@ SCORE_KEYS: dict[str, _Key] = {
     "output.key_columns": _Key((list, type(None)), None, help="source columns that identify a record"),
     "profile": _Key((str,), "mlflow", ("mlflow", "strict", "lenient"), "enforcement profile"),
     "on_schema_mismatch": _Key((str,), "fail", ("fail", "quarantine"), "whole-column problems"),
-    "spark.batch_size": _Key((int,), 50_000, help="rows per Arrow batch on the executors"),
+    "spark.batch_size": _Key((int,), 50_000, help="rows per Arrow batch on the executors", minimum=1),
+    "spark.inline_quarantine_mb": _Key(
+        (int,),
+        256,
+        help="quarantined rows (MB) the driver takes in the single pass; above it, or 0, score via a checkpoint",
+        minimum=0,
+    ),
     "dask.scheduler": _Key((str,), "threads", help="threads, processes, or a dask.distributed address"),
     "dask.workers": _Key((int, type(None)), None, help="worker count for the processes scheduler"),
     "dask.blocksize": _Key((str, type(None)), None, help="partition size when reading text sources"),
@@ -94,6 +101,7 @@ class ScoreConfig:
     profile: str
     on_schema_mismatch: str
     spark_batch_size: int
+    spark_inline_quarantine_mb: int
     dask_scheduler: str
     dask_workers: int | None
     dask_blocksize: str | None
@@ -180,8 +188,13 @@ def _check(origin: str, values: dict[str, Any]) -> dict[str, Any]:
         if spec.choices is not None and value not in spec.choices:
             msg = f"{origin}: key '{key}' must be one of {list(spec.choices)}, got {value!r}"
             raise ConfigError(msg)
-        if key in ("output.keep_columns", "output.key_columns") and value is not None and not all(
-            isinstance(v, str) for v in value
+        if spec.minimum is not None and value < spec.minimum:
+            msg = f"{origin}: key '{key}' must be at least {spec.minimum}, got {value!r}"
+            raise ConfigError(msg)
+        if (
+            key in ("output.keep_columns", "output.key_columns")
+            and value is not None
+            and not all(isinstance(v, str) for v in value)
         ):
             msg = f"{origin}: key '{key}' must be a list of column names"
             raise ConfigError(msg)
@@ -209,14 +222,23 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
     if values["source.path"] is not None and values["source.table"] is not None:
         msg = f"{origin}: set only one of 'source.path' and 'source.table'"
         raise ConfigError(msg)
-    if values["source.path"] is not None and "://" not in values["source.path"] and not Path(values["source.path"]).exists():
+    if (
+        values["source.path"] is not None
+        and "://" not in values["source.path"]
+        and not Path(values["source.path"]).exists()
+    ):
         msg = f"{origin}: key 'source.path': {values['source.path']} does not exist"
         raise ConfigError(msg)
     if values["signature"] is not None and not Path(values["signature"]).exists():
         msg = f"{origin}: key 'signature': {values['signature']} does not exist"
         raise ConfigError(msg)
     return ScoreConfig(
-        source=SourceConfig(values["source.path"], values["source.table"], values["source.format"], dict(values["source.options"])),
+        source=SourceConfig(
+            values["source.path"],
+            values["source.table"],
+            values["source.format"],
+            dict(values["source.options"]),
+        ),
         model=values["model"],
         signature=values["signature"],
         params=dict(values["params"]),
@@ -228,6 +250,7 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
         profile=values["profile"],
         on_schema_mismatch=values["on_schema_mismatch"],
         spark_batch_size=values["spark.batch_size"],
+        spark_inline_quarantine_mb=values["spark.inline_quarantine_mb"],
         dask_scheduler=values["dask.scheduler"],
         dask_workers=values["dask.workers"],
         dask_blocksize=values["dask.blocksize"],
@@ -253,6 +276,7 @@ def _flat_values(cfg: ScoreConfig) -> dict[str, Any]:
         "profile": cfg.profile,
         "on_schema_mismatch": cfg.on_schema_mismatch,
         "spark.batch_size": cfg.spark_batch_size,
+        "spark.inline_quarantine_mb": cfg.spark_inline_quarantine_mb,
         "dask.scheduler": cfg.dask_scheduler,
         "dask.workers": cfg.dask_workers,
         "dask.blocksize": cfg.dask_blocksize,

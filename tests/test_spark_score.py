@@ -275,9 +275,12 @@ def test_job_counts_identity_and_manifest(spark, models, tmp_path):
     assert c.quarantined_by_stage == dict(Counter(stage for stage, _ in expected.values()))
     assert c.quarantined_by_code == dict(Counter(code for _, rs in expected.values() for _, code in rs))
     assert manifest.engine == "spark" and manifest.engine_version == spark.version
-    assert manifest.config["profile"] == "lenient" and set(manifest.timings) >= {
-        "score",
-        "write_scored",
+    assert manifest.config["profile"] == "lenient" and set(manifest.timings) == {
+        "read_and_preflight",
+        "count_source",
+        "score_and_write_scored",
+        "write_quarantine",
+        "count_outputs",
         "total",
     }
     assert read_manifest(config.output).signature_hash == manifest.signature_hash
@@ -349,6 +352,97 @@ def test_job_model_runs_once_per_row(spark, models, tmp_path):
     assert run_scoring(spark, config).counts.rows_scored == 150
     ids = Counter(int(i) for line in log.read_text().splitlines() for i in line.split()[1:])
     assert ids == Counter(range(150))
+
+
+def _outputs(out: Path) -> tuple[list[dict], list[dict]]:
+    return _by_id(pq.read_table(out / "scored")), _by_id(pq.read_table(out / "quarantine"))
+
+
+def test_job_scores_again_through_a_checkpoint_when_the_quarantine_is_too_large(
+    spark, models, tmp_path, monkeypatch
+):
+    """Over the driver's budget for quarantined rows, the job drops its first pass and scores
+    through a local checkpoint; with a budget of 0 it goes there directly. Same outputs either way."""
+    import importlib
+
+    from sigbatch.spark import run_scoring
+
+    spark_score = importlib.import_module("sigbatch.spark.score")
+    table, expected = models.landing_table(300)
+    source = _write_parquet(table, tmp_path / "lake")
+    sig_file = _signature_file(tmp_path, models)
+    runs = {}
+    for name, extra in [("inline", []), ("checkpoint", ["spark.inline_quarantine_mb=0"]), ("overflow", [])]:
+        if name == "overflow":
+            monkeypatch.setattr(spark_score, "_budget", lambda _spark, _mb: 200)  # bytes: a few rows
+        config = _config(
+            tmp_path,
+            source,
+            f"signature={sig_file}",
+            f"output.path={tmp_path / name}",
+            "spark.batch_size=40",
+            *extra,
+        )
+        runs[name] = (run_scoring(spark, config), _outputs(tmp_path / name))
+    phases = {name: [k for k in manifest.timings if k != "total"] for name, (manifest, _) in runs.items()}
+    assert phases == {
+        "inline": [
+            "read_and_preflight",
+            "count_source",
+            "score_and_write_scored",
+            "write_quarantine",
+            "count_outputs",
+        ],
+        "checkpoint": [
+            "read_and_preflight",
+            "count_source",
+            "score",
+            "write_scored",
+            "write_quarantine",
+            "count_outputs",
+        ],
+        "overflow": [
+            "read_and_preflight",
+            "count_source",
+            "score_and_write_scored",
+            "drop_first_pass",
+            "score",
+            "write_scored",
+            "write_quarantine",
+            "count_outputs",
+        ],
+    }
+    manifest, (scored, quarantine) = runs["inline"]
+    assert manifest.counts.rows_quarantined == len(expected) > 0
+    assert _reasons(pa.Table.from_pylist(quarantine)) == expected
+    for name in ("checkpoint", "overflow"):
+        assert runs[name][0].counts == manifest.counts
+        assert runs[name][1] == (scored, quarantine), name
+
+
+def test_quarantine_param_keeps_rows_in_order_within_its_budget():
+    """The accumulator of quarantined rows: merged rows come out by (partition, sequence); once the
+    total is over the budget (or a task says it was over its own) the rows are dropped, for good."""
+    from sigbatch.spark.score import Collected, QuarantineParam
+
+    schema = pa.schema([("id", pa.int64())])
+
+    def part(partition: int, seq: int, ids: list[int]) -> Collected:
+        batch = pa.record_batch([pa.array(ids, pa.int64())], schema=schema)
+        return Collected([(partition, seq, batch)], batch.nbytes)
+
+    param = QuarantineParam(budget=48)  # six int64 values
+    total = param.zero(Collected([]))
+    for piece in (part(1, 0, [10, 11]), part(0, 1, [2]), part(0, 0, [0, 1])):
+        total = param.addInPlace(total, piece)
+    assert (total.overflow, total.nbytes) == (False, 40)
+    assert total.table(schema).column("id").to_pylist() == [0, 1, 2, 10, 11]
+    total = param.addInPlace(total, part(2, 0, [20, 21]))
+    assert (total.overflow, total.parts, total.nbytes) == (True, [], 0)
+    total = param.addInPlace(total, part(3, 0, [30]))
+    assert (total.overflow, total.parts) == (True, [])
+    told = param.addInPlace(param.zero(Collected([])), Collected([], 0, overflow=True))
+    assert (told.overflow, param.addInPlace(told, part(0, 0, [1])).parts) == (True, [])
 
 
 def test_json_lines_rows_point_at_their_line(spark, models, tmp_path):
@@ -537,6 +631,8 @@ def test_conf_file_loads_with_paths_overridden(tmp_path):
     [
         ("spark.batchsize=5", "spark.batch_size"),  # unknown key, with the close match
         ("spark.batch_size=many", "spark.batch_size"),  # wrong type
+        ("spark.batch_size=0", "spark.batch_size"),  # below its minimum
+        ("spark.inline_quarantine_mb=-1", "spark.inline_quarantine_mb"),
         ("profile=loose", "profile"),  # not one of the choices
         ("source.path=/no/such/lake", "source.path"),  # missing path
     ],

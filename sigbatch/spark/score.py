@@ -9,19 +9,24 @@ signature, params, profile, the output Arrow schema); the model itself is loaded
 :func:`sigbatch.models.load_model` inside each Python worker the first time it is needed and cached
 in that process, so it is loaded once per worker and reused across batches and tasks.
 
-**Single pass.** The combined frame is *local-checkpointed*: the first action computes every
-partition once (read, enforce, predict) and stores the rows in the executors' block managers
-(memory, spilling to disk), and the checkpoint cuts the lineage. The scored and quarantine outputs
-are two filters over those stored blocks, so neither recomputes the model; if a stored block were
-lost (its executor died), Spark fails the job rather than silently scoring those rows again.
-Spark's own task retries re-run only the failed attempt of a partition, and only the successful
-attempt's rows are stored. Why not one write partitioned by ``_sigbatch_kind`` and then moving the
-two partitions into place: a Parquet write has one schema for every file, so the scored files
-would carry the quarantine's reason columns (all null) and the prediction columns under their
-internal ``_sigbatch_pred_`` names, and the quarantine files the prediction columns; here each
-output gets exactly its own columns. It costs no more: on ``local[2]`` the checkpoint and the two
-writes took the same time as one partitioned write of the same rows (``benchmarks/spark_score.py``;
-a partitioned write sorts each task's rows by the partition column).
+**Single pass, as a job.** :func:`run_scoring` writes the scored rows from the scoring stage
+itself: each task yields only its scored rows (in the scored output's columns) and adds its
+quarantined rows to a Spark accumulator (:class:`QuarantineParam`), which travels to the driver
+with the task's result; the driver writes them. Spark applies a task's accumulator update only when
+the task succeeds, once per task (a failed, retried or losing speculative attempt adds nothing),
+so the quarantine holds the rows of exactly the attempts whose scored rows were committed. The
+driver takes a bounded amount of them; beyond it, the job scores again as :func:`score` does.
+
+**Single pass, as two frames.** :func:`score` local-checkpoints the combined frame: the first
+action computes every partition once (read, enforce, predict) and stores the rows in the
+executors' block managers (memory, spilling to disk), and the checkpoint cuts the lineage. The
+scored and quarantine frames are two filters over those stored blocks, so neither recomputes the
+model; if a stored block were lost (its executor died), Spark fails the job rather than silently
+scoring those rows again. Why not one write partitioned by ``_sigbatch_kind``: a Parquet write has
+one schema for every file, so the scored files would carry the quarantine's reason columns (all
+null) and the prediction columns under their internal ``_sigbatch_pred_`` names; here each output
+gets exactly its own columns (and a partitioned write sorts each task's rows, which measured
+slower, ``benchmarks/spark_score.py``).
 
 **Row identity.** Quarantine rows keep their source columns (in their source types) and add
 ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``, plus ``_sigbatch_file`` and
@@ -44,17 +49,20 @@ Example:
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyspark.accumulators import Accumulator, AccumulatorParam
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
-from pyspark.sql.types import StructType
+from pyspark.sql.types import StructField, StructType
 
 from sigbatch.errors import ConfigError, SignatureError
 from sigbatch.manifest import (
@@ -124,6 +132,83 @@ def source_arrow_schema(struct: StructType) -> pa.Schema:
     return _naive_schema(to_arrow_schema(struct, timezone="UTC"))
 
 
+# --- quarantined rows travelling to the driver -----------------------------------------------
+
+
+@dataclass
+class Collected:
+    """The quarantined rows a scoring pass sent to the driver, or the fact that there were too many.
+
+    ``parts`` are ``(partition, sequence, batch)``: sorted, they give the rows in source order.
+    ``overflow`` is set once a task or the whole job went over its budget; the rows are then dropped
+    (the job scores again another way), so the driver never holds more than the budget.
+    """
+
+    parts: list[tuple[int, int, pa.RecordBatch]]
+    nbytes: int = 0
+    overflow: bool = False
+
+    def table(self, schema: pa.Schema) -> pa.Table:
+        """The rows, in source order (partition, then position), as one table of ``schema``."""
+        batches = [b for _, _, b in sorted(self.parts, key=lambda part: part[:2])]
+        return pa.Table.from_batches(batches, schema=schema)
+
+
+class QuarantineParam(AccumulatorParam[Collected]):
+    """Adds :class:`Collected` values; a total over ``budget`` bytes becomes an overflow.
+
+    Spark applies a task's accumulator update once, when the task succeeds (a failed or retried
+    attempt's rows never reach the driver, and of two attempts of one task only the first to
+    succeed counts), which is what makes the single pass exact.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+
+    def zero(self, value: Collected) -> Collected:
+        return Collected([])
+
+    def addInPlace(self, value1: Collected, value2: Collected) -> Collected:
+        value1.overflow = value1.overflow or value2.overflow
+        if not value1.overflow:
+            value1.parts.extend(value2.parts)
+            value1.nbytes += value2.nbytes
+            value1.overflow = value1.nbytes > self.budget
+        if value1.overflow:
+            value1.parts.clear()
+            value1.nbytes = 0
+        return value1
+
+
+@dataclass(frozen=True)
+class _Inline:
+    """How a scoring task splits its combined rows: scored rows out, quarantined rows to the driver."""
+
+    accumulator: Accumulator[Collected]
+    cap: int  # bytes of quarantined rows one task may send
+    scored: tuple[str, ...]  # the combined columns the scored output takes, in order
+    scored_schema: pa.Schema  # ... under their output names and types
+    quarantine: tuple[str, ...]  # the combined columns the quarantine output takes
+
+    def split(self, combined: pa.RecordBatch, partition: int, sent: list[int]) -> pa.RecordBatch:
+        """The scored rows of ``combined``; its quarantined rows go to the accumulator."""
+        is_scored = pc.equal(combined.column(KIND_COLUMN), "scored")
+        good = pc.sum(is_scored).as_py() or 0
+        if good < combined.num_rows:
+            rows = combined.filter(pc.invert(is_scored)).select(list(self.quarantine))
+            size = rows.nbytes
+            if sent[0] >= 0 and sent[0] + size <= self.cap:
+                sent[0] += size
+                self.accumulator.add(Collected([(partition, sent[1], rows)], size))
+                sent[1] += 1
+            elif sent[0] >= 0:
+                sent[0] = -1  # this task is over its budget: say so once
+                self.accumulator.add(Collected([], 0, overflow=True))
+            combined = combined.filter(is_scored)
+        columns = [combined.column(name) for name in self.scored]
+        return pa.RecordBatch.from_arrays(columns, schema=self.scored_schema)
+
+
 # --- the function shipped to the executors ---------------------------------------------------
 
 
@@ -140,6 +225,7 @@ class _BatchScorer:
     core_schema: pa.Schema  # their Arrow schema as the core sees it
     output: pa.Schema  # the Arrow schema of the declared Spark output
     batch_size: int | None
+    inline: _Inline | None = None  # set: yield the scored rows only, quarantined rows to the driver
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
@@ -147,12 +233,20 @@ class _BatchScorer:
         ctx = TaskContext.get()
         partition = ctx.partitionId() if ctx is not None else 0
         counters: dict[tuple[str | None, int], int] = {}
+        sent = [0, 0]  # bytes of quarantined rows sent to the driver, batches sent
         for batch in batches:
             step = self.batch_size or batch.num_rows or 1
             for start in range(0, max(batch.num_rows, 1), step):
                 part = batch.slice(start, step)
-                if part.num_rows:
-                    yield self._score(part, partition, counters)
+                if not part.num_rows:
+                    continue
+                combined = self._score(part, partition, counters)
+                if self.inline is None:
+                    yield combined
+                else:
+                    scored = self.inline.split(combined, partition, sent)
+                    if scored.num_rows:
+                        yield scored
 
     def _score(
         self, batch: pa.RecordBatch, partition: int, counters: dict[tuple[str | None, int], int]
@@ -259,6 +353,29 @@ def combined_frame(
     ``on_schema_mismatch="quarantine"``. Identity columns of ``df`` (:data:`IDENTITY_COLUMNS`) are
     not scored; they identify the quarantined rows.
     """
+    scorer, struct, _problems = _plan(
+        df,
+        model,
+        signature,
+        params,
+        profile=profile,
+        on_schema_mismatch=on_schema_mismatch,
+        batch_size=batch_size,
+    )
+    return df.mapInArrow(scorer, struct)
+
+
+def _plan(
+    df: DataFrame,
+    model: str,
+    signature: ModelSignature | None,
+    params: dict[str, Any] | None,
+    *,
+    profile: str,
+    on_schema_mismatch: str,
+    batch_size: int | None,
+) -> tuple[_BatchScorer, StructType, bool]:
+    """The scorer of :func:`combined_frame`, its output struct, and whether preflight found problems."""
     from sigbatch.enforce import preflight
 
     sig = _signature(model, signature)
@@ -306,7 +423,7 @@ def combined_frame(
         out_arrow,
         batch_size,
     )
-    return df.mapInArrow(scorer, out_struct)
+    return scorer, out_struct, bool(check.problems)
 
 
 def split_frame(
@@ -317,20 +434,12 @@ def split_frame(
     Scored: source columns (all, or ``keep_columns``) with the prediction columns added as
     ``withColumn`` would. Quarantine: all source columns, the reasons, stage and row identity.
     """
-    preds = [f.name for f in prediction_schema(signature)]
-    meta = {PRED_PREFIX + p for p in preds} | {ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, KIND_COLUMN}
-    source = [c for c in combined.columns if c not in meta and c not in (FILE_COLUMN, OFFSET_COLUMN)]
-    kept = source if keep_columns is None else keep_columns
-    _check_columns("output.keep_columns", kept, source)
+    kept, preds, columns = _output_columns(combined.schema, signature, keep_columns)
     is_scored = F.col(KIND_COLUMN) == F.lit("scored")
     scored = combined.filter(is_scored).select(
-        *[F.col(quoted(c)) for c in kept if c not in preds],
-        *[F.col(quoted(PRED_PREFIX + p)).alias(p) for p in preds],
+        *[F.col(quoted(c)) for c in kept], *[F.col(quoted(c)).alias(name) for c, name in preds]
     )
-    identity = [c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in combined.columns]
-    quarantine = combined.filter(~is_scored).select(
-        *[F.col(quoted(c)) for c in [*source, ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, *identity]]
-    )
+    quarantine = combined.filter(~is_scored).select(*[F.col(quoted(c)) for c in columns])
     return scored, quarantine
 
 
@@ -396,6 +505,13 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     :class:`~sigbatch.manifest.AccountingError` (and writes no manifest) when
     ``rows_in != rows_scored + rows_quarantined``.
 
+    One pass: the scoring stage writes the scored rows itself, and sends the quarantined rows
+    (a small share, as a rule) to the driver with each task's result, which writes them. When they
+    would be too many for the driver (``spark.inline_quarantine_mb``, and at most half of
+    ``spark.driver.maxResultSize``), the job drops what it wrote and scores again through a local
+    checkpoint: both outputs are then filters over the stored rows. It goes straight to the
+    checkpoint when preflight found column problems (they quarantine every row) or the budget is 0.
+
     Example:
         from sigbatch.config import load_score_config
         cfg = load_score_config("conf/score_spark.yaml", ["source.path=lake/", "output.path=out/"])
@@ -418,35 +534,48 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     _check_columns("output.key_columns", config.key_columns, raw.columns)
     _check_columns("output.keep_columns", config.keep_columns, raw.columns)
     framed = raw if config.key_columns else with_source_identity(raw, config.source.format)
-    combined = combined_frame(
+    scorer, struct, problems = _plan(
         framed,
         config.model,
         sig,
         config.params or None,
         profile=config.profile,
         on_schema_mismatch=config.on_schema_mismatch,
+        batch_size=None,
     )
+    keep = config.keep_columns
+    if keep is not None and config.key_columns:
+        keep = [*[k for k in config.key_columns if k not in keep], *keep]
     lap("read_and_preflight")
     rows_in = raw.count()
     lap("count_source")
     previous = str(spark.conf.get(_BATCH_CONF, "10000"))
     spark.conf.set(_BATCH_CONF, str(config.spark_batch_size))
-    stored = None
     try:
-        stored = combined.localCheckpoint(eager=True)
-        lap("score")
-        keep = config.keep_columns
-        if keep is not None and config.key_columns:
-            keep = [*[k for k in config.key_columns if k not in keep], *keep]
-        scored, quarantine = split_frame(stored, sig, keep)
-        write_output(scored, scored_path, config.output_format)
-        lap("write_scored")
-        write_output(quarantine, quarantine_path, config.output_format)
-        lap("write_quarantine")
+        collected = None
+        budget = _budget(spark, config.spark_inline_quarantine_mb)
+        if budget > 0 and not problems:
+            collected = _score_inline(
+                spark, framed, scorer, struct, sig, keep, scored_path, config.output_format, budget
+            )
+            lap("score_and_write_scored")
+            if collected.overflow:
+                print(
+                    "sigbatch: more quarantined rows than the driver takes in one pass; "
+                    "scoring again through a local checkpoint",
+                    file=sys.stderr,
+                )
+                _remove(spark, scored_path)
+                lap("drop_first_pass")
+        if collected is not None and not collected.overflow:
+            _write_quarantine(spark, collected, scorer, struct, quarantine_path, config.output_format)
+            lap("write_quarantine")
+        else:
+            _score_checkpointed(
+                framed.mapInArrow(scorer, struct), sig, keep, scored_path, quarantine_path, config, lap
+            )
     finally:
         spark.conf.set(_BATCH_CONF, previous)
-        if stored is not None:
-            _release(stored)
     return finish_job(
         out,
         rows_in,
@@ -460,6 +589,124 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         else (lambda _out, n: remote.counts(SCORED_DIR, QUARANTINE_DIR, config.output_format, n)),
         writer=None if remote is None else (lambda _out, m: remote.write_text(MANIFEST_NAME, m.to_json())),
     )
+
+
+def _output_columns(
+    struct: StructType, signature: ModelSignature, keep: list[str] | None
+) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """The columns of the two outputs in a combined struct: the scored output's kept source columns,
+    its ``(combined name, output name)`` predictions, and the quarantine's columns."""
+    preds = [f.name for f in prediction_schema(signature)]
+    meta = {PRED_PREFIX + p for p in preds} | {ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, KIND_COLUMN}
+    source = [c for c in struct.names if c not in meta and c not in (FILE_COLUMN, OFFSET_COLUMN)]
+    kept = source if keep is None else keep
+    _check_columns("output.keep_columns", kept, source)
+    identity = [c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in struct.names]
+    return (
+        [c for c in kept if c not in preds],
+        [(PRED_PREFIX + p, p) for p in preds],
+        [*source, ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, *identity],
+    )
+
+
+def _budget(spark: SparkSession, megabytes: int) -> int:
+    """Bytes of quarantined rows the driver takes in the single pass: ``megabytes``, and at most
+    half of ``spark.driver.maxResultSize`` (the rows travel with the task results)."""
+    limit = str(spark.sparkContext.getConf().get("spark.driver.maxResultSize", "1g"))
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    result_size = int(jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes(limit))
+    wanted = megabytes * 1024 * 1024
+    return wanted if result_size <= 0 else min(wanted, result_size // 2)
+
+
+def _score_inline(
+    spark: SparkSession,
+    df: DataFrame,
+    scorer: _BatchScorer,
+    struct: StructType,
+    signature: ModelSignature,
+    keep: list[str] | None,
+    scored_path: str,
+    fmt: str,
+    budget: int,
+) -> Collected:
+    """Score ``df`` and write the scored rows in one Spark job; the quarantined rows come back."""
+    kept, preds, quarantine = _output_columns(struct, signature, keep)
+    fields = {f.name: f for f in struct.fields}
+    scored_struct = StructType(
+        [fields[c] for c in kept] + [StructField(name, fields[c].dataType, True) for c, name in preds]
+    )
+    arrow = {f.name: f for f in scorer.output}
+    scored_schema = pa.schema([arrow[c] for c in kept] + [arrow[c].with_name(name) for c, name in preds])
+    accumulator = spark.sparkContext.accumulator(Collected([]), QuarantineParam(budget))
+    inline = _Inline(
+        accumulator,
+        budget // max(df.rdd.getNumPartitions(), 1),
+        (*kept, *(c for c, _ in preds)),
+        scored_schema,
+        tuple(quarantine),
+    )
+    try:
+        write_output(df.mapInArrow(replace(scorer, inline=inline), scored_struct), scored_path, fmt)
+        return accumulator.value
+    finally:
+        accumulator._value = Collected([])  # the driver's registry keeps the accumulator: free the rows
+
+
+def _write_quarantine(
+    spark: SparkSession, collected: Collected, scorer: _BatchScorer, struct: StructType, path: str, fmt: str
+) -> None:
+    """Write the quarantined rows the driver collected: Parquet to a local path directly, else by Spark."""
+    _, _, columns = _output_columns(struct, scorer.signature, None)
+    schema = pa.schema([scorer.output.field(c) for c in columns])
+    table = collected.table(schema)
+    if fmt == "parquet" and not is_uri(path):
+        import pyarrow.parquet as pq
+
+        target = Path(path)
+        target.mkdir(parents=True, exist_ok=False)
+        pq.write_table(table, target / "part-00000.parquet")
+        (target / "_SUCCESS").touch()
+        return
+    fields = {f.name: f for f in struct.fields}
+    frame = spark.createDataFrame(table, schema=StructType([fields[c] for c in columns]))
+    write_output(frame, path, fmt)
+
+
+def _remove(spark: SparkSession, path: str) -> None:
+    """Delete an output directory this job wrote (local path or filesystem URI)."""
+    if not is_uri(path):
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    target = jvm.org.apache.hadoop.fs.Path(path)
+    target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(target, True)
+
+
+def _score_checkpointed(
+    combined: DataFrame,
+    signature: ModelSignature,
+    keep: list[str] | None,
+    scored_path: str,
+    quarantine_path: str,
+    config: ScoreConfig,
+    lap: Any,
+) -> None:
+    """Score once into a local checkpoint, then write each output as a filter over the stored rows."""
+    stored = None
+    try:
+        stored = combined.localCheckpoint(eager=True)
+        lap("score")
+        scored, quarantine = split_frame(stored, signature, keep)
+        write_output(scored, scored_path, config.output_format)
+        lap("write_scored")
+        write_output(quarantine, quarantine_path, config.output_format)
+        lap("write_quarantine")
+    finally:
+        if stored is not None:
+            _release(stored)
 
 
 def _release(stored: DataFrame) -> None:
