@@ -19,8 +19,10 @@ The plain pass and the sigbatch job alternate, ``--repeat`` times each (after on
 each); the median and the best run are reported (on a shared machine the best run is the figure
 least disturbed by other jobs).
 A breakdown (``--no-breakdown`` skips it) also times the sigbatch job with a one-column signature
-(the Spark side with almost no per-row Python work), the design alternative of writing the
-combined frame once partitioned by ``_sigbatch_kind``, and the core's ``score_combined`` alone.
+(the Spark side with almost no per-row Python work), the job through its local-checkpoint path
+(``spark.inline_quarantine_mb=0``, what it falls back to for a large quarantine), the design
+alternative of writing the combined frame once partitioned by ``_sigbatch_kind``, and the core's
+``score_combined`` alone.
 
     python benchmarks/spark_score.py                       # 1,000,000 rows, 1% bad
     python benchmarks/spark_score.py --markdown --repeat 5
@@ -225,6 +227,24 @@ def main(argv: list[str] | None = None) -> int:
             run_scoring(spark, id_config)
             return time.perf_counter() - t0
 
+        checkpoint_config = load_score_config(
+            None,
+            [
+                f"source.path={lake}",
+                "source.format=parquet",
+                f"model={MODEL}",
+                f"signature={signature}",
+                f"output.path={work / 'checkpoint_out'}",
+                "output.mode=overwrite",
+                "spark.inline_quarantine_mb=0",
+            ],
+        )
+
+        def checkpointed() -> float:
+            t0 = time.perf_counter()
+            run_scoring(spark, checkpoint_config)
+            return time.perf_counter() - t0
+
         def partitioned() -> float:
             from sigbatch.spark.io import with_source_identity
             from sigbatch.spark.score import combined_frame
@@ -243,12 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         sigbatch_job()
         load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
         plain_times, sig_times = [], []
-        extra: dict[str, list[float]] = {"id": [], "partitioned": []}
+        extra: dict[str, list[float]] = {"id": [], "checkpoint": [], "partitioned": []}
         for _ in range(args.repeat):
             plain_times.append(plain())
             sig_times.append(sigbatch_job())
             if args.breakdown:
                 extra["id"].append(id_job())
+                extra["checkpoint"].append(checkpointed())
                 extra["partitioned"].append(partitioned())
         core_seconds = _core_seconds(table, signature) if args.breakdown else None
         counts = manifests[-1].counts
@@ -274,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
         assert core_seconds is not None  # measured whenever the breakdown is
         measured += [
             ("(breakdown) sigbatch job, one-column signature (id)", args.rows, extra["id"]),
+            (
+                "(breakdown) sigbatch job through the local checkpoint (spark.inline_quarantine_mb=0)",
+                args.rows,
+                extra["checkpoint"],
+            ),
             ("(breakdown) combined frame written once, partitioned by kind", args.rows, extra["partitioned"]),
             ("(breakdown) core score_combined alone, one process, no Spark", args.rows, [core_seconds]),
         ]
