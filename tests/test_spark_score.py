@@ -420,6 +420,60 @@ def test_job_scores_again_through_a_checkpoint_when_the_quarantine_is_too_large(
         assert runs[name][1] == (scored, quarantine), name
 
 
+def test_driver_written_quarantine_keeps_instants_and_spark_types(spark, tmp_path):
+    """The quarantine the driver writes holds a time-zone-aware timestamp as a UTC instant
+    (whatever the session's zone), and Spark reads it back exactly as the checkpoint path's."""
+    import datetime as dt
+
+    from sigbatch.spark import run_scoring
+
+    instant = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+    table = pa.table(
+        {
+            "id": pa.array(range(6), pa.int64()),
+            "ts": pa.array([instant] * 6, pa.timestamp("us", tz="UTC")),
+            "x": pa.array([1.0, 2.0, None, 4.0, 5.0, None]),
+        }
+    )
+    source = _write_parquet(table, tmp_path / "lake", files=2)
+    sig_file = tmp_path / "sig.json"
+    inputs = [("long", "id"), ("datetime", "ts"), ("double", "x")]
+    sig_file.write_text(
+        json.dumps(
+            {
+                "inputs": json.dumps([{"type": t, "name": n, "required": True} for t, n in inputs]),
+                "outputs": json.dumps([{"type": "double", "name": "x", "required": True}]),
+            }
+        )
+    )
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        for name, extra in [("inline", []), ("checkpoint", ["spark.inline_quarantine_mb=0"])]:
+            config = load_score_config(
+                None,
+                [
+                    f"source.path={source}",
+                    "model=python:sigbatch.examples.models:identity",
+                    f"signature={sig_file}",
+                    f"output.path={tmp_path / name}",
+                    "profile=strict",
+                    *extra,
+                ],
+            )
+            assert run_scoring(spark, config).counts.rows_quarantined == 2
+        rows = {
+            name: spark.read.parquet(str(tmp_path / name / "quarantine")).orderBy("id").collect()
+            for name in ("inline", "checkpoint")
+        }
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
+    assert rows["inline"] == rows["checkpoint"] and [r["id"] for r in rows["inline"]] == [2, 5]
+    written = pq.read_table(tmp_path / "inline" / "quarantine")
+    assert written.schema.field("ts").type == pa.timestamp("us", tz="UTC")
+    assert written.column("ts").to_pylist() == [instant, instant]
+
+
 def test_quarantine_param_keeps_rows_in_order_within_its_budget():
     """The accumulator of quarantined rows: merged rows come out by (partition, sequence); once the
     total is over the budget (or a task says it was over its own) the rows are dropped, for good."""

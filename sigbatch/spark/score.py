@@ -104,22 +104,25 @@ _PARTITION_SHIFT = 33  # monotonically_increasing_id's layout: partition id in t
 # --- Arrow types as the core sees them ------------------------------------------------------
 
 
-def _naive(t: pa.DataType) -> pa.DataType:
-    """``t`` with every time-zone-aware timestamp made naive (UTC wall time), at any depth.
+def _naive(t: pa.DataType, zone: str | None = None) -> pa.DataType:
+    """``t`` with every time-zone-aware timestamp made naive (UTC wall time), at any depth; or,
+    given a ``zone``, put in that zone (the same instants).
 
     Spark hands ``TimestampType`` to Python as ``timestamp[us, tz=<session tz>]``; a signature's
     ``datetime`` is naive (as MLflow's is), and Arrow's cast keeps the UTC instant.
     """
     if pa.types.is_timestamp(t):
-        return pa.timestamp(t.unit) if t.tz else t
+        return pa.timestamp(t.unit, zone) if t.tz else t
     if pa.types.is_struct(t):
-        return pa.struct([f.with_type(_naive(f.type)) for f in t])
+        return pa.struct([f.with_type(_naive(f.type, zone)) for f in t])
     if pa.types.is_map(t):
-        return pa.map_(t.key_field.with_type(_naive(t.key_type)), t.item_field.with_type(_naive(t.item_type)))
+        return pa.map_(
+            t.key_field.with_type(_naive(t.key_type, zone)), t.item_field.with_type(_naive(t.item_type, zone))
+        )
     if pa.types.is_large_list(t):
-        return pa.large_list(t.value_field.with_type(_naive(t.value_type)))
+        return pa.large_list(t.value_field.with_type(_naive(t.value_type, zone)))
     if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(_naive(t.value_type)))
+        return pa.list_(t.value_field.with_type(_naive(t.value_type, zone)))
     return t
 
 
@@ -664,9 +667,11 @@ def _write_quarantine(
     if fmt == "parquet" and not is_uri(path):
         import pyarrow.parquet as pq
 
+        # time-zone-aware timestamps as UTC instants (Spark hands them over in the session's zone)
+        utc = pa.schema([f.with_type(_naive(f.type, "UTC")) for f in table.schema])
         target = Path(path)
         target.mkdir(parents=True, exist_ok=False)
-        pq.write_table(table, target / "part-00000.parquet")
+        pq.write_table(table.cast(utc), target / "part-00000.parquet")
         (target / "_SUCCESS").touch()
         return
     fields = {f.name: f for f in struct.fields}
