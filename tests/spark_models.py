@@ -13,7 +13,16 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["TaskInterrupted", "flaky", "landing", "landing_rows", "landing_table", "logged", "second_doubled"]
+__all__ = [
+    "TaskInterrupted",
+    "flaky",
+    "interrupted",
+    "landing",
+    "landing_rows",
+    "landing_table",
+    "logged",
+    "second_doubled",
+]
 
 
 def _score(qty: Any, price: Any, tags: Any, attrs: Any) -> Any:
@@ -56,6 +65,11 @@ def second_doubled(frame: pd.DataFrame) -> pd.Series:
 
 class TaskInterrupted(BaseException):
     """Not an ``Exception``: escapes sigbatch's per-row isolation and fails the Spark task."""
+
+
+def interrupted(frame: pd.DataFrame) -> pd.Series:
+    """Always raises :class:`TaskInterrupted`: every attempt of every task fails."""
+    raise TaskInterrupted("interrupted on purpose")
 
 
 _CALLS: Counter[tuple[int, int, int]] = Counter()

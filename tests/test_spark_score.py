@@ -462,10 +462,11 @@ def test_driver_written_quarantine_keeps_instants_and_spark_types(spark, tmp_pat
                 ],
             )
             assert run_scoring(spark, config).counts.rows_quarantined == 2
-        rows = {
-            name: spark.read.parquet(str(tmp_path / name / "quarantine")).orderBy("id").collect()
-            for name in ("inline", "checkpoint")
+        frames = {
+            name: spark.read.parquet(str(tmp_path / name / "quarantine")) for name in ("inline", "checkpoint")
         }
+        assert frames["inline"].schema == frames["checkpoint"].schema
+        rows = {name: frame.orderBy("id").collect() for name, frame in frames.items()}
     finally:
         spark.conf.set("spark.sql.session.timeZone", zone)
     assert rows["inline"] == rows["checkpoint"] and [r["id"] for r in rows["inline"]] == [2, 5]
@@ -475,28 +476,125 @@ def test_driver_written_quarantine_keeps_instants_and_spark_types(spark, tmp_pat
 
 
 def test_quarantine_param_keeps_rows_in_order_within_its_budget():
-    """The accumulator of quarantined rows: merged rows come out by (partition, sequence); once the
-    total is over the budget (or a task says it was over its own) the rows are dropped, for good."""
-    from sigbatch.spark.score import Collected, QuarantineParam
+    """The accumulator of quarantined rows: merged rows come out by partition; a total over the
+    budget, a task over its share, or one partition from two attempts refuses them, for good."""
+    from sigbatch.spark.score import Collected, QuarantineParam, _Held, _Inline
 
     schema = pa.schema([("id", pa.int64())])
 
-    def part(partition: int, seq: int, ids: list[int]) -> Collected:
-        batch = pa.record_batch([pa.array(ids, pa.int64())], schema=schema)
-        return Collected([(partition, seq, batch)], batch.nbytes)
+    def part(partition: int, ids: list[int], attempt: int = 0) -> Collected:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, schema) as writer:
+            writer.write_batch(pa.record_batch([pa.array(ids, pa.int64())], schema=schema))
+        data = sink.getvalue().to_pybytes()
+        return Collected([((partition, 1, attempt), data)], len(data))
 
-    param = QuarantineParam(budget=48)  # six int64 values
+    one = part(0, [0]).nbytes
+    param = QuarantineParam(budget=3 * one + 100)
     total = param.zero(Collected([]))
-    for piece in (part(1, 0, [10, 11]), part(0, 1, [2]), part(0, 0, [0, 1])):
+    assert total.table(schema).num_rows == 0 and total.table(schema).schema == schema
+    for piece in (part(2, [20, 21]), part(0, [0, 1])):
         total = param.addInPlace(total, piece)
-    assert (total.overflow, total.nbytes) == (False, 40)
-    assert total.table(schema).column("id").to_pylist() == [0, 1, 2, 10, 11]
-    total = param.addInPlace(total, part(2, 0, [20, 21]))
-    assert (total.overflow, total.parts, total.nbytes) == (True, [], 0)
-    total = param.addInPlace(total, part(3, 0, [30]))
-    assert (total.overflow, total.parts) == (True, [])
-    told = param.addInPlace(param.zero(Collected([])), Collected([], 0, overflow=True))
-    assert (told.overflow, param.addInPlace(told, part(0, 0, [1])).parts) == (True, [])
+    assert (total.refused, total.nbytes) == (None, part(2, [20, 21]).nbytes + part(0, [0, 1]).nbytes)
+    assert total.table(schema).column("id").to_pylist() == [0, 1, 20, 21]
+    again = param.addInPlace(total, part(2, [20, 21], attempt=7))
+    assert (again.refused, again.parts) == ("the rows of one partition arrived from two task attempts", [])
+    assert param.addInPlace(again, part(5, [5])).parts == []
+    big = param.addInPlace(param.zero(Collected([])), part(1, list(range(200))))
+    assert (
+        big.refused is not None
+        and big.refused.startswith("more than the driver's budget")
+        and big.parts == []
+    )
+
+    class Sink:
+        def __init__(self) -> None:
+            self.added: list[Collected] = []
+
+        def add(self, value: Collected) -> None:
+            self.added.append(value)
+
+    kinds = pa.array(["scored", "quarantined", "scored", "quarantined"])
+    combined = pa.record_batch([pa.array([0, 1, 2, 3], pa.int64()), kinds], names=["id", "_sigbatch_kind"])
+    sink = Sink()
+    inline = _Inline(sink, 10_000, ("id",), schema, ("id",))  # type: ignore[arg-type]
+    held = _Held([])
+    assert inline.split(combined, held).column(0).to_pylist() == [0, 2]
+    inline.send((4, 1, 9), held)
+    (sent,) = sink.added
+    assert sent.parts[0][0] == (4, 1, 9) and sent.table(schema).column("id").to_pylist() == [1, 3]
+    tight = _Inline(Sink(), 8, ("id",), schema, ("id",))  # type: ignore[arg-type]
+    held = _Held([])
+    tight.split(combined, held)
+    tight.send((4, 1, 9), held)
+    (refused,) = tight.accumulator.added  # type: ignore[attr-defined]
+    assert (refused.parts, refused.refused) == ([], "more than a task's share of 8 bytes")
+
+
+def test_job_with_nothing_quarantined_writes_an_empty_quarantine(spark, models, tmp_path):
+    """Clean data: the quarantine is an empty Parquet dataset with its columns, local or at a URI."""
+    from sigbatch.spark import run_scoring
+
+    table, expected = models.landing_table(60, every=10**9)
+    assert expected == {}
+    source = _write_parquet(table, tmp_path / "lake")
+    sig_file = _signature_file(tmp_path, models)
+    for target in (tmp_path / "local", (tmp_path / "remote").as_uri()):
+        config = _config(tmp_path, source, f"signature={sig_file}", f"output.path={target}")
+        counts = run_scoring(spark, config).counts
+        assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (60, 60, 0)
+        path = Path(str(target).removeprefix("file://")) / "quarantine"
+        empty = pq.read_table(path)
+        assert empty.num_rows == 0
+        assert empty.column_names[-5:] == [
+            "_sigbatch_errors",
+            "_sigbatch_stage",
+            "_sigbatch_row",
+            "_sigbatch_file",
+            "_sigbatch_file_offset",
+        ]
+
+
+def test_job_over_a_view_with_a_shuffle_uses_the_checkpoint(spark, models, tmp_path):
+    """A source that is more than a scan (here a view that repartitions) has no partition count
+    before the job runs: the job scores through its checkpoint, with exact counts."""
+    from sigbatch.spark import run_scoring
+
+    table, expected = models.landing_table(90)
+    source = _write_parquet(table, tmp_path / "lake")
+    spark.read.parquet(str(source)).repartition(4).createOrReplaceTempView("landing_shuffled")
+    try:
+        config = _config(
+            tmp_path,
+            source,
+            "source.path=null",
+            "source.table=landing_shuffled",
+            f"signature={_signature_file(tmp_path, models)}",
+            "output.key_columns=[id]",
+        )
+        manifest = run_scoring(spark, config)
+    finally:
+        spark.catalog.dropTempView("landing_shuffled")
+    assert "score" in manifest.timings and "score_and_write_scored" not in manifest.timings
+    assert (manifest.counts.rows_in, manifest.counts.rows_quarantined) == (90, len(expected))
+    assert _reasons(pq.read_table(Path(config.output) / "quarantine")) == expected
+
+
+def test_failed_job_leaves_no_outputs(spark, models, tmp_path):
+    """A task that fails for good (a BaseException escapes the model) fails the job, and neither
+    scored/ nor quarantine/ is left behind (nor a manifest)."""
+    from sigbatch.spark import run_scoring
+
+    table, _ = models.landing_table(40)
+    config = _config(
+        tmp_path,
+        _write_parquet(table, tmp_path / "lake"),
+        "model=python:spark_models:interrupted",
+        f"signature={_signature_file(tmp_path, models)}",
+    )
+    with pytest.raises(Exception, match="TaskInterrupted"):
+        run_scoring(spark, config)
+    assert sorted(p.name for p in Path(config.output).iterdir()) == []
 
 
 def test_json_lines_rows_point_at_their_line(spark, models, tmp_path):

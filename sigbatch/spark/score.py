@@ -15,7 +15,8 @@ quarantined rows to a Spark accumulator (:class:`QuarantineParam`), which travel
 with the task's result; the driver writes them. Spark applies a task's accumulator update only when
 the task succeeds, once per task (a failed, retried or losing speculative attempt adds nothing),
 so the quarantine holds the rows of exactly the attempts whose scored rows were committed. The
-driver takes a bounded amount of them; beyond it, the job scores again as :func:`score` does.
+driver takes a bounded amount of them, and refuses a partition whose rows arrive twice (possible
+only if a shuffle were inserted before the writer); then the job scores again as :func:`score` does.
 
 **Single pass, as two frames.** :func:`score` local-checkpoints the combined frame: the first
 action computes every partition once (read, enforce, predict) and stores the rows in the
@@ -48,6 +49,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -138,31 +140,39 @@ def source_arrow_schema(struct: StructType) -> pa.Schema:
 # --- quarantined rows travelling to the driver -----------------------------------------------
 
 
+#: A task attempt: (partition, stage id, task attempt id; the id is unique within the application).
+Attempt = tuple[int, int, int]
+
+
 @dataclass
 class Collected:
-    """The quarantined rows a scoring pass sent to the driver, or the fact that there were too many.
+    """The quarantined rows a scoring pass sent to the driver, or why they cannot be used.
 
-    ``parts`` are ``(partition, sequence, batch)``: sorted, they give the rows in source order.
-    ``overflow`` is set once a task or the whole job went over its budget; the rows are then dropped
-    (the job scores again another way), so the driver never holds more than the budget.
+    ``parts`` are ``(attempt, rows)``: one Arrow IPC stream per task attempt that quarantined
+    rows, ``nbytes`` their total length. ``refused`` says why the driver cannot write them: a task
+    or the whole job went over its budget (the rows are then dropped, so the driver never holds more
+    than the budget), or one partition's rows arrived from two attempts (Spark applies a task's
+    update once only when the scoring runs in the write's own stage).
     """
 
-    parts: list[tuple[int, int, pa.RecordBatch]]
+    parts: list[tuple[Attempt, bytes]]
     nbytes: int = 0
-    overflow: bool = False
+    refused: str | None = None
 
     def table(self, schema: pa.Schema) -> pa.Table:
         """The rows, in source order (partition, then position), as one table of ``schema``."""
-        batches = [b for _, _, b in sorted(self.parts, key=lambda part: part[:2])]
-        return pa.Table.from_batches(batches, schema=schema)
+        tables = [pa.ipc.open_stream(data).read_all() for _, data in sorted(self.parts)]
+        return pa.concat_tables(tables).cast(schema) if tables else schema.empty_table()
 
 
 class QuarantineParam(AccumulatorParam[Collected]):
-    """Adds :class:`Collected` values; a total over ``budget`` bytes becomes an overflow.
+    """Adds :class:`Collected` values, refusing a total over ``budget`` bytes or a partition seen twice.
 
-    Spark applies a task's accumulator update once, when the task succeeds (a failed or retried
-    attempt's rows never reach the driver, and of two attempts of one task only the first to
-    succeed counts), which is what makes the single pass exact.
+    Spark applies the update of a task of the job's final stage once, when it succeeds: a failed or
+    retried attempt's rows never reach the driver, and of two attempts of one task (speculation)
+    only the first to succeed counts. That is what makes the single pass exact. Were the scoring
+    stage not the final one (a shuffle inserted before the writer), Spark would apply every
+    successful attempt: two attempts of one partition are then refused, and the job scores again.
     """
 
     def __init__(self, budget: int) -> None:
@@ -172,15 +182,29 @@ class QuarantineParam(AccumulatorParam[Collected]):
         return Collected([])
 
     def addInPlace(self, value1: Collected, value2: Collected) -> Collected:
-        value1.overflow = value1.overflow or value2.overflow
-        if not value1.overflow:
-            value1.parts.extend(value2.parts)
-            value1.nbytes += value2.nbytes
-            value1.overflow = value1.nbytes > self.budget
-        if value1.overflow:
+        value1.refused = value1.refused or value2.refused
+        if value1.refused is None:
+            seen = {attempt[0] for attempt, _ in value1.parts}
+            if any(attempt[0] in seen for attempt, _ in value2.parts):
+                value1.refused = "the rows of one partition arrived from two task attempts"
+            else:
+                value1.parts.extend(value2.parts)
+                value1.nbytes += value2.nbytes
+                if value1.nbytes > self.budget:
+                    value1.refused = f"more than the driver's budget of {self.budget:,} bytes"
+        if value1.refused is not None:
             value1.parts.clear()
             value1.nbytes = 0
         return value1
+
+
+@dataclass
+class _Held:
+    """One task attempt's quarantined rows, held until the task ends."""
+
+    batches: list[pa.RecordBatch]
+    nbytes: int = 0
+    over: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,23 +217,34 @@ class _Inline:
     scored_schema: pa.Schema  # ... under their output names and types
     quarantine: tuple[str, ...]  # the combined columns the quarantine output takes
 
-    def split(self, combined: pa.RecordBatch, partition: int, sent: list[int]) -> pa.RecordBatch:
-        """The scored rows of ``combined``; its quarantined rows go to the accumulator."""
+    def split(self, combined: pa.RecordBatch, held: _Held) -> pa.RecordBatch:
+        """The scored rows of ``combined``; its quarantined rows are added to ``held``."""
         is_scored = pc.equal(combined.column(KIND_COLUMN), "scored")
         good = pc.sum(is_scored).as_py() or 0
         if good < combined.num_rows:
-            rows = combined.filter(pc.invert(is_scored)).select(list(self.quarantine))
-            size = rows.nbytes
-            if sent[0] >= 0 and sent[0] + size <= self.cap:
-                sent[0] += size
-                self.accumulator.add(Collected([(partition, sent[1], rows)], size))
-                sent[1] += 1
-            elif sent[0] >= 0:
-                sent[0] = -1  # this task is over its budget: say so once
-                self.accumulator.add(Collected([], 0, overflow=True))
+            if not held.over:
+                rows = combined.filter(pc.invert(is_scored)).select(list(self.quarantine))
+                held.batches.append(rows)
+                held.nbytes += rows.nbytes
+                if held.nbytes > self.cap:  # stop holding rows that cannot be sent anyway
+                    held.over, held.batches = True, []
             combined = combined.filter(is_scored)
         columns = [combined.column(name) for name in self.scored]
         return pa.RecordBatch.from_arrays(columns, schema=self.scored_schema)
+
+    def send(self, attempt: Attempt, held: _Held) -> None:
+        """At the end of the task: its rows as one Arrow IPC stream, charged at the stream's length."""
+        data = b""
+        if held.batches and not held.over:
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, held.batches[0].schema) as writer:
+                for batch in held.batches:
+                    writer.write_batch(batch)
+            data = sink.getvalue().to_pybytes()
+        if held.over or len(data) > self.cap:
+            self.accumulator.add(Collected([], refused=f"more than a task's share of {self.cap:,} bytes"))
+        elif data:
+            self.accumulator.add(Collected([(attempt, data)], len(data)))
 
 
 # --- the function shipped to the executors ---------------------------------------------------
@@ -236,7 +271,7 @@ class _BatchScorer:
         ctx = TaskContext.get()
         partition = ctx.partitionId() if ctx is not None else 0
         counters: dict[tuple[str | None, int], int] = {}
-        sent = [0, 0]  # bytes of quarantined rows sent to the driver, batches sent
+        held = _Held([])
         for batch in batches:
             step = self.batch_size or batch.num_rows or 1
             for start in range(0, max(batch.num_rows, 1), step):
@@ -247,9 +282,14 @@ class _BatchScorer:
                 if self.inline is None:
                     yield combined
                 else:
-                    scored = self.inline.split(combined, partition, sent)
+                    scored = self.inline.split(combined, held)
                     if scored.num_rows:
                         yield scored
+        if self.inline is not None:
+            attempt = (
+                (partition, ctx.stageId(), ctx.taskAttemptId()) if ctx is not None else (partition, 0, 0)
+            )
+            self.inline.send(attempt, held)
 
     def _score(
         self, batch: pa.RecordBatch, partition: int, counters: dict[tuple[str | None, int], int]
@@ -513,7 +553,9 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     would be too many for the driver (``spark.inline_quarantine_mb``, and at most half of
     ``spark.driver.maxResultSize``), the job drops what it wrote and scores again through a local
     checkpoint: both outputs are then filters over the stored rows. It goes straight to the
-    checkpoint when preflight found column problems (they quarantine every row) or the budget is 0.
+    checkpoint when preflight found column problems (they quarantine every row), when the budget is
+    0, or when the source is more than a scan (a view with joins or aggregates: its partition count
+    is not known before the job runs). A job that fails leaves no ``scored/`` or ``quarantine/``.
 
     Example:
         from sigbatch.config import load_score_config
@@ -557,26 +599,31 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     try:
         collected = None
         budget = _budget(spark, config.spark_inline_quarantine_mb)
-        if budget > 0 and not problems:
+        if budget > 0 and not problems and _plain_scan(framed):
             collected = _score_inline(
                 spark, framed, scorer, struct, sig, keep, scored_path, config.output_format, budget
             )
             lap("score_and_write_scored")
-            if collected.overflow:
+            if collected.refused is not None:
                 print(
-                    "sigbatch: more quarantined rows than the driver takes in one pass; "
-                    "scoring again through a local checkpoint",
+                    f"sigbatch: the quarantined rows could not be written in one pass ({collected.refused}); "
+                    "scoring again through a local checkpoint (see spark.inline_quarantine_mb)",
                     file=sys.stderr,
                 )
                 _remove(spark, scored_path)
                 lap("drop_first_pass")
-        if collected is not None and not collected.overflow:
+        if collected is not None and collected.refused is None:
             _write_quarantine(spark, collected, scorer, struct, quarantine_path, config.output_format)
             lap("write_quarantine")
         else:
             _score_checkpointed(
                 framed.mapInArrow(scorer, struct), sig, keep, scored_path, quarantine_path, config, lap
             )
+    except BaseException:
+        # no half-written outputs: a failed job leaves none (and no manifest)
+        for path in (scored_path, quarantine_path):
+            _remove(spark, path)
+        raise
     finally:
         spark.conf.set(_BATCH_CONF, previous)
     return finish_job(
@@ -610,6 +657,32 @@ def _output_columns(
         [(PRED_PREFIX + p, p) for p in preds],
         [*source, ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, *identity],
     )
+
+
+#: Logical plan nodes of a source whose partitions are those of its scan (no shuffle to re-plan).
+_SCAN_NODES = frozenset(
+    {
+        "Project",
+        "Filter",
+        "SubqueryAlias",
+        "LogicalRelation",
+        "LogicalRDD",
+        "LocalRelation",
+        "HiveTableRelation",
+        "DataSourceV2Relation",
+        "DataSourceV2ScanRelation",
+    }
+)
+
+
+def _plain_scan(df: DataFrame) -> bool:
+    """Whether ``df`` only scans (and projects or filters) its source: its partition count is then
+    known before the job runs, and each task's share of the driver's budget with it."""
+    try:
+        nodes = json.loads(df._jdf.queryExecution().optimizedPlan().toJSON())
+        return all(str(node["class"]).rsplit(".", 1)[-1] in _SCAN_NODES for node in nodes)
+    except Exception:  # a plan Spark cannot describe: take the checkpoint path
+        return False
 
 
 def _budget(spark: SparkSession, megabytes: int) -> int:
