@@ -531,6 +531,25 @@ def test_quarantine_param_keeps_rows_in_order_within_its_budget():
     assert (refused.parts, refused.refused) == ([], "more than a task's share of 8 bytes")
 
 
+def test_source_rows_from_parquet_footers_match_spark_count(spark, models, tmp_path):
+    """rows_in for a local Parquet source is the sum of the footers of the files Spark lists
+    (Spark's own count otherwise): both agree, and a file Spark does not list is not counted."""
+    import importlib
+
+    spark_score = importlib.import_module("sigbatch.spark.score")
+    table, _ = models.landing_table(70)
+    lake = _write_parquet(table, tmp_path / "lake", files=3)
+    pq.write_table(table.slice(0, 5), lake / "_ignored.parquet")  # Spark skips files named _*
+    scan = spark.read.parquet(str(lake))
+    assert spark_score._footer_rows(scan) == scan.count() == 70
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    pq.write_table(table.slice(0, 3), broken / "a.parquet")
+    listed = spark.read.parquet(str(broken))
+    (broken / "a.parquet").write_bytes(b"not parquet")
+    assert spark_score._footer_rows(listed) is None
+
+
 def test_job_with_nothing_quarantined_writes_an_empty_quarantine(spark, models, tmp_path):
     """Clean data: the quarantine is an empty Parquet dataset with its columns, local or at a URI."""
     from sigbatch.spark import run_scoring

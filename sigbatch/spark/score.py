@@ -57,10 +57,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pyspark.accumulators import Accumulator, AccumulatorParam
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
@@ -544,7 +546,8 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
 
     Writes ``<output>/scored/``, ``<output>/quarantine/`` and, last, ``<output>/_sigbatch_manifest.json``.
     The counts come from the Parquet footers of what was written; ``rows_in`` is the source's own
-    row count (for Parquet and ORC, Spark answers it from the file footers). Raises
+    row count: the footers of the files Spark lists for a Parquet path the driver can open, else
+    Spark's count (for Parquet and ORC, Spark answers it from the file footers too). Raises
     :class:`~sigbatch.manifest.AccountingError` (and writes no manifest) when
     ``rows_in != rows_scored + rows_quarantined``.
 
@@ -592,7 +595,11 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     if keep is not None and config.key_columns:
         keep = [*[k for k in config.key_columns if k not in keep], *keep]
     lap("read_and_preflight")
-    rows_in = raw.count()
+    rows_in = (
+        _footer_rows(raw) if config.source.path is not None and config.source.format == "parquet" else None
+    )
+    if rows_in is None:
+        rows_in = raw.count()
     lap("count_source")
     previous = str(spark.conf.get(_BATCH_CONF, "10000"))
     spark.conf.set(_BATCH_CONF, str(config.spark_batch_size))
@@ -657,6 +664,21 @@ def _output_columns(
         [(PRED_PREFIX + p, p) for p in preds],
         [*source, ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, *identity],
     )
+
+
+def _footer_rows(scan: DataFrame) -> int | None:
+    """The rows of a Parquet scan whose files the driver can open, summed from their footers (the
+    files Spark lists for it, no Spark job); None when Spark has to count (a URI, an unreadable file)."""
+    try:
+        paths = []
+        for uri in scan.inputFiles():
+            parsed = urlparse(uri)
+            if parsed.scheme not in ("", "file") or parsed.netloc not in ("", "localhost"):
+                return None
+            paths.append(unquote(parsed.path))
+        return sum(pq.read_metadata(path).num_rows for path in paths)
+    except Exception:  # a file gone or unreadable: Spark's count decides (and its options apply)
+        return None
 
 
 #: Logical plan nodes of a source whose partitions are those of its scan (no shuffle to re-plan).
@@ -738,8 +760,6 @@ def _write_quarantine(
     schema = pa.schema([scorer.output.field(c) for c in columns])
     table = collected.table(schema)
     if fmt == "parquet" and not is_uri(path):
-        import pyarrow.parquet as pq
-
         # time-zone-aware timestamps as UTC instants (Spark hands them over in the session's zone)
         utc = pa.schema([f.with_type(_naive(f.type, "UTC")) for f in table.schema])
         target = Path(path)
