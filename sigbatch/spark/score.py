@@ -310,15 +310,16 @@ class _BatchScorer:
         )
         # score_combined keeps the batch's rows in place and numbers them by position: the row
         # identity replaces that number, and the batch's identity columns line up as they are
-        scored = pc.equal(combined.column(KIND_COLUMN), "scored")
+        scored = None if self.inline else pc.equal(combined.column(KIND_COLUMN), "scored")
         arrays: list[pa.Array | pa.ChunkedArray] = []
         for field in self.output:
             if field.name == ROW_COLUMN:
                 arrays.append(self._row_ids(batch, names, partition, counters))
             elif field.name in (FILE_COLUMN, OFFSET_COLUMN):
-                # only quarantined rows need them: scored rows carry nulls through the checkpoint
                 values = batch.column(names.index(field.name))
-                arrays.append(pc.if_else(scored, pa.scalar(None, values.type), values))
+                # only quarantined rows need them: in the checkpoint, scored rows carry nulls (the
+                # one-pass split keeps them out of the scored output anyway)
+                arrays.append(values if scored is None else pc.if_else(scored, pa.scalar(None, values.type), values))
             else:
                 arrays.append(combined.column(field.name))
         table = pa.Table.from_arrays(arrays, names=self.output.names)
