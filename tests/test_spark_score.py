@@ -550,6 +550,59 @@ def test_source_rows_from_parquet_footers_match_spark_count(spark, models, tmp_p
     assert spark_score._footer_rows(listed) is None
 
 
+def test_file_id_is_sparks_xxhash64(spark):
+    """The driver's file ids are Spark's xxhash64 of the path text, for every length and for
+    non-ASCII text (the one pass turns ids back into paths with them)."""
+    from pyspark.sql import functions as F
+
+    from sigbatch.spark.io import file_id
+
+    texts = ["p" * n for n in range(0, 72)] + [
+        "file:/tmp/lake dir/part-00000.snappy.parquet",
+        "s3a://bucket/year=2026/part-00007-1f2e.c000.snappy.parquet",
+        "hdfs://nn:8020/données/路径/файл.parquet",
+    ]
+    rows = spark.createDataFrame([(t,) for t in texts], "t string").select("t", F.xxhash64("t").alias("h"))
+    assert {r["t"]: r["h"] for r in rows.collect()} == {t: file_id(t) for t in texts}
+
+
+def test_file_paths_looks_up_ids_the_listing_does_not_give(spark, models, tmp_path, monkeypatch):
+    """An id that no listed path gives is looked up in the scan's own metadata; two listed paths
+    with one id are an error (the job then scores through its checkpoint)."""
+    import sigbatch.spark.io as spark_io
+
+    table, _ = models.landing_table(20)
+    scan = spark.read.parquet(str(_write_parquet(table, tmp_path / "lake", files=2)))
+    spelled = sorted(r[0] for r in scan.select("_metadata.file_path").distinct().collect())
+    ids = {spark_io.file_id(p): p for p in spelled}
+    monkeypatch.setattr(scan, "inputFiles", lambda: [])
+    assert spark_io.file_paths(scan, set(ids)) == ids
+    monkeypatch.setattr(scan, "inputFiles", lambda: spelled)
+    monkeypatch.setattr(spark_io, "file_id", lambda path, seed=42: 7)
+    with pytest.raises(ValueError, match="two source files share the id 7"):
+        spark_io.file_paths(scan, {7})
+
+
+@pytest.mark.parametrize("directory", ["lake with space", "données_路径"])
+def test_one_pass_names_files_as_spark_does(spark, models, tmp_path, directory):
+    """Quarantined rows name their file as Spark's _metadata.file_path spells it (the checkpoint
+    path's text), also under a directory whose name needs escaping or is not ASCII."""
+    from sigbatch.spark import run_scoring
+
+    table, expected = models.landing_table(60)
+    source = _write_parquet(table, tmp_path / directory, files=2)
+    sig_file = _signature_file(tmp_path, models)
+    files = {}
+    for name, extra in [("inline", []), ("checkpoint", ["spark.inline_quarantine_mb=0"])]:
+        config = _config(tmp_path, source, f"signature={sig_file}", f"output.path={tmp_path / name}", *extra)
+        run_scoring(spark, config)
+        rows = pq.read_table(tmp_path / name / "quarantine").to_pylist()
+        files[name] = {r["id"]: r["_sigbatch_file"] for r in rows}
+    spelled = {r[0] for r in spark.read.parquet(str(source)).select("_metadata.file_path").collect()}
+    assert files["inline"] == files["checkpoint"] and len(files["inline"]) == len(expected)
+    assert set(files["inline"].values()) <= spelled and len(set(files["inline"].values())) == 2
+
+
 def test_job_with_nothing_quarantined_writes_an_empty_quarantine(spark, models, tmp_path):
     """Clean data: the quarantine is an empty Parquet dataset with its columns, local or at a URI."""
     from sigbatch.spark import run_scoring

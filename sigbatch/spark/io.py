@@ -42,6 +42,8 @@ __all__ = [
     "IDENTITY_COLUMNS",
     "OFFSET_COLUMN",
     "HadoopOutput",
+    "file_id",
+    "file_paths",
     "is_uri",
     "quoted",
     "read_source",
@@ -80,16 +82,20 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     return reader.format(source.format).load(source.path)
 
 
-def with_source_identity(df: DataFrame, fmt: str) -> DataFrame:
+def with_source_identity(df: DataFrame, fmt: str, *, file_ids: bool = False) -> DataFrame:
     """``df`` (a file scan) with the identity columns appended; unchanged when Spark has no file metadata.
 
-    ``fmt`` is the source format; Parquet gets the exact row index of each row in its file.
+    ``fmt`` is the source format; Parquet gets the exact row index of each row in its file. With
+    ``file_ids``, ``_sigbatch_file`` is the file path's 64-bit hash (``xxhash64``, see
+    :func:`file_id`) instead of its text: 8 bytes a row on their way to Python instead of the whole
+    path, for a job that turns the ids of its few quarantined rows back into paths.
     """
     clash = [c for c in (*IDENTITY_COLUMNS, "_metadata") if c in df.columns]
     if clash:
         # a source column shadows the metadata column or an identity column: keep the data as is
         return df
-    columns = [F.col("_metadata.file_path").alias(FILE_COLUMN)]
+    path = F.col("_metadata.file_path")
+    columns = [(F.xxhash64(path) if file_ids else path).alias(FILE_COLUMN)]
     if fmt == "parquet":
         columns += [
             F.lit(0).cast("bigint").alias(OFFSET_COLUMN),
@@ -102,8 +108,91 @@ def with_source_identity(df: DataFrame, fmt: str) -> DataFrame:
     except AnalysisException:
         # not a file scan (a view, a Hive serde table): no file identity to add
         if fmt == "parquet":
-            return with_source_identity(df, "")
+            return with_source_identity(df, "", file_ids=file_ids)
         return df
+
+
+# --- file ids: Spark's xxhash64 of a path, computed on the driver -----------------------------
+
+_P1, _P2, _P3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+_P4, _P5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
+_M64 = (1 << 64) - 1
+
+
+def _rotl(x: int, r: int) -> int:
+    return ((x << r) | (x >> (64 - r))) & _M64
+
+
+def _round(acc: int, lane: int) -> int:
+    return (_rotl((acc + lane * _P2) & _M64, 31) * _P1) & _M64
+
+
+def file_id(path: str, seed: int = 42) -> int:
+    """Spark's ``xxhash64`` of a string (XXH64 of its UTF-8 bytes, seed 42, as a signed long).
+
+    The ids :func:`with_source_identity` gives files, computed here to turn ids back into paths
+    without a Spark job. (Spark's ``hash`` family is specified by its output, so the test suite
+    checks this function against Spark's own on many strings.)
+
+    Example:
+        >>> file_id("")
+        -7444071767201028348
+    """
+    data = path.encode("utf-8")
+    n, i = len(data), 0
+    if n >= 32:
+        v = [(seed + _P1 + _P2) & _M64, (seed + _P2) & _M64, seed & _M64, (seed - _P1) & _M64]
+        while i + 32 <= n:
+            for j in range(4):
+                v[j] = _round(v[j], int.from_bytes(data[i + 8 * j : i + 8 * j + 8], "little"))
+            i += 32
+        h = (_rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)) & _M64
+        for lane in v:
+            h = ((h ^ _round(0, lane)) * _P1 + _P4) & _M64
+    else:
+        h = (seed + _P5) & _M64
+    h = (h + n) & _M64
+    while i + 8 <= n:
+        h ^= _round(0, int.from_bytes(data[i : i + 8], "little"))
+        h = (_rotl(h, 27) * _P1 + _P4) & _M64
+        i += 8
+    if i + 4 <= n:
+        h ^= (int.from_bytes(data[i : i + 4], "little") * _P1) & _M64
+        h = (_rotl(h, 23) * _P2 + _P3) & _M64
+        i += 4
+    while i < n:
+        h ^= (data[i] * _P5) & _M64
+        h = (_rotl(h, 11) * _P1) & _M64
+        i += 1
+    h ^= h >> 33
+    h = (h * _P2) & _M64
+    h ^= h >> 29
+    h = (h * _P3) & _M64
+    h ^= h >> 32
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def file_paths(scan: DataFrame, ids: set[int]) -> dict[int, str]:
+    """The paths (as Spark's ``_metadata.file_path`` spells them) of the files of ``scan`` with these ids.
+
+    From the files Spark lists for the scan (no job); an id none of them gives (another spelling of
+    a path) is looked up in the scan's own metadata (a job over the scan, rare). Raises
+    :class:`ValueError` when two listed paths share an id.
+    """
+    found: dict[int, str] = {}
+    for uri in scan.inputFiles():
+        # Spark lists local files as file:///x while _metadata.file_path says file:/x
+        for spelling in {uri, "file:/" + uri[len("file:///") :] if uri.startswith("file:///") else uri}:
+            key = file_id(spelling)
+            if found.setdefault(key, spelling) != spelling:
+                msg = f"two source files share the id {key}: {found[key]!r} and {spelling!r}"
+                raise ValueError(msg)
+    missing = sorted(ids - found.keys())
+    if missing:
+        path = F.col("_metadata.file_path")
+        rows = scan.select(F.xxhash64(path).alias("id"), path.alias("path")).where(F.col("id").isin(missing))
+        found.update({int(r["id"]): str(r["path"]) for r in rows.distinct().collect()})
+    return {i: found[i] for i in ids if i in found}
 
 
 def write_output(df: DataFrame, path: str, fmt: str) -> None:

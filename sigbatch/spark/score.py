@@ -15,8 +15,10 @@ quarantined rows to a Spark accumulator (:class:`QuarantineParam`), which travel
 with the task's result; the driver writes them. Spark applies a task's accumulator update only when
 the task succeeds, once per task (a failed, retried or losing speculative attempt adds nothing),
 so the quarantine holds the rows of exactly the attempts whose scored rows were committed. The
-driver takes a bounded amount of them, and refuses a partition whose rows arrive twice (possible
-only if a shuffle were inserted before the writer); then the job scores again as :func:`score` does.
+rows carry their source file as its 64-bit id (:func:`sigbatch.spark.io.file_id`), which the
+driver turns back into paths for the quarantined ones. The driver takes a bounded amount of
+quarantined rows, and refuses a partition whose rows arrive twice (possible only if a shuffle
+were inserted before the writer); then the job scores again as :func:`score` does.
 
 **Single pass, as two frames.** :func:`score` local-checkpoints the combined frame: the first
 action computes every partition once (read, enforce, predict) and stores the rows in the
@@ -66,7 +68,7 @@ import pyarrow.parquet as pq
 from pyspark.accumulators import Accumulator, AccumulatorParam
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
-from pyspark.sql.types import StructField, StructType
+from pyspark.sql.types import StringType, StructField, StructType
 
 from sigbatch.errors import ConfigError, SignatureError
 from sigbatch.manifest import (
@@ -86,6 +88,7 @@ from sigbatch.spark.io import (
     IDENTITY_COLUMNS,
     OFFSET_COLUMN,
     HadoopOutput,
+    file_paths,
     is_uri,
     quoted,
     read_source,
@@ -319,7 +322,9 @@ class _BatchScorer:
                 values = batch.column(names.index(field.name))
                 # only quarantined rows need them: in the checkpoint, scored rows carry nulls (the
                 # one-pass split keeps them out of the scored output anyway)
-                arrays.append(values if scored is None else pc.if_else(scored, pa.scalar(None, values.type), values))
+                arrays.append(
+                    values if scored is None else pc.if_else(scored, pa.scalar(None, values.type), values)
+                )
             else:
                 arrays.append(combined.column(field.name))
         table = pa.Table.from_arrays(arrays, names=self.output.names)
@@ -447,7 +452,8 @@ def _plan(
             pa.field(KIND_COLUMN, pa.string()),
         ]
         + [
-            pa.field(c, pa.string() if c == FILE_COLUMN else pa.int64())
+            # the file is its path, or the path's 64-bit id (with_source_identity(file_ids=True))
+            pa.field(c, pa.string() if isinstance(df.schema[c].dataType, StringType) else pa.int64())
             for c in (FILE_COLUMN, OFFSET_COLUMN)
             if c in df.columns
         ]
@@ -582,16 +588,24 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     raw = read_source(spark, config.source)
     _check_columns("output.key_columns", config.key_columns, raw.columns)
     _check_columns("output.keep_columns", config.keep_columns, raw.columns)
-    framed = raw if config.key_columns else with_source_identity(raw, config.source.format)
-    scorer, struct, problems = _plan(
-        framed,
-        config.model,
-        sig,
-        config.params or None,
-        profile=config.profile,
-        on_schema_mismatch=config.on_schema_mismatch,
-        batch_size=None,
-    )
+
+    def frame(file_ids: bool) -> tuple[DataFrame, _BatchScorer, StructType, bool]:
+        framed = (
+            raw if config.key_columns else with_source_identity(raw, config.source.format, file_ids=file_ids)
+        )
+        planned = _plan(
+            framed,
+            config.model,
+            sig,
+            config.params or None,
+            profile=config.profile,
+            on_schema_mismatch=config.on_schema_mismatch,
+            batch_size=None,
+        )
+        return (framed, *planned)
+
+    # the one pass carries each row's file as a 64-bit id; the checkpoint path as its path
+    framed, scorer, struct, problems = frame(file_ids=True)
     keep = config.keep_columns
     if keep is not None and config.key_columns:
         keep = [*[k for k in config.key_columns if k not in keep], *keep]
@@ -605,25 +619,27 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     previous = str(spark.conf.get(_BATCH_CONF, "10000"))
     spark.conf.set(_BATCH_CONF, str(config.spark_batch_size))
     try:
-        collected = None
+        quarantine = None
         budget = _budget(spark, config.spark_inline_quarantine_mb)
         if budget > 0 and not problems and _plain_scan(framed):
             collected = _score_inline(
                 spark, framed, scorer, struct, sig, keep, scored_path, config.output_format, budget
             )
             lap("score_and_write_scored")
-            if collected.refused is not None:
+            quarantine, refused = _quarantine_table(collected, scorer, struct, raw)
+            if quarantine is None:
                 print(
-                    f"sigbatch: the quarantined rows could not be written in one pass ({collected.refused}); "
+                    f"sigbatch: the quarantined rows could not be written in one pass ({refused}); "
                     "scoring again through a local checkpoint (see spark.inline_quarantine_mb)",
                     file=sys.stderr,
                 )
                 _remove(spark, scored_path)
                 lap("drop_first_pass")
-        if collected is not None and collected.refused is None:
-            _write_quarantine(spark, collected, scorer, struct, quarantine_path, config.output_format)
+        if quarantine is not None:
+            _write_quarantine(spark, *quarantine, quarantine_path, config.output_format)
             lap("write_quarantine")
         else:
+            framed, scorer, struct, _ = frame(file_ids=False)
             _score_checkpointed(
                 framed.mapInArrow(scorer, struct), sig, keep, scored_path, quarantine_path, config, lap
             )
@@ -753,13 +769,33 @@ def _score_inline(
         accumulator._value = Collected([])  # the driver's registry keeps the accumulator: free the rows
 
 
-def _write_quarantine(
-    spark: SparkSession, collected: Collected, scorer: _BatchScorer, struct: StructType, path: str, fmt: str
-) -> None:
-    """Write the quarantined rows the driver collected: Parquet to a local path directly, else by Spark."""
+def _quarantine_table(
+    collected: Collected, scorer: _BatchScorer, struct: StructType, scan: DataFrame
+) -> tuple[tuple[pa.Table, StructType] | None, str | None]:
+    """The quarantined rows the driver collected, with file ids turned back into paths, and their
+    Spark struct; or None and why they cannot be written."""
+    if collected.refused is not None:
+        return None, collected.refused
     _, _, columns = _output_columns(struct, scorer.signature, None)
-    schema = pa.schema([scorer.output.field(c) for c in columns])
-    table = collected.table(schema)
+    table = collected.table(pa.schema([scorer.output.field(c) for c in columns]))
+    fields = {f.name: f for f in struct.fields}
+    if FILE_COLUMN in columns and not pa.types.is_string(table.schema.field(FILE_COLUMN).type):
+        ids = table.column(FILE_COLUMN).to_pylist()
+        try:
+            paths = file_paths(scan, {i for i in ids if i is not None})
+        except ValueError as exc:
+            return None, str(exc)
+        if len(paths) < len({i for i in ids if i is not None}):
+            return None, "the source file of a quarantined row could not be found"
+        position = table.schema.get_field_index(FILE_COLUMN)
+        text = pa.array([None if i is None else paths[i] for i in ids], pa.string())
+        table = table.set_column(position, FILE_COLUMN, text)
+        fields[FILE_COLUMN] = StructField(FILE_COLUMN, StringType(), True)
+    return (table, StructType([fields[c] for c in columns])), None
+
+
+def _write_quarantine(spark: SparkSession, table: pa.Table, struct: StructType, path: str, fmt: str) -> None:
+    """Write the quarantined rows the driver collected: Parquet to a local path directly, else by Spark."""
     if fmt == "parquet" and not is_uri(path):
         # time-zone-aware timestamps as UTC instants (Spark hands them over in the session's zone)
         utc = pa.schema([f.with_type(_naive(f.type, "UTC")) for f in table.schema])
@@ -768,9 +804,7 @@ def _write_quarantine(
         pq.write_table(table.cast(utc), target / "part-00000.parquet")
         (target / "_SUCCESS").touch()
         return
-    fields = {f.name: f for f in struct.fields}
-    frame = spark.createDataFrame(table, schema=StructType([fields[c] for c in columns]))
-    write_output(frame, path, fmt)
+    write_output(spark.createDataFrame(table, schema=struct), path, fmt)
 
 
 def _remove(spark: SparkSession, path: str) -> None:
