@@ -226,16 +226,18 @@ class _Inline:
         """The scored rows of ``combined``; its quarantined rows are added to ``held``."""
         is_scored = pc.equal(combined.column(KIND_COLUMN), "scored")
         good = pc.sum(is_scored).as_py() or 0
+        scored = pa.RecordBatch.from_arrays(
+            [combined.column(name) for name in self.scored], schema=self.scored_schema
+        )
         if good < combined.num_rows:
             if not held.over:
-                rows = combined.filter(pc.invert(is_scored)).select(list(self.quarantine))
+                rows = combined.select(list(self.quarantine)).filter(pc.invert(is_scored))
                 held.batches.append(rows)
                 held.nbytes += rows.nbytes
                 if held.nbytes > self.cap:  # stop holding rows that cannot be sent anyway
                     held.over, held.batches = True, []
-            combined = combined.filter(is_scored)
-        columns = [combined.column(name) for name in self.scored]
-        return pa.RecordBatch.from_arrays(columns, schema=self.scored_schema)
+            scored = scored.filter(is_scored)  # only the output's own columns are copied
+        return scored
 
     def send(self, attempt: Attempt, held: _Held) -> None:
         """At the end of the task: its rows as one Arrow IPC stream, charged at the stream's length."""
