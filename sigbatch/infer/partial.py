@@ -577,7 +577,7 @@ def _node_from_values(
             items = _node_from_values(list(chain.from_iterable(full)), origin, first_row, 0, seen)
     properties: tuple[tuple[str, FieldPartial], ...] = ()
     if dict_types:
-        dicts = [v for v in values if type(v) in dict_types]
+        dicts = values if len(by_type) == 1 else [v for v in values if type(v) in dict_types]
         full_dicts = list(filter(None, dicts)) if {} in dicts else dicts
         untyped += len(dicts) - len(full_dicts)
         if full_dicts:
@@ -606,9 +606,11 @@ def _node_from_values(
 def _count_types(values: list[Any]) -> dict[type, int]:
     """How many values there are of each exact type."""
     types = list(map(type, values))
-    distinct = set(types)
-    if len(distinct) == 1:
+    if not types:
+        return {}
+    if types.count(types[0]) == len(types):  # one identity scan, no hashing: the common case
         return {types[0]: len(types)}
+    distinct = set(types)
     if len(distinct) <= 8:
         # A few identity scans beat hashing every value's type into a Counter.
         return {t: types.count(t) for t in distinct}
