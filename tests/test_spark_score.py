@@ -566,6 +566,22 @@ def test_file_id_is_sparks_xxhash64(spark):
     assert {r["t"]: r["h"] for r in rows.collect()} == {t: file_id(t) for t in texts}
 
 
+def test_source_column_named_like_the_file_identity_is_kept_as_data(spark, models, tmp_path):
+    """A source column called _sigbatch_file (here integers) is not taken for file ids: the job
+    keeps it as it is in the quarantine, in one pass."""
+    from sigbatch.spark import run_scoring
+
+    table, expected = models.landing_table(50)
+    table = table.append_column("_sigbatch_file", pa.array(range(1000, 1050), pa.int64()))
+    config = _config(
+        tmp_path, _write_parquet(table, tmp_path / "lake"), f"signature={_signature_file(tmp_path, models)}"
+    )
+    manifest = run_scoring(spark, config)
+    assert "drop_first_pass" not in manifest.timings and "score_and_write_scored" in manifest.timings
+    quarantine = pq.read_table(Path(config.output) / "quarantine")
+    assert {r["id"]: r["_sigbatch_file"] for r in quarantine.to_pylist()} == {i: 1000 + i for i in expected}
+
+
 def test_file_paths_looks_up_ids_the_listing_does_not_give(spark, models, tmp_path, monkeypatch):
     """An id that no listed path gives is looked up in the scan's own metadata; two listed paths
     with one id are an error (the job then scores through its checkpoint)."""
@@ -575,12 +591,20 @@ def test_file_paths_looks_up_ids_the_listing_does_not_give(spark, models, tmp_pa
     scan = spark.read.parquet(str(_write_parquet(table, tmp_path / "lake", files=2)))
     spelled = sorted(r[0] for r in scan.select("_metadata.file_path").distinct().collect())
     ids = {spark_io.file_id(p): p for p in spelled}
+
+    def no_query(*_args):
+        raise AssertionError("resolved by a Spark query, not from the listing")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(scan, "select", no_query)  # a local source resolves from Spark's listing alone
+        assert spark_io.file_paths(scan, set(ids)) == ids
+        assert spark_io.file_paths(scan, set()) == {}
     monkeypatch.setattr(scan, "inputFiles", lambda: [])
     assert spark_io.file_paths(scan, set(ids)) == ids
     monkeypatch.setattr(scan, "inputFiles", lambda: spelled)
     monkeypatch.setattr(spark_io, "file_id", lambda path, seed=42: 7)
     with pytest.raises(ValueError, match="two source files share the id 7"):
-        spark_io.file_paths(scan, {7})
+        spark_io.file_paths(scan, {8})  # 8 is not found: every listed path is hashed, all to 7
 
 
 @pytest.mark.parametrize("directory", ["lake with space", "données_路径"])
@@ -595,7 +619,7 @@ def test_one_pass_names_files_as_spark_does(spark, models, tmp_path, directory):
     files = {}
     for name, extra in [("inline", []), ("checkpoint", ["spark.inline_quarantine_mb=0"])]:
         config = _config(tmp_path, source, f"signature={sig_file}", f"output.path={tmp_path / name}", *extra)
-        run_scoring(spark, config)
+        assert "drop_first_pass" not in run_scoring(spark, config).timings
         rows = pq.read_table(tmp_path / name / "quarantine").to_pylist()
         files[name] = {r["id"]: r["_sigbatch_file"] for r in rows}
     spelled = {r[0] for r in spark.read.parquet(str(source)).select("_metadata.file_path").collect()}

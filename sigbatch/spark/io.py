@@ -175,22 +175,30 @@ def file_id(path: str, seed: int = 42) -> int:
 def file_paths(scan: DataFrame, ids: set[int]) -> dict[int, str]:
     """The paths (as Spark's ``_metadata.file_path`` spells them) of the files of ``scan`` with these ids.
 
-    From the files Spark lists for the scan (no job); an id none of them gives (another spelling of
-    a path) is looked up in the scan's own metadata (a job over the scan, rare). Raises
-    :class:`ValueError` when two listed paths share an id.
+    From the files Spark lists for the scan (no job; it stops once every id is found); an id none
+    of them gives (another spelling of a path) is looked up in the scan's own metadata (a job over
+    the scan, rare). Raises :class:`ValueError` when two of the listed paths it hashed share an id.
     """
     found: dict[int, str] = {}
-    for uri in scan.inputFiles():
-        # Spark lists local files as file:///x while _metadata.file_path says file:/x
-        for spelling in {uri, "file:/" + uri[len("file:///") :] if uri.startswith("file:///") else uri}:
+    wanted = set(ids)
+    for uri in scan.inputFiles() if wanted else ():
+        # Spark lists local files as file:///x where _metadata.file_path says file:/x: that first
+        spellings = ["file:/" + uri[len("file:///") :], uri] if uri.startswith("file:///") else [uri]
+        for spelling in spellings:
             key = file_id(spelling)
             if found.setdefault(key, spelling) != spelling:
                 msg = f"two source files share the id {key}: {found[key]!r} and {spelling!r}"
                 raise ValueError(msg)
-    missing = sorted(ids - found.keys())
-    if missing:
+            if key in wanted:
+                wanted.discard(key)
+                break
+        if not wanted:
+            break
+    if wanted:
         path = F.col("_metadata.file_path")
-        rows = scan.select(F.xxhash64(path).alias("id"), path.alias("path")).where(F.col("id").isin(missing))
+        rows = scan.select(F.xxhash64(path).alias("id"), path.alias("path")).where(
+            F.col("id").isin(sorted(wanted))
+        )
         found.update({int(r["id"]): str(r["path"]) for r in rows.distinct().collect()})
     return {i: found[i] for i in ids if i in found}
 

@@ -608,6 +608,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
 
     # the one pass carries each row's file as a 64-bit id; the checkpoint path as its path
     framed, scorer, struct, problems = frame(file_ids=True)
+    file_ids = framed is not raw  # False: key columns, no file metadata, or a source column of that name
     keep = config.keep_columns
     if keep is not None and config.key_columns:
         keep = [*[k for k in config.key_columns if k not in keep], *keep]
@@ -628,7 +629,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
                 spark, framed, scorer, struct, sig, keep, scored_path, config.output_format, budget
             )
             lap("score_and_write_scored")
-            quarantine, refused = _quarantine_table(collected, scorer, struct, raw)
+            quarantine, refused = _quarantine_table(collected, scorer, struct, raw if file_ids else None)
             if quarantine is None:
                 print(
                     f"sigbatch: the quarantined rows could not be written in one pass ({refused}); "
@@ -772,16 +773,17 @@ def _score_inline(
 
 
 def _quarantine_table(
-    collected: Collected, scorer: _BatchScorer, struct: StructType, scan: DataFrame
+    collected: Collected, scorer: _BatchScorer, struct: StructType, scan: DataFrame | None
 ) -> tuple[tuple[pa.Table, StructType] | None, str | None]:
-    """The quarantined rows the driver collected, with file ids turned back into paths, and their
-    Spark struct; or None and why they cannot be written."""
+    """The quarantined rows the driver collected, with file ids turned back into paths of ``scan``'s
+    files (None: the rows carry no file ids), and their Spark struct; or None and why they cannot
+    be written."""
     if collected.refused is not None:
         return None, collected.refused
     _, _, columns = _output_columns(struct, scorer.signature, None)
     table = collected.table(pa.schema([scorer.output.field(c) for c in columns]))
     fields = {f.name: f for f in struct.fields}
-    if FILE_COLUMN in columns and not pa.types.is_string(table.schema.field(FILE_COLUMN).type):
+    if scan is not None and FILE_COLUMN in columns:
         ids = table.column(FILE_COLUMN).to_pylist()
         try:
             paths = file_paths(scan, {i for i in ids if i is not None})
