@@ -23,7 +23,7 @@ from sigbatch.audit import (
 from sigbatch.cli import main
 from sigbatch.demo import make_rows, run_demo
 from sigbatch.errors import ConfigError
-from sigbatch.manifest import Manifest, count_outputs
+from sigbatch.manifest import Manifest, count_outputs, read_manifest
 from sigbatch.models import score_batch
 from sigbatch.quarantine import REASON_TYPE
 from sigbatch.types import ColSpec, ModelSignature, Schema
@@ -164,6 +164,34 @@ def test_local_dask_and_spark_summaries_are_identical(demo_output, spark):
         other = audit(demo_output, engine=engine, spark=spark).to_dict()
         assert other.pop("engine") == engine
         assert other == local
+
+
+@pytest.mark.dask
+@pytest.mark.spark
+def test_spark_job_output_audits_as_the_dask_jobs(demo_output, spark, tmp_path):
+    """The Spark job over the demo's lake (its quarantine written by the driver) audits to the same
+    counts, values and drift as the Dask job's output; only the example rows' locations differ."""
+    from sigbatch.config import load_score_config
+    from sigbatch.demo import MODEL_URI
+    from sigbatch.spark import run_scoring
+
+    config = load_score_config(
+        None,
+        [
+            f"source.path={demo_output / 'lake'}",
+            "source.format=json",
+            f"model={MODEL_URI}",
+            f"signature={demo_output / 'signature.json'}",
+            f"output.path={tmp_path / 'spark'}",
+        ],
+    )
+    assert run_scoring(spark, config).counts == read_manifest(demo_output).counts
+    dask_summary, spark_summary = audit(demo_output).to_dict(), audit(tmp_path / "spark").to_dict()
+    for summary in (dask_summary, spark_summary):
+        summary.pop("output")
+        for path in summary["paths"]:
+            path.pop("examples")
+    assert spark_summary == dask_summary
 
 
 def test_partials_of_any_split_reduce_to_the_same_counts():
