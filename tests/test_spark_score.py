@@ -497,6 +497,7 @@ def test_quarantine_param_keeps_rows_in_order_within_its_budget():
         total = param.addInPlace(total, piece)
     assert (total.refused, total.nbytes) == (None, part(2, [20, 21]).nbytes + part(0, [0, 1]).nbytes)
     assert total.table(schema).column("id").to_pylist() == [0, 1, 20, 21]
+    assert total.partitions == {0, 2}
     again = param.addInPlace(total, part(2, [20, 21], attempt=7))
     assert (again.refused, again.parts) == ("the rows of one partition arrived from two task attempts", [])
     assert param.addInPlace(again, part(5, [5])).parts == []

@@ -51,6 +51,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -163,6 +164,7 @@ class Collected:
     parts: list[tuple[Attempt, bytes]]
     nbytes: int = 0
     refused: str | None = None
+    partitions: set[int] = dataclasses.field(default_factory=set)  # of the parts, for the check of repeats
 
     def table(self, schema: pa.Schema) -> pa.Table:
         """The rows, in source order (partition, then position), as one table of ``schema``."""
@@ -189,16 +191,18 @@ class QuarantineParam(AccumulatorParam[Collected]):
     def addInPlace(self, value1: Collected, value2: Collected) -> Collected:
         value1.refused = value1.refused or value2.refused
         if value1.refused is None:
-            seen = {attempt[0] for attempt, _ in value1.parts}
-            if any(attempt[0] in seen for attempt, _ in value2.parts):
+            incoming = {attempt[0] for attempt, _ in value2.parts}
+            if not incoming.isdisjoint(value1.partitions) or len(incoming) < len(value2.parts):
                 value1.refused = "the rows of one partition arrived from two task attempts"
             else:
                 value1.parts.extend(value2.parts)
+                value1.partitions |= incoming
                 value1.nbytes += value2.nbytes
                 if value1.nbytes > self.budget:
                     value1.refused = f"more than the driver's budget of {self.budget:,} bytes"
         if value1.refused is not None:
             value1.parts.clear()
+            value1.partitions.clear()
             value1.nbytes = 0
         return value1
 
