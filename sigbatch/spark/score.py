@@ -653,7 +653,10 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     except BaseException:
         # no half-written outputs: a failed job leaves none (and no manifest)
         for path in (scored_path, quarantine_path):
-            _remove(spark, path)
+            try:
+                _remove(spark, path)
+            except Exception:  # pragma: no cover - best effort: the job's own error is the one to see
+                pass
         raise
     finally:
         spark.conf.set(_BATCH_CONF, previous)
