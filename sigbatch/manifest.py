@@ -131,14 +131,19 @@ def prepare_output(output: str | Path, mode: str) -> Path:
         )
         raise ConfigError(msg)
     if exists and mode == "overwrite":
-        for name in (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME):
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        remove_entries(out, (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME))
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def remove_entries(output: Path, names: tuple[str, ...]) -> None:
+    """Delete these entries (directories or files) of an output directory, where they exist."""
+    for name in names:
+        target = output / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
 
 
 @dataclass(frozen=True)

@@ -254,9 +254,13 @@ class HadoopOutput:
                 )
                 raise ConfigError(msg)
             if mode == "overwrite":
-                for name in names:
-                    fs.delete(self._entry(name), True)
+                self.delete(names)
         fs.mkdirs(path)
+
+    def delete(self, names: tuple[str, ...]) -> None:
+        """Delete these entries of the directory (recursively), where they exist."""
+        for name in names:
+            self._fs.delete(self._entry(name), True)
 
     def write_text(self, name: str, text: str) -> None:
         """Write a small file, atomically: a temporary name, then a rename over the target."""

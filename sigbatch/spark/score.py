@@ -54,7 +54,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -80,6 +79,7 @@ from sigbatch.manifest import (
     Stopwatch,
     finish_job,
     prepare_output,
+    remove_entries,
 )
 from sigbatch.models import KIND_COLUMN, PRED_PREFIX, load_model, prediction_schema, score_combined
 from sigbatch.params import enforce_params
@@ -590,6 +590,13 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     else:
         out = prepare_output(config.output, config.mode)
         scored_path, quarantine_path = str(out / SCORED_DIR), str(out / QUARANTINE_DIR)
+
+    def remove(*names: str) -> None:
+        """Delete entries this job wrote into its output."""
+        if remote is not None:
+            remote.delete(names)
+        else:
+            remove_entries(out, names)
     sig = _job_signature(config)
     raw = read_source(spark, config.source)
     _check_columns("output.key_columns", config.key_columns, raw.columns)
@@ -640,7 +647,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
                     "scoring again through a local checkpoint (see spark.inline_quarantine_mb)",
                     file=sys.stderr,
                 )
-                _remove(spark, scored_path)
+                remove(SCORED_DIR)
                 lap("drop_first_pass")
         if quarantine is not None:
             _write_quarantine(spark, *quarantine, quarantine_path, config.output_format)
@@ -652,11 +659,10 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
             )
     except BaseException:
         # no half-written outputs: a failed job leaves none (and no manifest)
-        for path in (scored_path, quarantine_path):
-            try:
-                _remove(spark, path)
-            except Exception:  # pragma: no cover - best effort: the job's own error is the one to see
-                pass
+        try:
+            remove(SCORED_DIR, QUARANTINE_DIR)
+        except Exception:  # pragma: no cover - best effort: the job's own error is the one to see
+            pass
         raise
     finally:
         spark.conf.set(_BATCH_CONF, previous)
@@ -792,11 +798,12 @@ def _quarantine_table(
     fields = {f.name: f for f in struct.fields}
     if scan is not None and FILE_COLUMN in columns:
         ids = table.column(FILE_COLUMN).to_pylist()
+        wanted = {i for i in ids if i is not None}
         try:
-            paths = file_paths(scan, {i for i in ids if i is not None})
+            paths = file_paths(scan, wanted)
         except ValueError as exc:
             return None, str(exc)
-        if len(paths) < len({i for i in ids if i is not None}):
+        if len(paths) < len(wanted):
             return None, "the source file of a quarantined row could not be found"
         position = table.schema.get_field_index(FILE_COLUMN)
         text = pa.array([None if i is None else paths[i] for i in ids], pa.string())
@@ -816,17 +823,6 @@ def _write_quarantine(spark: SparkSession, table: pa.Table, struct: StructType, 
         (target / "_SUCCESS").touch()
         return
     write_output(spark.createDataFrame(table, schema=struct), path, fmt)
-
-
-def _remove(spark: SparkSession, path: str) -> None:
-    """Delete an output directory this job wrote (local path or filesystem URI)."""
-    if not is_uri(path):
-        shutil.rmtree(path, ignore_errors=True)
-        return
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    target = jvm.org.apache.hadoop.fs.Path(path)
-    target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(target, True)
 
 
 def _score_checkpointed(
