@@ -597,6 +597,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
             remote.delete(names)
         else:
             remove_entries(out, names)
+
     sig = _job_signature(config)
     raw = read_source(spark, config.source)
     _check_columns("output.key_columns", config.key_columns, raw.columns)
@@ -637,7 +638,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         budget = _budget(spark, config.spark_inline_quarantine_mb)
         if budget > 0 and not problems and _plain_scan(framed):
             collected = _score_inline(
-                spark, framed, scorer, struct, sig, keep, scored_path, config.output_format, budget
+                spark, framed, scorer, struct, keep, scored_path, config.output_format, budget
             )
             lap("score_and_write_scored")
             quarantine, refused = _quarantine_table(collected, scorer, struct, raw if file_ids else None)
@@ -756,14 +757,13 @@ def _score_inline(
     df: DataFrame,
     scorer: _BatchScorer,
     struct: StructType,
-    signature: ModelSignature,
     keep: list[str] | None,
     scored_path: str,
     fmt: str,
     budget: int,
 ) -> Collected:
     """Score ``df`` and write the scored rows in one Spark job; the quarantined rows come back."""
-    kept, preds, quarantine = _output_columns(struct, signature, keep)
+    kept, preds, quarantine = _output_columns(struct, scorer.signature, keep)
     fields = {f.name: f for f in struct.fields}
     scored_struct = StructType(
         [fields[c] for c in kept] + [StructField(name, fields[c].dataType, True) for c, name in preds]
