@@ -801,7 +801,8 @@ def model_frame(
                 data[key] = pd.Series(np.asarray(col.to_numpy(zero_copy_only=False)).astype(t.to_numpy()))
         else:
             data[key] = _nested_series(col, t)
-    return pd.DataFrame(data, index=pd.RangeIndex(valid.num_rows))
+    # the columns were built for this frame: no copy (pandas would copy them into one block per dtype)
+    return pd.DataFrame(data, index=pd.RangeIndex(valid.num_rows), copy=False)
 
 
 def _nested_series(col: pa.ChunkedArray | pa.Array, t: Any) -> pd.Series:
