@@ -112,18 +112,30 @@ def make_table(rows: int, bad_fraction: float, seed: int) -> tuple[pa.Table, np.
     offsets = np.zeros(rows + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     values = pa.array(VOCAB[rng.integers(0, len(VOCAB), int(offsets[-1]))], pa.string())
-    tags_arr = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values, mask=pa.array(is_kind("tags_null")))
+    tags_arr = pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()), values, mask=pa.array(is_kind("tags_null"))
+    )
 
     d = np.array([f"d{i}" for i in rng.integers(0, 1000, rows)], dtype=object)
     d_arr = pa.array(d, pa.string(), mask=is_kind("attrs_d_null"))
     e = np.array([f"e{i}" for i in rng.integers(0, 100, rows)], dtype=object)
     e_arr = pa.array(e, pa.string(), mask=rng.random(rows) < 0.3)  # optional: 30% nulls
-    n_arr = pa.array(rng.integers(-10**6, 10**6, rows), pa.int64(), mask=rng.random(rows) < 0.3)
-    attrs_arr = pa.StructArray.from_arrays([d_arr, e_arr, n_arr], names=["d", "e", "n"],
-                                           mask=pa.array(is_kind("attrs_null")))
+    n_arr = pa.array(rng.integers(-(10**6), 10**6, rows), pa.int64(), mask=rng.random(rows) < 0.3)
+    attrs_arr = pa.StructArray.from_arrays(
+        [d_arr, e_arr, n_arr], names=["d", "e", "n"], mask=pa.array(is_kind("attrs_null"))
+    )
 
-    table = pa.table({"id": id_arr, "name": name_arr, "score": score, "flag": flag_arr, "ts": ts_arr,
-                      "tags": tags_arr, "attrs": attrs_arr})
+    table = pa.table(
+        {
+            "id": id_arr,
+            "name": name_arr,
+            "score": score,
+            "flag": flag_arr,
+            "ts": ts_arr,
+            "tags": tags_arr,
+            "attrs": attrs_arr,
+        }
+    )
     return table, kind >= 0, kind
 
 
@@ -254,11 +266,21 @@ def print_profile(table: pa.Table, schema: Any, top: int, runs: int = 3) -> None
         sigbatch.enforce(table, schema)
         prof.disable()
     raw = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    stats = {k: (cc, nc // runs, tt / runs, ct / runs, {c: (v[0], v[1], v[2] / runs, v[3] / runs) for c, v in callers.items()})
-             for k, (cc, nc, tt, ct, callers) in raw.items()}
+    stats = {
+        k: (
+            cc,
+            nc // runs,
+            tt / runs,
+            ct / runs,
+            {c: (v[0], v[1], v[2] / runs, v[3] / runs) for c, v in callers.items()},
+        )
+        for k, (cc, nc, tt, ct, callers) in raw.items()
+    }
     total = max(ct for (_, _, _, ct, _) in stats.values())
     print()
-    print(f"cProfile of sigbatch.enforce (in memory), mean of {runs} calls: {total:.3f} s per call under the profiler")
+    print(
+        f"cProfile of sigbatch.enforce (in memory), mean of {runs} calls: {total:.3f} s per call under the profiler"
+    )
     print(f"top {top} by own time:")
     print(f"  {'own s':>7s} {'cum s':>7s} {'calls':>7s}  function  <- main caller")
     rows = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
@@ -312,10 +334,18 @@ def machine() -> dict[str, str]:
         import subprocess
 
         repo = Path(sigbatch.__file__).resolve().parent.parent
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", "sigbatch"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", "sigbatch"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         info["sigbatch commit"] = head + (" + uncommitted changes under sigbatch/" if dirty else "")
     except Exception:
         info["sigbatch commit"] = "?"
@@ -329,20 +359,36 @@ def machine() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--rows", type=int, default=100_000, help="rows in the batch (default 100000)")
     p.add_argument("--bad-fraction", type=float, default=0.01, help="fraction of bad rows (default 0.01)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--mlflow-rows", type=int, default=None,
-                   help="run MLflow on the first N clean rows only (default: all clean rows)")
-    p.add_argument("--repeat", type=int, default=9, help="repetitions of the sigbatch/pyarrow timings (median)")
+    p.add_argument(
+        "--mlflow-rows",
+        type=int,
+        default=None,
+        help="run MLflow on the first N clean rows only (default: all clean rows)",
+    )
+    p.add_argument(
+        "--repeat", type=int, default=9, help="repetitions of the sigbatch/pyarrow timings (median)"
+    )
     p.add_argument("--mlflow-repeat", type=int, default=1, help="repetitions of the MLflow timings (median)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="pyarrow CPU and I/O thread count (default: pyarrow's own, = number of cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="pyarrow CPU and I/O thread count (default: pyarrow's own, = number of cores)",
+    )
     p.add_argument("--skip-mlflow", action="store_true", help="do not measure MLflow")
-    p.add_argument("--profile", type=int, default=0, metavar="N",
-                   help="also cProfile sigbatch enforce() (see --profile-runs) and print the top N functions")
+    p.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also cProfile sigbatch enforce() (see --profile-runs) and print the top N functions",
+    )
     p.add_argument("--profile-runs", type=int, default=3, help="enforce() calls to profile (default 3)")
     p.add_argument("--markdown", action="store_true", help="also print the results as a Markdown table")
     args = p.parse_args(argv)
@@ -362,8 +408,10 @@ def main(argv: list[str] | None = None) -> int:
     pq.write_table(table, parquet_path)
     n = table.num_rows
     n_bad = int(bad_mask.sum())
-    print(f"data: {n:,} rows, {n_bad:,} bad ({n_bad / n:.2%}), {parquet_path.stat().st_size / 1e6:.1f} MB Parquet, "
-          f"generated in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"data: {n:,} rows, {n_bad:,} bad ({n_bad / n:.2%}), {parquet_path.stat().st_size / 1e6:.1f} MB Parquet, "
+        f"generated in {time.perf_counter() - t0:.1f} s"
+    )
     print("bad kinds: " + ", ".join(f"{k}={int((kind == i).sum())}" for i, k in enumerate(BAD_KINDS)))
 
     def read() -> pa.Table:
@@ -380,12 +428,16 @@ def main(argv: list[str] | None = None) -> int:
     _, _, anchor_ok = anchor_check(mem_table)
     sb_bad = ~result.valid_mask
     if not np.array_equal(sb_bad, bad_mask):
-        print(f"WARNING: sigbatch quarantined {int(sb_bad.sum())} rows, injected {n_bad}; "
-              f"{int((sb_bad & ~bad_mask).sum())} unexpected, {int((bad_mask & ~sb_bad).sum())} missed")
+        print(
+            f"WARNING: sigbatch quarantined {int(sb_bad.sum())} rows, injected {n_bad}; "
+            f"{int((sb_bad & ~bad_mask).sum())} unexpected, {int((bad_mask & ~sb_bad).sum())} missed"
+        )
     if not np.array_equal(~anchor_ok, bad_mask):
         print("WARNING: the pyarrow anchor's bad rows differ from the injected ones")
     codes = Counter(r.code.value for rs in result.reasons.values() for r in rs)
-    print(f"sigbatch: {result.n_valid:,} valid, {result.n_quarantined:,} quarantined; reason codes {dict(codes)}")
+    print(
+        f"sigbatch: {result.n_valid:,} valid, {result.n_quarantined:,} quarantined; reason codes {dict(codes)}"
+    )
 
     # -- timings ---------------------------------------------------------------------------------
     results: dict[str, dict[str, float]] = {}
@@ -437,7 +489,10 @@ def main(argv: list[str] | None = None) -> int:
         record("mlflow predict with signature", with_times, m_n)
         enf = statistics.median(with_times) - statistics.median(without_times)
         results["mlflow enforcement (with - without)"] = {
-            "seconds": enf, "best": min(with_times) - min(without_times), "rows": m_n}
+            "seconds": enf,
+            "best": min(with_times) - min(without_times),
+            "rows": m_n,
+        }
 
     # -- report ------------------------------------------------------------------------------
     def rate(label: str, stat: str) -> float:
@@ -446,42 +501,69 @@ def main(argv: list[str] | None = None) -> int:
 
     # (label, numerator, denominator, target): throughput ratios, from the medians and the bests
     ratio_defs = [
-        ("sigbatch enforce (in memory) / MLflow enforcement", "sigbatch enforce (in memory)",
-         "mlflow enforcement (with - without)", ">= 100x"),
-        ("sigbatch read+enforce / MLflow enforcement", "sigbatch read + enforce",
-         "mlflow enforcement (with - without)", ">= 100x"),
-        ("sigbatch read+enforce / pyarrow read+check+split", "sigbatch read + enforce",
-         "pyarrow read + check + split", ">= 0.20x (within 5x)"),
-        ("sigbatch enforce / pyarrow check+split (both in memory)", "sigbatch enforce (in memory)",
-         "pyarrow check + split (in memory)", "(information)"),
+        (
+            "sigbatch enforce (in memory) / MLflow enforcement",
+            "sigbatch enforce (in memory)",
+            "mlflow enforcement (with - without)",
+            ">= 100x",
+        ),
+        (
+            "sigbatch read+enforce / MLflow enforcement",
+            "sigbatch read + enforce",
+            "mlflow enforcement (with - without)",
+            ">= 100x",
+        ),
+        (
+            "sigbatch read+enforce / pyarrow read+check+split",
+            "sigbatch read + enforce",
+            "pyarrow read + check + split",
+            ">= 0.20x (within 5x)",
+        ),
+        (
+            "sigbatch enforce / pyarrow check+split (both in memory)",
+            "sigbatch enforce (in memory)",
+            "pyarrow check + split (in memory)",
+            "(information)",
+        ),
     ]
-    ratios = [(label, rate(a, "seconds") / rate(b, "seconds"), rate(a, "best") / rate(b, "best"), target)
-              for label, a, b, target in ratio_defs if a in results and b in results]
+    ratios = [
+        (label, rate(a, "seconds") / rate(b, "seconds"), rate(a, "best") / rate(b, "best"), target)
+        for label, a, b, target in ratio_defs
+        if a in results and b in results
+    ]
 
     def note(label: str) -> str:
         return mlflow_note if label.startswith("mlflow") else ""
 
     print()
-    print(f"{'measurement':48s} {'rows':>9s} {'median s':>9s} {'best s':>9s} {'rows/s (median)':>16s} {'rows/s (best)':>14s}")
+    print(
+        f"{'measurement':48s} {'rows':>9s} {'median s':>9s} {'best s':>9s} {'rows/s (median)':>16s} {'rows/s (best)':>14s}"
+    )
     for label, r in results.items():
-        print(f"{label:48s} {int(r['rows']):9,d} {r['seconds']:9.4f} {r['best']:9.4f} "
-              f"{rate(label, 'seconds'):16,.0f} {rate(label, 'best'):14,.0f}{note(label)}")
+        print(
+            f"{label:48s} {int(r['rows']):9,d} {r['seconds']:9.4f} {r['best']:9.4f} "
+            f"{rate(label, 'seconds'):16,.0f} {rate(label, 'best'):14,.0f}{note(label)}"
+        )
     print()
     print(f"{'throughput ratio':58s} {'median':>9s} {'best':>9s}  target")
     for label, med, best, target in ratios:
         print(f"{label:58s} {med:8.2f}x {best:8.2f}x  {target}")
     if refusals:
         print()
-        print("MLflow refuses a batch holding one row of each bad kind: "
-              + ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in refusals.items()))
+        print(
+            "MLflow refuses a batch holding one row of each bad kind: "
+            + ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in refusals.items())
+        )
 
     if args.markdown:
         print()
         print("| measurement | rows | median s | best s | rows/s (median) | rows/s (best) |")
         print("|---|---:|---:|---:|---:|---:|")
         for label, r in results.items():
-            print(f"| {label}{note(label)} | {int(r['rows']):,} | {r['seconds']:.4f} | {r['best']:.4f} | "
-                  f"{rate(label, 'seconds'):,.0f} | {rate(label, 'best'):,.0f} |")
+            print(
+                f"| {label}{note(label)} | {int(r['rows']):,} | {r['seconds']:.4f} | {r['best']:.4f} | "
+                f"{rate(label, 'seconds'):,.0f} | {rate(label, 'best'):,.0f} |"
+            )
         print()
         print("| throughput ratio | median | best | target |")
         print("|---|---:|---:|---|")

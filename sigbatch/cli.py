@@ -70,8 +70,12 @@ def _print_manifest(manifest: Any) -> None:
         f"  rows scored      {c.rows_scored:>12,}",
         f"  rows quarantined {c.rows_quarantined:>12,}  ({rate:.2%})",
     ]
-    lines += [f"    {code:<18} {n:>10,}" for code, n in sorted(c.quarantined_by_code.items(), key=lambda kv: -kv[1])]
-    lines.append(f"  outputs: {manifest.config.get('output.path')}  (scored/, quarantine/, _sigbatch_manifest.json)")
+    lines += [
+        f"    {code:<18} {n:>10,}" for code, n in sorted(c.quarantined_by_code.items(), key=lambda kv: -kv[1])
+    ]
+    lines.append(
+        f"  outputs: {manifest.config.get('output.path')}  (scored/, quarantine/, _sigbatch_manifest.json)"
+    )
     sys.stdout.write("\n".join(lines) + "\n")
 
 
@@ -150,9 +154,13 @@ def _build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_cmd_show)
 
     score = sub.add_parser("score", help="score a lake with per-row quarantine (Dask locally, or Spark)")
-    score.add_argument("--engine", choices=("dask", "spark"), default="dask", help="dask (default, local) or spark")
+    score.add_argument(
+        "--engine", choices=("dask", "spark"), default="dask", help="dask (default, local) or spark"
+    )
     score.add_argument("--config", help="a YAML config (see conf/score_dask.yaml, conf/score_spark.yaml)")
-    score.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    score.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
+    )
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(handler=_cmd_score)
 
@@ -221,19 +229,29 @@ def _cmd_infer(args: argparse.Namespace) -> int:
 
 
 def _add_infer_command(sub: Any) -> None:
-    infer = sub.add_parser("infer", help="infer a signature from a lake (Parquet, JSON lines, CSV), with a report")
+    infer = sub.add_parser(
+        "infer", help="infer a signature from a lake (Parquet, JSON lines, CSV), with a report"
+    )
     infer.add_argument("source", nargs="?", help="a file or directory (or source.path in --config)")
-    infer.add_argument("--format", choices=("parquet", "json", "csv"), help="default: from the file extensions")
-    infer.add_argument("--engine", choices=("local", "dask", "spark"), help="where the per-file work runs (local)")
+    infer.add_argument(
+        "--format", choices=("parquet", "json", "csv"), help="default: from the file extensions"
+    )
+    infer.add_argument(
+        "--engine", choices=("local", "dask", "spark"), help="where the per-file work runs (local)"
+    )
     infer.add_argument("--fraction", type=float, help="share of files read, chosen by --seed (default all)")
     infer.add_argument("--max-partitions", type=int, metavar="N", help="read at most N files")
-    infer.add_argument("--rows-per-partition", type=int, metavar="N", help="stop reading each file after N rows")
+    infer.add_argument(
+        "--rows-per-partition", type=int, metavar="N", help="stop reading each file after N rows"
+    )
     infer.add_argument("--seed", type=int, help="chooses the files, deterministically (default 0)")
     infer.add_argument("--policy", choices=("strict", "widen", "majority"), help="conflicting types (strict)")
     infer.add_argument("--output", metavar="FILE", help="write MLflow's signature JSON to FILE")
     infer.add_argument("--set-on", metavar="MODEL_DIR", help="write the signature into MODEL_DIR/MLmodel")
     infer.add_argument("--config", help="a YAML config (see conf/infer.yaml); flags override it")
-    infer.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    infer.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
+    )
     infer.set_defaults(handler=_cmd_infer)
 
 

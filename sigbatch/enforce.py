@@ -153,8 +153,17 @@ def scalar_rule(kind: str, t: DataType) -> str:
 
 # The pandas kind of one Python value of an Arrow type, inside a nested column (a list element,
 # a struct field): Python ints become int64, floats float64, whatever the Arrow width was.
-_PY_KIND = {"int8": "int64", "int16": "int64", "int32": "int64", "uint8": "int64", "uint16": "int64",
-            "uint32": "int64", "uint64": "uint64", "float16": "float64", "float32": "float64"}
+_PY_KIND = {
+    "int8": "int64",
+    "int16": "int64",
+    "int32": "int64",
+    "uint8": "int64",
+    "uint16": "int64",
+    "uint32": "int64",
+    "uint64": "uint64",
+    "float16": "float64",
+    "float32": "float64",
+}
 
 
 def _value_kind(kind: str) -> str:
@@ -271,7 +280,15 @@ def _type_problems(name: str, src: pa.DataType, t: Any, profile: str) -> list[Co
             if prop.name not in fields:
                 if prop.required:
                     msg = f"has no field '{prop.name}', a required property"
-                    problems.append(ColumnProblem(f"{name}.{prop.name}", ReasonCode.MISSING_REQUIRED, repr(prop.dtype), "missing", msg))
+                    problems.append(
+                        ColumnProblem(
+                            f"{name}.{prop.name}",
+                            ReasonCode.MISSING_REQUIRED,
+                            repr(prop.dtype),
+                            "missing",
+                            msg,
+                        )
+                    )
                 continue
             problems += _type_problems(f"{name}.{prop.name}", fields[prop.name], prop.dtype, profile)
         return problems
@@ -331,7 +348,9 @@ def preflight(
                 hint = _close_match(label, names)
                 if hint:
                     msg += f" (Hint: did you mean '{hint}'?)"
-                problems.append(ColumnProblem(label, ReasonCode.MISSING_REQUIRED, repr(spec.type), "missing", msg))
+                problems.append(
+                    ColumnProblem(label, ReasonCode.MISSING_REQUIRED, repr(spec.type), "missing", msg)
+                )
             continue
         problems += _type_problems(label, source_schema.field(column).type, spec.type, profile)
     extra = tuple(n for n in names if n not in set(bound.values()))
@@ -406,7 +425,11 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
             objects[name] = series.tolist()
             continue
-        if _src_kind(arr.type) in ("list", "struct", "map") and series.dtype == object and _has_float(arr.type):
+        if (
+            _src_kind(arr.type) in ("list", "struct", "map")
+            and series.dtype == object
+            and _has_float(arr.type)
+        ):
             # Arrow turns ints next to floats into floats; MLflow judges each value by its own
             # type, so such columns are checked value by value. Others keep the vectorised path.
             objects[name] = series.tolist()
@@ -432,7 +455,12 @@ def _normalise(data: Any) -> _Batch:
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
     if isinstance(data, pa.Table):
-        return _Batch(data.num_rows, {n: _combine(data.column(n)) for n in data.column_names}, {}, list(data.column_names))
+        return _Batch(
+            data.num_rows,
+            {n: _combine(data.column(n)) for n in data.column_names},
+            {},
+            list(data.column_names),
+        )
     if isinstance(data, pd.DataFrame):
         return _from_pandas(data)
     if isinstance(data, list):
@@ -609,7 +637,9 @@ def _text_to_ints(text: pa.Array, t: DataType, nulls: np.ndarray) -> tuple[pa.Ar
     return pa.array(ints.astype(t.to_numpy()), mask=~keep), mismatch, unsafe
 
 
-def _floats_to_ints(values: pa.Array, t: DataType, skip: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def _floats_to_ints(
+    values: pa.Array, t: DataType, skip: np.ndarray
+) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Integral, in-range floats become integers; others are unsafe casts (``skip`` slots ignored)."""
     lo, hi = _INT_RANGE[t]
     fl = np.asarray(pc.fill_null(values.cast(pa.float64()), 0.0), dtype=np.float64)
@@ -621,7 +651,9 @@ def _floats_to_ints(values: pa.Array, t: DataType, skip: np.ndarray) -> tuple[pa
     return pa.array(out, mask=~keep), np.zeros(len(fl), dtype=bool), unsafe
 
 
-def _ints_to_ints(values: pa.Array, t: DataType, nulls: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def _ints_to_ints(
+    values: pa.Array, t: DataType, nulls: np.ndarray
+) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Integers of another width: in range converts, out of range is an unsafe cast."""
     lo, hi = _INT_RANGE[t]
     unsafe = np.zeros(len(values), dtype=bool)
@@ -631,7 +663,11 @@ def _ints_to_ints(values: pa.Array, t: DataType, nulls: np.ndarray) -> tuple[pa.
     ints = np.asarray(pc.fill_null(pc.cast(values, pa.int64(), safe=False), 0), dtype=np.int64)
     unsafe |= ~nulls & ((ints < lo) | (ints > hi))
     keep = ~(nulls | unsafe)
-    return pa.array(np.where(keep, ints, 0).astype(t.to_numpy()), mask=~keep), np.zeros(len(ints), dtype=bool), unsafe
+    return (
+        pa.array(np.where(keep, ints, 0).astype(t.to_numpy()), mask=~keep),
+        np.zeros(len(ints), dtype=bool),
+        unsafe,
+    )
 
 
 def _lenient_convert(arr: pa.Array, t: DataType) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -688,7 +724,9 @@ def _lenient_convert(arr: pa.Array, t: DataType) -> tuple[pa.Array, np.ndarray, 
             lossy = np.asarray(pc.fill_null(pc.not_equal(back, arr), False))
             if t is DataType.float:
                 narrowed = pc.cast(as_float, pa.float32(), safe=False)
-                lossy |= np.asarray(pc.fill_null(pc.not_equal(pc.cast(narrowed, pa.float64()), as_float), False))
+                lossy |= np.asarray(
+                    pc.fill_null(pc.not_equal(pc.cast(narrowed, pa.float64()), as_float), False)
+                )
                 return _null_where(lossy, narrowed), none, lossy
             return _null_where(lossy, as_float), none, lossy
     if kind == "timestamp_tz" and t is DataType.datetime:
@@ -849,8 +887,13 @@ def _needs_python_pass(arr: pa.Array, t: Any) -> bool:
                 return True
     if isinstance(t, DataType):
         # a scalar inside a dict: unchanged only when Arrow's Python value is of the natural type
-        natural = {DataType.string: "str", DataType.binary: "bytes", DataType.boolean: "bool",
-                   DataType.long: "int64", DataType.double: "float64"}.get(t)
+        natural = {
+            DataType.string: "str",
+            DataType.binary: "bytes",
+            DataType.boolean: "bool",
+            DataType.long: "int64",
+            DataType.double: "float64",
+        }.get(t)
         return natural is None or _value_kind(_src_kind(arr.type)) != natural
     return False
 
@@ -955,8 +998,13 @@ def _scalar_column(
         for i in np.flatnonzero(bad):
             value = arr[int(i)].as_py()
             reasons.setdefault(int(i), []).append(
-                Reason(name, code, expected, f"{arr.type} {describe_value(value)}",
-                       f"Incompatible input types for column {name}. Can not safely convert {_NUMPY_OF_KIND.get(kind, arr.type)} to {t.to_numpy()}.")
+                Reason(
+                    name,
+                    code,
+                    expected,
+                    f"{arr.type} {describe_value(value)}",
+                    f"Incompatible input types for column {name}. Can not safely convert {_NUMPY_OF_KIND.get(kind, arr.type)} to {t.to_numpy()}.",
+                )
             )
     elif rule == PER_VALUE:
         from sigbatch.pyvalues import ColumnViolation, conform_series
@@ -969,7 +1017,9 @@ def _scalar_column(
                 numbers[row] = float(conform_series(name, pd.Series([value], dtype=object), t).iloc[0])
             except ColumnViolation as exc:
                 bad[row] = True
-                reasons.setdefault(row, []).append(Reason(name, exc.code, expected, describe_value(value), exc.message))
+                reasons.setdefault(row, []).append(
+                    Reason(name, exc.code, expected, describe_value(value), exc.message)
+                )
         arr = pa.array(numbers, pa.float64())
     elif rule == ZERO_ONE:
         zero_one = np.asarray(pc.fill_null(pc.is_in(arr, pa.array([0, 1], arr.type)), True))
@@ -978,8 +1028,13 @@ def _scalar_column(
         for i in np.flatnonzero(not_01):
             value = arr[int(i)].as_py()
             reasons.setdefault(int(i), []).append(
-                Reason(name, ReasonCode.UNSAFE_CAST, expected, f"{arr.type} {describe_value(value)}",
-                       f"Incompatible input types for column {name}. Can not safely convert int64 to {t.to_numpy()}.")
+                Reason(
+                    name,
+                    ReasonCode.UNSAFE_CAST,
+                    expected,
+                    f"{arr.type} {describe_value(value)}",
+                    f"Incompatible input types for column {name}. Can not safely convert int64 to {t.to_numpy()}.",
+                )
             )
     # Nulls: MLflow refuses them only where pandas must turn an integer column into floats.
     if spec.required and nulls.any():
@@ -995,11 +1050,15 @@ def _scalar_column(
                     else f"Incompatible input types for column {name}. Can not safely convert float64 to {t.to_numpy()}. "
                     "Hint: the type mismatch is likely caused by missing values."
                 )
-                reasons.setdefault(int(i), []).append(Reason(name, ReasonCode.NULL_REQUIRED, expected, "null", msg))
+                reasons.setdefault(int(i), []).append(
+                    Reason(name, ReasonCode.NULL_REQUIRED, expected, "null", msg)
+                )
     target = _arrow_scalar(t)
     if arr.type != target and rule != FAIL:
         try:
-            conformed = pc.cast(pc.if_else(pa.array(~bad), arr, pa.scalar(None, arr.type)), target, safe=False)
+            conformed = pc.cast(
+                pc.if_else(pa.array(~bad), arr, pa.scalar(None, arr.type)), target, safe=False
+            )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             conformed = pa.nulls(n, target)
     elif rule == FAIL:
@@ -1054,7 +1113,13 @@ def _python_scalars(
             if required and (profile == "strict" or _null_refused(value, t, from_records)):
                 bad[i] = True
                 reasons.setdefault(i, []).append(
-                    Reason(label, ReasonCode.NULL_REQUIRED, t.name, "null", f"column {label} is required and the value is null")
+                    Reason(
+                        label,
+                        ReasonCode.NULL_REQUIRED,
+                        t.name,
+                        "null",
+                        f"column {label} is required and the value is null",
+                    )
                 )
             continue
         key = _group_key(value)
@@ -1070,7 +1135,11 @@ def _python_scalars(
         if verdict[0]:
             out[i] = value
             continue
-        if profile == "lenient" and isinstance(value, (str, int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        if (
+            profile == "lenient"
+            and isinstance(value, (str, int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_))
+        ):
             lenient_rows.append(i)
             continue
         error = verdict[1]
@@ -1091,7 +1160,13 @@ def _python_scalars(
                     code = ReasonCode.TYPE_MISMATCH if mismatch[j] else ReasonCode.UNSAFE_CAST
                     what = "does not convert to" if mismatch[j] else "does not convert without loss to"
                     reasons.setdefault(i, []).append(
-                        Reason(label, code, t.name, describe_value(values[i]), f"value {values[i]!r} {what} {t.name}")
+                        Reason(
+                            label,
+                            code,
+                            t.name,
+                            describe_value(values[i]),
+                            f"value {values[i]!r} {what} {t.name}",
+                        )
                     )
                 else:
                     out[i] = converted[j].as_py()
@@ -1174,15 +1249,22 @@ def enforce(
     for i, row in batch.not_records.items():
         bad[i] = True
         reasons.setdefault(i, []).append(
-            Reason("", ReasonCode.INVALID_OBJECT, "a record (dict)", describe_value(row),
-                   f"Expected a record (a dict of column values), got {type(row).__name__}")
+            Reason(
+                "",
+                ReasonCode.INVALID_OBJECT,
+                "a record (dict)",
+                describe_value(row),
+                f"Expected a record (a dict of column values), got {type(row).__name__}",
+            )
         )
     names = batch.order
     bound = _bind_columns(names, schema)
     column_problems: list[ColumnProblem] = []
     if not batch.from_records:
         # (a list of dicts has no columns: a missing key is a problem of that row alone)
-        source = pa.schema([pa.field(nm, batch.arrow[nm].type if nm in batch.arrow else pa.null()) for nm in names])
+        source = pa.schema(
+            [pa.field(nm, batch.arrow[nm].type if nm in batch.arrow else pa.null()) for nm in names]
+        )
         problems = preflight(source, schema, profile=profile).problems
         # columns held as Python objects are checked value by value, not by an Arrow type
         column_problems = [p for p in problems if _root(p.column) not in batch.objects]
@@ -1201,7 +1283,9 @@ def enforce(
         column = bound[idx]
         t = spec.type
         required = bool(spec.required)
-        if column is None or (batch.from_records and column in batch.present and not batch.present[column].all()):
+        if column is None or (
+            batch.from_records and column in batch.present and not batch.present[column].all()
+        ):
             if batch.from_records and required:
                 has_key = batch.present.get(column or "", np.zeros(n, dtype=bool))
                 for pos in np.flatnonzero(~has_key):
@@ -1210,7 +1294,13 @@ def enforce(
                         continue
                     bad[i] = True
                     reasons.setdefault(int(i), []).append(
-                        Reason(label, ReasonCode.MISSING_REQUIRED, repr(t), "missing", f"Model is missing inputs ['{label}'].")
+                        Reason(
+                            label,
+                            ReasonCode.MISSING_REQUIRED,
+                            repr(t),
+                            "missing",
+                            f"Model is missing inputs ['{label}'].",
+                        )
                     )
             if column is None:
                 conformed[label] = pa.nulls(n, _target_type(t))
@@ -1222,7 +1312,9 @@ def enforce(
             values = batch.objects[column]
             present = batch.present.get(column) if batch.from_records else None
             if isinstance(t, DataType):
-                col_bad, out_values = _python_scalars(label, values, t, required, profile, present, reasons, batch.from_records)
+                col_bad, out_values = _python_scalars(
+                    label, values, t, required, profile, present, reasons, batch.from_records
+                )
                 bad |= col_bad
                 conformed[label] = _scalars_to_arrow(out_values, t, n)
                 if t in (DataType.string, DataType.binary, DataType.boolean):
@@ -1277,8 +1369,15 @@ def enforce(
             else:
                 _, rs = check_value(_row_value(arr, i, t), t, required, label)
             if col_bad[i] and not rs:
-                rs = [Reason(label, ReasonCode.TYPE_MISMATCH, repr(t), describe_value(arr[int(i)].as_py()),
-                             f"value does not conform to {t!r}")]
+                rs = [
+                    Reason(
+                        label,
+                        ReasonCode.TYPE_MISMATCH,
+                        repr(t),
+                        describe_value(arr[int(i)].as_py()),
+                        f"value does not conform to {t!r}",
+                    )
+                ]
             if rs:
                 bad[i] = True
                 reasons.setdefault(int(i), []).extend(rs)
@@ -1289,7 +1388,9 @@ def enforce(
             model_sources[label] = source
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
-    py_valid = {k: [v for v, ok in zip(vals, valid_mask, strict=True) if ok] for k, vals in py_columns.items()}
+    py_valid = {
+        k: [v for v, ok in zip(vals, valid_mask, strict=True) if ok] for k, vals in py_columns.items()
+    }
     keep = pa.array(valid_mask)
     sources = {k: arr.filter(keep) for k, arr in model_sources.items()}
     quarantine = _quarantine_table(batch, np.flatnonzero(~valid_mask), reasons, Stage.INPUT)
@@ -1349,10 +1450,14 @@ def _valid_table(conformed: dict[str, pa.Array], schema: Schema, mask: np.ndarra
 
 
 def _reasons_array(rows: np.ndarray, reasons: dict[int, list[Reason]]) -> pa.Array:
-    return pa.array([[r.as_dict() for r in reasons.get(int(i), [])] for i in rows], type=pa.list_(REASON_TYPE))
+    return pa.array(
+        [[r.as_dict() for r in reasons.get(int(i), [])] for i in rows], type=pa.list_(REASON_TYPE)
+    )
 
 
-def _source_columns(batch: _Batch, rows: np.ndarray, columns: list[str] | None = None) -> tuple[list[pa.Array], list[pa.Field]]:
+def _source_columns(
+    batch: _Batch, rows: np.ndarray, columns: list[str] | None = None
+) -> tuple[list[pa.Array], list[pa.Field]]:
     """The input rows at ``rows`` with their original columns (Python-object columns made Arrow)."""
     take = pa.array(rows, type=pa.int64())
     arrays: list[pa.Array] = []
@@ -1370,7 +1475,10 @@ def _source_columns(batch: _Batch, rows: np.ndarray, columns: list[str] | None =
     if batch.not_records and columns is None:
         import json
 
-        raw = [json.dumps(batch.not_records[int(i)], default=str) if int(i) in batch.not_records else None for i in rows]
+        raw = [
+            json.dumps(batch.not_records[int(i)], default=str) if int(i) in batch.not_records else None
+            for i in rows
+        ]
         arrays.append(pa.array(raw, pa.string()))
         fields.append(pa.field("_sigbatch_raw", pa.string()))
     return arrays, fields
@@ -1403,7 +1511,14 @@ def _object_column(values: list[Any]) -> pa.Array:
     """A column Arrow could not type: kept as Arrow if it now can, else as JSON (or repr) text."""
     try:
         return pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError, ValueError):
+    except (
+        pa.ArrowInvalid,
+        pa.ArrowTypeError,
+        pa.ArrowNotImplementedError,
+        OverflowError,
+        TypeError,
+        ValueError,
+    ):
         return pa.array([None if v is None else _as_text(v) for v in values], pa.string())
 
 

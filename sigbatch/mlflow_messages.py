@@ -48,7 +48,9 @@ def _inner_failure(data: Any, schema: Schema) -> str | None:
             if extra:
                 message += f" Note that there were extra inputs: {extra}."
             return message
-        columns: dict[Any, pd.Series] = {spec.name: df[spec.name] for spec in schema.inputs if spec.name in df.columns}
+        columns: dict[Any, pd.Series] = {
+            spec.name: df[spec.name] for spec in schema.inputs if spec.name in df.columns
+        }
     else:
         if len(df.columns) < len(schema.inputs):
             return (

@@ -75,9 +75,11 @@ def _accepts_params(fn: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     params = list(sig.parameters.values())
-    return "params" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in params) or len(
-        [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    ) >= 2
+    return (
+        "params" in sig.parameters
+        or any(p.kind is p.VAR_KEYWORD for p in params)
+        or len([p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2
+    )
 
 
 def from_callable(obj: Any, uri: str = "<callable>", signature: ModelSignature | None = None) -> Model:
@@ -126,8 +128,7 @@ def _load_mlflow(uri: str) -> Model:
         import mlflow.pyfunc
     except ImportError as exc:
         msg = (
-            f"loading the MLflow model {uri!r} needs MLflow; install it with "
-            "`pip install 'sigbatch[mlflow]'`"
+            f"loading the MLflow model {uri!r} needs MLflow; install it with `pip install 'sigbatch[mlflow]'`"
         )
         raise DependencyError(msg) from exc
     from sigbatch.wire import signature_from_dict
@@ -217,7 +218,9 @@ def _predictions_frame(out: Any, n: int, signature: ModelSignature | None, input
         own = out.name
         if own is not None and str(own) in set(map(str, inputs)) and str(own) not in (names or []):
             own = None
-        frame = pd.DataFrame({own if own is not None else (names[0] if names else "prediction"): out.reset_index(drop=True)})
+        frame = pd.DataFrame(
+            {own if own is not None else (names[0] if names else "prediction"): out.reset_index(drop=True)}
+        )
     elif isinstance(out, np.ndarray) and out.ndim == 2 and names and out.shape[1] == len(names):
         frame = pd.DataFrame(out, columns=names)
     else:
@@ -361,7 +364,9 @@ def _score(
         check = enforce(checked, out_schema, on_schema_mismatch="quarantine")
         for local, rs in check.reasons.items():
             output_reasons[int(rows_scored[local])] = [
-                Reason(r.path, ReasonCode.OUTPUT_MISMATCH, r.expected, r.actual, f"{r.code.value}: {r.message}")
+                Reason(
+                    r.path, ReasonCode.OUTPUT_MISMATCH, r.expected, r.actual, f"{r.code.value}: {r.message}"
+                )
                 for r in rs
             ]
         keep = check.valid_mask
@@ -378,7 +383,9 @@ def _score(
         # one table for every stage, so each source column keeps one type
         all_reasons = {**result.reasons, **model_reasons, **output_reasons}
         stages = {**dict.fromkeys(model_reasons, Stage.MODEL), **dict.fromkeys(output_reasons, Stage.OUTPUT)}
-        quarantine = result.quarantine_rows(np.array(sorted(all_reasons), dtype=np.int64), all_reasons, stages)
+        quarantine = result.quarantine_rows(
+            np.array(sorted(all_reasons), dtype=np.int64), all_reasons, stages
+        )
     else:
         quarantine = result.quarantine
     n_in = len(result.valid_mask)
@@ -470,7 +477,11 @@ def score_combined(
         if f.name in table.column_names:
             columns.append(table.column(f.name))
         elif f.name.startswith(PRED_PREFIX):
-            pred = _chunk(scored.predictions.column(f.name[len(PRED_PREFIX):])) if len(scored.rows) else pa.nulls(1, f.type)
+            pred = (
+                _chunk(scored.predictions.column(f.name[len(PRED_PREFIX) :]))
+                if len(scored.rows)
+                else pa.nulls(1, f.type)
+            )
             columns.append(pred.take(pred_at).cast(f.type))
         elif f.name in (ERRORS_COLUMN, STAGE_COLUMN):
             reasons = _chunk(scored.quarantine.column(f.name)) if len(bad_rows) else pa.nulls(1, f.type)
@@ -505,9 +516,7 @@ def _chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return col
 
 
-def split_combined(
-    combined: pa.Table, keep_columns: list[str] | None = None
-) -> tuple[pa.Table, pa.Table]:
+def split_combined(combined: pa.Table, keep_columns: list[str] | None = None) -> tuple[pa.Table, pa.Table]:
     """Split :func:`score_combined` output into the scored and quarantine tables.
 
     Scored: source columns (all, or ``keep_columns``) with the predictions added as
@@ -520,7 +529,7 @@ def split_combined(
 def scored_part(combined: pa.Table, keep_columns: list[str] | None = None) -> pa.Table:
     """The scored table of a :func:`score_combined` output (see :func:`split_combined`)."""
     preds = [n for n in combined.column_names if n.startswith(PRED_PREFIX)]
-    pred_names = [n[len(PRED_PREFIX):] for n in preds]
+    pred_names = [n[len(PRED_PREFIX) :] for n in preds]
     kept = _source_names(combined) if keep_columns is None else keep_columns
     scored_cols = [n for n in kept if n not in pred_names]
     ok = pc.equal(combined.column(KIND_COLUMN), "scored")
@@ -547,4 +556,6 @@ def _to_arrow(frame: pd.DataFrame, n: int) -> pa.Table:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         import json
 
-        return pa.table({c: pa.array([json.dumps(v, default=str) for v in frame[c]], pa.string()) for c in frame.columns})
+        return pa.table(
+            {c: pa.array([json.dumps(v, default=str) for v in frame[c]], pa.string()) for c in frame.columns}
+        )

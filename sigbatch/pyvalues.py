@@ -144,7 +144,12 @@ def _passes_as_is(value: Any, t: DataType) -> bool:
     return (kind, t) in _AS_IS
 
 
-_AS_IS = {(str, DataType.string), (bool, DataType.boolean), (float, DataType.double), (bytes, DataType.binary)}
+_AS_IS = {
+    (str, DataType.string),
+    (bool, DataType.boolean),
+    (float, DataType.double),
+    (bytes, DataType.binary),
+}
 
 
 def _same(value: Any) -> Any:
@@ -160,8 +165,13 @@ def _scalar(value: Any, t: DataType, required: bool, path: str, reasons: list[Re
     if not np.isscalar(value):
         code = ReasonCode.NULL_REQUIRED if value is None else ReasonCode.TYPE_MISMATCH
         reasons.append(
-            Reason(path, code, _type_name(t), describe_value(value),
-                   f"Expected data to be scalar, got {type(value).__name__}")
+            Reason(
+                path,
+                code,
+                _type_name(t),
+                describe_value(value),
+                f"Expected data to be scalar, got {type(value).__name__}",
+            )
         )
         return value
     if _passes_as_is(value, t):
@@ -171,8 +181,13 @@ def _scalar(value: Any, t: DataType, required: bool, path: str, reasons: list[Re
         series = conform_series("", pd.Series([value]), t)
     except ColumnViolation as exc:
         reasons.append(
-            Reason(path, exc.code, _type_name(t), describe_value(value),
-                   f"Failed to enforce schema of data `{value}` with dtype `{t.name}`")  # type: ignore[str-bytes-safe]
+            Reason(
+                path,
+                exc.code,
+                _type_name(t),
+                describe_value(value),
+                f"Failed to enforce schema of data `{value}` with dtype `{t.name}`",  # type: ignore[str-bytes-safe]
+            )
         )
         return value
     return series.iloc[0]
@@ -186,8 +201,13 @@ def _array(value: Any, t: Array, required: bool, path: str, reasons: list[Reason
     if not isinstance(value, (list, np.ndarray)):
         code = ReasonCode.NULL_REQUIRED if value is None else ReasonCode.INVALID_ARRAY
         reasons.append(
-            Reason(path, code, _type_name(t), describe_value(value),
-                   f"Expected data to be list or numpy array, got {type(value).__name__}")
+            Reason(
+                path,
+                code,
+                _type_name(t),
+                describe_value(value),
+                f"Expected data to be list or numpy array, got {type(value).__name__}",
+            )
         )
         return value
     if isinstance(t.dtype, DataType):
@@ -215,27 +235,44 @@ def _object(value: Any, t: Object, required: bool, path: str, reasons: list[Reas
     if not isinstance(value, dict):
         code = ReasonCode.NULL_REQUIRED if value is None else ReasonCode.INVALID_OBJECT
         reasons.append(
-            Reason(path, code, _type_name(t), describe_value(value),
-                   f"Failed to enforce schema of '{value}' with type '{t}'. "
-                   f"Expected data to be dictionary, got {type(value).__name__}")
+            Reason(
+                path,
+                code,
+                _type_name(t),
+                describe_value(value),
+                f"Failed to enforce schema of '{value}' with type '{t}'. "
+                f"Expected data to be dictionary, got {type(value).__name__}",
+            )
         )
         return value
     props = {p.name: p for p in t.properties}
     missing = [n for n, p in props.items() if p.required and n not in value]
     for name in missing:
         reasons.append(
-            Reason(child_path(path, name), ReasonCode.MISSING_REQUIRED, _type_name(props[name].dtype),
-                   "missing", f"Missing required properties: {set(missing)}")
+            Reason(
+                child_path(path, name),
+                ReasonCode.MISSING_REQUIRED,
+                _type_name(props[name].dtype),
+                "missing",
+                f"Missing required properties: {set(missing)}",
+            )
         )
     extra = [k for k in value if k not in props]
     for key in extra:
         reasons.append(
-            Reason(child_path(path, str(key)), ReasonCode.INVALID_OBJECT, "absent", describe_value(value[key]),
-                   f"Invalid properties not defined in the schema found: {set(extra)}")
+            Reason(
+                child_path(path, str(key)),
+                ReasonCode.INVALID_OBJECT,
+                "absent",
+                describe_value(value[key]),
+                f"Invalid properties not defined in the schema found: {set(extra)}",
+            )
         )
     for key, item in list(value.items()):
         if key in props:
-            value[key] = _check(item, props[key].dtype, bool(props[key].required), child_path(path, key), reasons)
+            value[key] = _check(
+                item, props[key].dtype, bool(props[key].required), child_path(path, key), reasons
+            )
     return value
 
 
@@ -245,15 +282,25 @@ def _map(value: Any, t: Map, required: bool, path: str, reasons: list[Reason]) -
     if not isinstance(value, dict):
         code = ReasonCode.NULL_REQUIRED if value is None else ReasonCode.INVALID_MAP
         reasons.append(
-            Reason(path, code, _type_name(t), describe_value(value),
-                   f"Expected data to be a dict, got {type(value).__name__}")
+            Reason(
+                path,
+                code,
+                _type_name(t),
+                describe_value(value),
+                f"Expected data to be a dict, got {type(value).__name__}",
+            )
         )
         return value
     bad_keys = [k for k in value if not isinstance(k, str)]
     for key in bad_keys:
         reasons.append(
-            Reason(key_path(path, key), ReasonCode.INVALID_MAP, "str key", describe_value(key),
-                   "Expected all keys in the map type data are string type.")
+            Reason(
+                key_path(path, key),
+                ReasonCode.INVALID_MAP,
+                "str key",
+                describe_value(key),
+                "Expected all keys in the map type data are string type.",
+            )
         )
     if bad_keys:
         return value

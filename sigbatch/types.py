@@ -113,8 +113,7 @@ def _resolve_type(value: Any, unknown_message: str) -> Any:
 
 
 _UNKNOWN_NESTED = (
-    "Unsupported type '{value}', expected instance of DataType, Array, Object, Map or "
-    f"one of {_TYPE_NAMES}"
+    f"Unsupported type '{{value}}', expected instance of DataType, Array, Object, Map or one of {_TYPE_NAMES}"
 )
 
 
@@ -309,9 +308,7 @@ class ColSpec:
     name: str | None = None
     required: bool | None = True
 
-    def __init__(
-        self, type: ColumnType | str, name: str | None = None, required: bool | None = True
-    ) -> None:
+    def __init__(self, type: ColumnType | str, name: str | None = None, required: bool | None = True) -> None:
         resolved = _resolve_type(
             type, f"Unsupported type '{{value}}', expected instance of DataType or one of {_TYPE_NAMES}"
         )
@@ -350,9 +347,7 @@ class TensorSpec:
     shape: tuple[int, ...]
     name: str | None = None
 
-    def __init__(
-        self, type: np.dtype, shape: Sequence[int], name: str | None = None
-    ) -> None:
+    def __init__(self, type: np.dtype, shape: Sequence[int], name: str | None = None) -> None:
         if not isinstance(type, np.dtype):
             msg = f"Expected `dtype` to be instance of `{np.dtype}`, received `{type.__class__}`"
             raise SignatureTypeError(msg)
@@ -363,10 +358,7 @@ class TensorSpec:
             )
             raise SignatureError(msg)
         if not isinstance(shape, (tuple, list)):
-            msg = (
-                f"Expected `shape` to be instance of `{tuple}` or `{list}`, "
-                f"received `{shape.__class__}`"
-            )
+            msg = f"Expected `shape` to be instance of `{tuple}` or `{list}`, received `{shape.__class__}`"
             raise SignatureTypeError(msg)
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "shape", tuple(shape))
@@ -542,10 +534,7 @@ class ParamSpec:
             msg = f"'dtype' must be DataType, Object or str, got {dtype}"
             raise SignatureTypeError(msg)
         if dtype is DataType.binary:
-            msg = (
-                f"Binary type is not supported for parameters, ParamSpec '{self.name}'"
-                "has dtype 'binary'"
-            )
+            msg = f"Binary type is not supported for parameters, ParamSpec '{self.name}'has dtype 'binary'"
             raise SignatureError(msg)
         object.__setattr__(self, "dtype", dtype)
         object.__setattr__(self, "default", default)
@@ -643,13 +632,15 @@ class ParamSchema:
 class ModelSignature:
     """A model's input schema, output schema and parameter schema (each may be None).
 
+    Printed as MLflow prints it, each heading followed by a space (``"inputs: "``).
+
     Example:
-        >>> print(ModelSignature(Schema([ColSpec("string")])), end="")
-        inputs: 
+        >>> print(ModelSignature(Schema([ColSpec("string")])), end="")  # doctest: +NORMALIZE_WHITESPACE
+        inputs:
           [string (required)]
-        outputs: 
+        outputs:
           None
-        params: 
+        params:
           None
     """
 
@@ -689,11 +680,7 @@ class ModelSignature:
         object.__setattr__(self, "params", params)
 
     def __repr__(self) -> str:
-        return (
-            f"inputs: \n  {self.inputs!r}\n"
-            f"outputs: \n  {self.outputs!r}\n"
-            f"params: \n  {self.params!r}\n"
-        )
+        return f"inputs: \n  {self.inputs!r}\noutputs: \n  {self.outputs!r}\nparams: \n  {self.params!r}\n"
 
     def to_dict(self) -> dict[str, str | None]:
         """MLflow's MLmodel form: each part as a JSON string, or None."""

@@ -104,7 +104,9 @@ def _read_type(d: Any, where: str) -> Any:
         props = d.get("properties")
         if not isinstance(props, dict) or not props:
             raise _Bad(where, "an object needs a non-empty 'properties' mapping")
-        return Object([_read_property(name, body, f"{where}.properties.{name}") for name, body in props.items()])
+        return Object(
+            [_read_property(name, body, f"{where}.properties.{name}") for name, body in props.items()]
+        )
     if kind == "map":
         if "values" not in d:
             raise _Bad(where, "a map needs a 'values' key")
@@ -178,12 +180,11 @@ def _read_params(value: Any, where: str) -> ParamSchema:
         spec = _need_dict(spec, at)
         kind = spec.get("type") or spec.get("dtype")  # `dtype` is the legacy key
         if not {"name", "default"} <= set(spec) or kind is None:
-            msg = (
-                "missing keys: expected `name`, `type` (or `dtype`) and `default`, "
-                f"got {sorted(spec)}"
-            )
+            msg = f"missing keys: expected `name`, `type` (or `dtype`) and `default`, got {sorted(spec)}"
             raise _Bad(at, msg)
-        dtype = _read_type({"type": kind, **({"properties": spec["properties"]} if "properties" in spec else {})}, at)
+        dtype = _read_type(
+            {"type": kind, **({"properties": spec["properties"]} if "properties" in spec else {})}, at
+        )
         out.append(ParamSpec(str(spec["name"]), dtype, spec["default"], spec.get("shape")))
     return ParamSchema(out)
 

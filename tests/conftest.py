@@ -80,5 +80,7 @@ def runner(request):
         return _score_core
     if request.param == "spark":
         session = request.getfixturevalue("spark")
-        return lambda table, model, signature, profile: _score_spark(table, model, signature, profile, session)
+        return lambda table, model, signature, profile: _score_spark(
+            table, model, signature, profile, session
+        )
     return _score_dask

@@ -23,7 +23,12 @@ def test_show_json_is_the_mlmodel_mapping(capsys):
     assert main(["show", "examples/seed_signature.json", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["params"] is None
-    assert json.loads(out["inputs"])[0] == {"type": "array", "items": {"type": "string"}, "name": "a", "required": True}
+    assert json.loads(out["inputs"])[0] == {
+        "type": "array",
+        "items": {"type": "string"},
+        "name": "a",
+        "required": True,
+    }
 
 
 def test_show_missing_file_is_a_clear_error(capsys, tmp_path):

@@ -23,9 +23,17 @@ def _write(tmp_path, text):
 def test_config_file_with_overrides(tmp_path):
     """A config file is read, nested keys flattened, and --set overrides win with YAML-typed values."""
     (tmp_path / "lake").mkdir()
-    path = _write(tmp_path, f"source:\n  path: {tmp_path / 'lake'}\n  format: json\nmodel: python:m:f\noutput:\n  path: out\n")
+    path = _write(
+        tmp_path,
+        f"source:\n  path: {tmp_path / 'lake'}\n  format: json\nmodel: python:m:f\noutput:\n  path: out\n",
+    )
     cfg = load_score_config(path, ["profile=lenient", "spark.batch_size=500", "output.keep_columns=[id, ts]"])
-    assert (cfg.source.format, cfg.profile, cfg.spark_batch_size, cfg.keep_columns) == ("json", "lenient", 500, ["id", "ts"])
+    assert (cfg.source.format, cfg.profile, cfg.spark_batch_size, cfg.keep_columns) == (
+        "json",
+        "lenient",
+        500,
+        ["id", "ts"],
+    )
     assert cfg.mode == "error" and cfg.on_schema_mismatch == "fail"
     assert cfg.as_dict()["output.path"] == "out"
 
@@ -61,24 +69,41 @@ def test_accounting_counts_come_from_written_files(tmp_path):
     (tmp_path / "quarantine").mkdir()
     pq.write_table(pa.table({"id": [1, 2, 3]}), tmp_path / "scored" / "part-0.parquet")
     errors = pa.array(
-        [[{"path": "a", "code": "NULL_REQUIRED", "expected": "x", "actual": "null", "message": "m"},
-          {"path": "c", "code": "NULL_REQUIRED", "expected": "x", "actual": "null", "message": "m"}],
-         [{"path": "", "code": "MODEL_ERROR", "expected": "x", "actual": "e", "message": "m"}]],
+        [
+            [
+                {"path": "a", "code": "NULL_REQUIRED", "expected": "x", "actual": "null", "message": "m"},
+                {"path": "c", "code": "NULL_REQUIRED", "expected": "x", "actual": "null", "message": "m"},
+            ],
+            [{"path": "", "code": "MODEL_ERROR", "expected": "x", "actual": "e", "message": "m"}],
+        ],
         pa.list_(REASON_TYPE),
     )
-    pq.write_table(pa.table({"id": [4, 5], "_sigbatch_errors": errors, "_sigbatch_stage": ["input", "model"]}),
-                   tmp_path / "quarantine" / "part-0.parquet")
+    pq.write_table(
+        pa.table({"id": [4, 5], "_sigbatch_errors": errors, "_sigbatch_stage": ["input", "model"]}),
+        tmp_path / "quarantine" / "part-0.parquet",
+    )
     counts = count_outputs(tmp_path, rows_in=5)
     assert counts == Counts(5, 3, 2, {"input": 1, "model": 1}, {"MODEL_ERROR": 1, "NULL_REQUIRED": 1})
     counts.check()
     with pytest.raises(AccountingError, match=r"6 rows in, 3 scored \+ 2 quarantined \(1 rows lost\)"):
         count_outputs(tmp_path, rows_in=6).check()
     sig = ModelSignature(Schema([ColSpec("long", "id")]))
-    manifest = Manifest.build(engine="local", engine_version="0", model="python:m:f", signature=sig,
-                              config={"output.path": str(tmp_path)}, counts=counts, timings={"total": 1.23456})
+    manifest = Manifest.build(
+        engine="local",
+        engine_version="0",
+        model="python:m:f",
+        signature=sig,
+        config={"output.path": str(tmp_path)},
+        counts=counts,
+        timings={"total": 1.23456},
+    )
     manifest.write(tmp_path)
     back = read_manifest(tmp_path)
-    assert back.counts == counts and back.signature_hash == manifest.signature_hash and back.timings == {"total": 1.235}
+    assert (
+        back.counts == counts
+        and back.signature_hash == manifest.signature_hash
+        and back.timings == {"total": 1.235}
+    )
     assert json.loads((tmp_path / "_sigbatch_manifest.json").read_text())["counts"]["rows_in"] == 5
 
 

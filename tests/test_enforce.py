@@ -25,12 +25,16 @@ def test_case_verdicts_and_reasons(case):
     assert result.valid_mask.tolist() == case["valid"]
     assert {row: _codes(result, row) for row in result.reasons} == case["reasons"]
     assert result.valid.num_rows + result.quarantine.num_rows == len(case["rows"])
-    assert result.quarantine.column("_sigbatch_row").to_pylist() == np.flatnonzero(~result.valid_mask).tolist()
+    assert (
+        result.quarantine.column("_sigbatch_row").to_pylist() == np.flatnonzero(~result.valid_mask).tolist()
+    )
 
 
 def test_quarantine_layout_keeps_source_columns_and_types():
     """Quarantined rows keep their original columns in source types plus errors, stage and row."""
-    table = pa.table({"n": pa.array([1, None, 3], pa.int32()), "x": [1.0, 2.0, None], "extra": ["p", "q", "r"]})
+    table = pa.table(
+        {"n": pa.array([1, None, 3], pa.int32()), "x": [1.0, 2.0, None], "extra": ["p", "q", "r"]}
+    )
     schema = Schema([ColSpec("long", "n"), ColSpec("double", "x")])
     result = enforce(table, schema, profile="strict")
     q = result.quarantine
@@ -39,8 +43,13 @@ def test_quarantine_layout_keeps_source_columns_and_types():
     assert q.column("extra").to_pylist() == ["q", "r"]
     assert q.column("_sigbatch_stage").to_pylist() == ["input", "input"]
     assert q.column("_sigbatch_errors").to_pylist()[0] == [
-        {"path": "n", "code": "NULL_REQUIRED", "expected": "long", "actual": "null",
-         "message": "column n is required and the value is null"}
+        {
+            "path": "n",
+            "code": "NULL_REQUIRED",
+            "expected": "long",
+            "actual": "null",
+            "message": "column n is required and the value is null",
+        }
     ]
     assert result.valid.schema == pa.schema([("n", pa.int64()), ("x", pa.float64())])
     assert result.valid.to_pylist() == [{"n": 1, "x": 1.0}]
@@ -67,8 +76,13 @@ def test_int64_to_double_only_zero_and_one():
 
 def test_upcasts_reach_the_model_with_mlflow_dtypes():
     """int32 -> long and float32 -> double are upcast; the model frame has MLflow's numpy dtypes."""
-    table = pa.table({"n": pa.array([1, 2], pa.int32()), "x": pa.array([1.5, 2.5], pa.float32()),
-                      "t": pa.array([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)])})
+    table = pa.table(
+        {
+            "n": pa.array([1, 2], pa.int32()),
+            "x": pa.array([1.5, 2.5], pa.float32()),
+            "t": pa.array([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)]),
+        }
+    )
     schema = Schema([ColSpec("long", "n"), ColSpec("double", "x"), ColSpec("datetime", "t")])
     frame = enforce(table, schema).to_pandas()
     assert [str(d) for d in frame.dtypes] == ["int64", "float64", "datetime64[ns]"]
@@ -78,21 +92,35 @@ def test_upcasts_reach_the_model_with_mlflow_dtypes():
 def test_preflight_names_each_column_and_suggests_lenient():
     """Preflight lists every whole-column problem with a hint; enforce fails fast on them."""
     source = pa.schema([("user_idd", pa.int64()), ("amount", pa.string()), ("tags", pa.string())])
-    schema = Schema([ColSpec("long", "user_id"), ColSpec("double", "amount"), ColSpec(sigbatch.Array("string"), "tags")])
+    schema = Schema(
+        [ColSpec("long", "user_id"), ColSpec("double", "amount"), ColSpec(sigbatch.Array("string"), "tags")]
+    )
     result = preflight(source, schema)
     assert [(p.column, p.code.value) for p in result.problems] == [
-        ("user_id", "MISSING_REQUIRED"), ("amount", "TYPE_MISMATCH"), ("tags", "INVALID_ARRAY")]
+        ("user_id", "MISSING_REQUIRED"),
+        ("amount", "TYPE_MISMATCH"),
+        ("tags", "INVALID_ARRAY"),
+    ]
     assert "did you mean 'user_idd'?" in result.message()
     assert "profile='lenient'" in result.message()
-    assert preflight(source.remove(0).insert(0, pa.field("user_id", pa.int64())), schema, profile="lenient").problems[0].column == "tags"
-    with pytest.raises(SchemaMismatchError, match="amount: type string can not be safely converted to double"):
+    assert (
+        preflight(source.remove(0).insert(0, pa.field("user_id", pa.int64())), schema, profile="lenient")
+        .problems[0]
+        .column
+        == "tags"
+    )
+    with pytest.raises(
+        SchemaMismatchError, match="amount: type string can not be safely converted to double"
+    ):
         enforce(pa.table({"user_id": [1], "amount": ["1.5"], "tags": ["x"]}), schema)
 
 
 def test_on_schema_mismatch_quarantine_refuses_every_row():
     """With on_schema_mismatch='quarantine', column problems become reasons on every row."""
     table = pa.table({"x": [1.0, 2.0]})
-    result = enforce(table, Schema([ColSpec("double", "x"), ColSpec("long", "y")]), on_schema_mismatch="quarantine")
+    result = enforce(
+        table, Schema([ColSpec("double", "x"), ColSpec("long", "y")]), on_schema_mismatch="quarantine"
+    )
     assert result.valid_mask.tolist() == [False, False]
     assert _codes(result, 0) == [("y", "MISSING_REQUIRED")]
 
@@ -140,7 +168,9 @@ def test_map_columns_and_lists_with_data_behind_null_slots():
     required = enforce(pa.table({"m": maps}), Schema([ColSpec(sigbatch.Map("double"), "m")]))
     assert required.valid_mask.tolist() == [True, False, False, True]
     assert _codes(required, 2) == [('m["z"]', "NULL_REQUIRED")]
-    lists = pa.ListArray.from_arrays(pa.array([0, 1, 3, 4]), pa.array(["a", None, "c", "d"]), mask=pa.array([False, True, False]))
+    lists = pa.ListArray.from_arrays(
+        pa.array([0, 1, 3, 4]), pa.array(["a", None, "c", "d"]), mask=pa.array([False, True, False])
+    )
     result = enforce(pa.table({"l": lists}), Schema([ColSpec(sigbatch.Array("string"), "l", required=False)]))
     assert result.valid_mask.tolist() == [True, True, True]
     assert result.valid.column("l").to_pylist() == [["a"], None, ["d"]]

@@ -30,7 +30,9 @@ def mlflow_model(tmp_path_factory):
         ParamSchema([ParamSpec("scale", "double", 2.0)]),
     )
     path = tmp_path_factory.mktemp("mlflow") / "scaler"
-    mlflow.pyfunc.save_model(str(path), python_model=Scaler(), signature=MlflowSignature.from_dict(sig.to_dict()))
+    mlflow.pyfunc.save_model(
+        str(path), python_model=Scaler(), signature=MlflowSignature.from_dict(sig.to_dict())
+    )
     return str(path), sig
 
 
@@ -144,7 +146,9 @@ def test_missing_mlflow_gives_an_install_hint(monkeypatch, tmp_path):
 
 def test_rows_in_equal_scored_plus_quarantined_on_any_data():
     """Whatever the rows hold, score_batch accounts for every one of them."""
-    sig = ModelSignature(Schema([ColSpec("long", "n"), ColSpec(sigbatch.Array("double"), "v", required=False)]))
+    sig = ModelSignature(
+        Schema([ColSpec("long", "n"), ColSpec(sigbatch.Array("double"), "v", required=False)])
+    )
     rows = [{"n": 1, "v": [1.0]}, {"n": "x"}, {"v": "oops"}, [1, 2], {"n": np.int32(3), "v": None}, {}]
     result = score_batch(rows, lambda df: df["n"] * 1.0, sig)
     assert result.scored.num_rows + result.quarantine.num_rows == len(rows)

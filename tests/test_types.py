@@ -87,7 +87,12 @@ def test_construction_errors_match_mlflow(case):
 def test_values_are_immutable_and_hashable():
     """Types compare by value, hash, and cannot be changed after construction."""
     a = Schema([ColSpec(Array(Object([Property("x", "long")])), "a"), ColSpec(Map("double"), "m", False)])
-    b = Schema([ColSpec(Array(Object([Property("x", DataType.long)])), "a"), ColSpec(Map(DataType.double), "m", False)])
+    b = Schema(
+        [
+            ColSpec(Array(Object([Property("x", DataType.long)])), "a"),
+            ColSpec(Map(DataType.double), "m", False),
+        ]
+    )
     assert a == b and hash(a) == hash(b)
     assert len({a, b}) == 1
     with pytest.raises(AttributeError):

@@ -11,7 +11,9 @@ import yaml
 from sigbatch import ColSpec, ModelSignature, Schema, SignatureFileError, load_signature, set_signature
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = sorted(p for p in GOLDEN.glob("*.json") if p.name != "errors.json" and "source_json" not in p.read_text())
+CASES = sorted(
+    p for p in GOLDEN.glob("*.json") if p.name != "errors.json" and "source_json" not in p.read_text()
+)
 
 
 def _signature_block(mlmodel_text: str) -> str:
@@ -55,7 +57,9 @@ def test_set_signature_writes_mlflows_section_and_mlflow_loads_it(path, mlflow_m
     text = (model / "MLmodel").read_text()
     assert _signature_block(text) == g["mlmodel_yaml"]
     after = yaml.safe_load(text)
-    assert {k: v for k, v in after.items() if k != "signature"} == {k: v for k, v in before.items() if k != "signature"}
+    assert {k: v for k, v in after.items() if k != "signature"} == {
+        k: v for k, v in before.items() if k != "signature"
+    }
     assert Model.load(str(model)).signature == MlflowSignature.from_dict(g["signature_dict"])
     assert load_signature(model) == ModelSignature.from_dict(g["signature_dict"])
 
@@ -77,11 +81,27 @@ def test_load_signature_reads_every_file_kind(tmp_path):
     ("content", "name", "message"),
     [
         ("{not json", "bad.json", r"bad\.json: invalid JSON"),
-        ('{"inputs": "[{\\"type\\": \\"strin\\", \\"name\\": \\"a\\"}]"}', "s.json", r"s\.json: key inputs\[0\]\.type: unsupported type 'strin'"),
+        (
+            '{"inputs": "[{\\"type\\": \\"strin\\", \\"name\\": \\"a\\"}]"}',
+            "s.json",
+            r"s\.json: key inputs\[0\]\.type: unsupported type 'strin'",
+        ),
         ('{"inputs": "[{\\"name\\": \\"a\\"}]"}', "s.json", r"s\.json: key inputs\[0\]: missing key 'type'"),
-        ('{"inputs": "[{\\"type\\": \\"array\\", \\"name\\": \\"a\\"}]"}', "s.json", r"key inputs\[0\]: an array needs an 'items' key"),
-        ('{"params": "[{\\"name\\": \\"p\\", \\"type\\": \\"long\\"}]"}', "s.json", r"key params\[0\]: missing keys"),
-        ('{"inputs": "[{\\"type\\": \\"long\\", \\"name\\": \\"a\\", \\"colour\\": 1}]"}', "s.json", r"key inputs\[0\]: unexpected key\(s\) \['colour'\]"),
+        (
+            '{"inputs": "[{\\"type\\": \\"array\\", \\"name\\": \\"a\\"}]"}',
+            "s.json",
+            r"key inputs\[0\]: an array needs an 'items' key",
+        ),
+        (
+            '{"params": "[{\\"name\\": \\"p\\", \\"type\\": \\"long\\"}]"}',
+            "s.json",
+            r"key params\[0\]: missing keys",
+        ),
+        (
+            '{"inputs": "[{\\"type\\": \\"long\\", \\"name\\": \\"a\\", \\"colour\\": 1}]"}',
+            "s.json",
+            r"key inputs\[0\]: unexpected key\(s\) \['colour'\]",
+        ),
         ('{"inputs": null, "outputs": null}', "s.json", r"none of inputs, outputs or params is set"),
         ('{"inputz": "[]"}', "s.json", r"unexpected key\(s\) \['inputz'\]"),
         ("flavors: {}\n", "MLmodel", r"MLmodel: key signature: the model has no signature"),

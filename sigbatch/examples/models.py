@@ -17,6 +17,7 @@ def tag_counter(frame: pd.DataFrame) -> pd.Series:
 
     Raises for a row whose ``c.d`` is the text "boom", to show model-error quarantine.
     """
+
     def score(tags: list[str], c: dict[str, str]) -> float:
         if c.get("d") == "boom":
             msg = "cannot score 'boom'"

@@ -50,7 +50,9 @@ def scalar_table() -> pa.Table:
             "n": pa.array([1, 2, None, 4, 5], pa.int64()),
             "flag": pa.array([0, 1, 1, 7, 0], pa.int64()),
             "t": pa.array([dt.datetime(2024, 1, d) for d in range(1, 6)]),
-            "m": pa.array([[("k", 1.0)], None, [], [("k", None)], [("j", 2.5)]], pa.map_(pa.string(), pa.float64())),
+            "m": pa.array(
+                [[("k", 1.0)], None, [], [("k", None)], [("j", 2.5)]], pa.map_(pa.string(), pa.float64())
+            ),
         }
     )
 

@@ -152,7 +152,11 @@ def case_maps():
                 ColSpec(Map(DataType.double), "scores", required=False),
                 ColSpec(Map(Array(DataType.long)), "ids"),
                 ColSpec(
-                    Map(Object([Property("v", DataType.double), Property("u", DataType.string, required=False)])),
+                    Map(
+                        Object(
+                            [Property("v", DataType.double), Property("u", DataType.string, required=False)]
+                        )
+                    ),
                     "objs",
                 ),
             ]
@@ -223,7 +227,9 @@ def case_params():
 
 def case_inputs_outputs_params():
     return ModelSignature(
-        inputs=Schema([ColSpec(DataType.double, "x"), ColSpec(Array(DataType.string), "tags", required=False)]),
+        inputs=Schema(
+            [ColSpec(DataType.double, "x"), ColSpec(Array(DataType.string), "tags", required=False)]
+        ),
         outputs=Schema([ColSpec(DataType.double)]),
         params=ParamSchema(
             [
