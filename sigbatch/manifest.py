@@ -37,12 +37,19 @@ __all__ = [
     "is_uri",
     "prepare_output",
     "read_manifest",
+    "replace_outputs",
     "signature_hash",
+    "staging_dir",
 ]
 
 MANIFEST_NAME = "_sigbatch_manifest.json"
 SCORED_DIR = "scored"
 QUARANTINE_DIR = "quarantine"
+#: What a scoring job and the replays after it leave in an output directory (the replay's own
+#: directories are named in sigbatch.audit too); an overwrite replaces all of them.
+JOB_ENTRIES = (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME, "replayed", "quarantine_after_replay")
+#: Where a running job writes, inside its output directory, until it replaces the old outputs.
+STAGING_PREFIX = "_sigbatch_tmp_"
 
 
 class AccountingError(SigbatchError, RuntimeError):
@@ -121,19 +128,46 @@ def is_uri(path: str | Path) -> bool:
 
 
 def prepare_output(output: str | Path, mode: str) -> Path:
-    """Check the output directory for ``mode`` (``error`` refuses to overwrite; ``overwrite`` clears)."""
+    """Check the output directory for ``mode`` and create it; nothing in it is deleted yet.
+
+    ``error`` refuses a directory that holds anything (a stale staging directory of a job that was
+    killed does not count); ``overwrite`` accepts it, and the old outputs stay until the new job
+    has written its own (:func:`replace_outputs`), so a job that fails or is interrupted leaves
+    the previous run as it was.
+    """
     out = Path(output)
-    exists = out.exists() and any(out.iterdir())
+    if out.exists() and not out.is_dir():
+        msg = f"output.path {out} is a file, not a directory"
+        raise ConfigError(msg)
+    exists = out.exists() and any(not e.name.startswith(STAGING_PREFIX) for e in out.iterdir())
     if exists and mode == "error":
         msg = (
             f"output {out} already exists and output.mode is 'error'; choose another output.path "
             "or set output.mode=overwrite"
         )
         raise ConfigError(msg)
-    if exists and mode == "overwrite":
-        remove_entries(out, (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"output.path {out}: cannot create it ({exc.strerror or exc})"
+        raise ConfigError(msg) from None
     return out
+
+
+def staging_dir(out: Path) -> Path:
+    """A new directory inside ``out`` for a job to write into (hidden from Parquet readers: ``_``)."""
+    staging = out / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    return staging
+
+
+def replace_outputs(out: Path, staging: Path, names: tuple[str, ...] = (SCORED_DIR, QUARANTINE_DIR)) -> None:
+    """Replace an earlier run's outputs (all of :data:`JOB_ENTRIES`) with ``staging``'s ``names``."""
+    remove_entries(out, JOB_ENTRIES)
+    for name in names:
+        (staging / name).mkdir(parents=True, exist_ok=True)  # a job without rows still has both
+        (staging / name).replace(out / name)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def remove_entries(output: Path, names: tuple[str, ...]) -> None:

@@ -10,7 +10,17 @@ import pytest
 
 from sigbatch import ColSpec, ConfigError, ModelSignature, Schema
 from sigbatch.config import load_score_config
-from sigbatch.manifest import AccountingError, Counts, Manifest, count_outputs, prepare_output, read_manifest
+from sigbatch.manifest import (
+    MANIFEST_NAME,
+    AccountingError,
+    Counts,
+    Manifest,
+    count_outputs,
+    prepare_output,
+    read_manifest,
+    replace_outputs,
+    staging_dir,
+)
 from sigbatch.quarantine import REASON_TYPE
 
 
@@ -108,11 +118,36 @@ def test_accounting_counts_come_from_written_files(tmp_path):
 
 
 def test_output_mode_error_refuses_to_overwrite(tmp_path):
-    """Mode 'error' refuses a non-empty output; 'overwrite' clears only sigbatch's outputs."""
+    """Mode 'error' refuses a non-empty output; 'overwrite' deletes nothing until the new outputs
+    replace the old ones, and then every entry a job or a replay wrote, and only those."""
     out = tmp_path / "out"
-    (out / "scored").mkdir(parents=True)
+    for name in ("scored", "quarantine", "replayed", "quarantine_after_replay"):
+        (out / name).mkdir(parents=True)
+        (out / name / "old.parquet").write_text("old")
+    (out / MANIFEST_NAME).write_text("{}")
     (out / "notes.txt").write_text("keep me")
     with pytest.raises(ConfigError, match=r"already exists and output\.mode is 'error'"):
         prepare_output(out, "error")
-    prepare_output(out, "overwrite")
-    assert not (out / "scored").exists() and (out / "notes.txt").read_text() == "keep me"
+    assert prepare_output(out, "overwrite") == out
+    assert (out / "scored" / "old.parquet").exists() and (out / MANIFEST_NAME).exists()
+    staging = staging_dir(out)
+    assert staging.parent == out and staging.name.startswith("_sigbatch_tmp_")
+    (staging / "scored").mkdir()
+    (staging / "scored" / "new.parquet").write_text("new")
+    replace_outputs(out, staging)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "quarantine", "scored"]
+    assert [p.name for p in (out / "scored").iterdir()] == ["new.parquet"]
+    assert list((out / "quarantine").iterdir()) == []  # a job without quarantined rows still has it
+
+
+def test_output_path_problems_are_config_errors(tmp_path):
+    """A stale staging directory does not count as an earlier output; a file or an uncreatable
+    path is named in the error."""
+    out = tmp_path / "out"
+    (out / "_sigbatch_tmp_0123456789ab").mkdir(parents=True)
+    assert prepare_output(out, "error") == out
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError, match=r"output\.path .*afile is a file, not a directory"):
+        prepare_output(tmp_path / "afile", "overwrite")
+    with pytest.raises(ConfigError, match=r"output\.path .*afile/sub: cannot create it"):
+        prepare_output(tmp_path / "afile" / "sub", "error")

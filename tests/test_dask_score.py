@@ -293,6 +293,29 @@ def test_output_modes_and_fail_fast(tmp_path):
     assert not Path("s3a:").exists()
 
 
+def test_failed_overwrite_keeps_the_earlier_outputs(tmp_path, monkeypatch):
+    """An overwrite run that fails (here: interrupted while writing) leaves the earlier run's
+    outputs and manifest as they were, and no staging directory."""
+    import importlib
+
+    dask_score = importlib.import_module("sigbatch.dask.score")
+    lake = _write_seed_lake(tmp_path, "parquet")
+    out = tmp_path / "out"
+    first = run_scoring(_config(lake, out, "parquet"))
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+
+    def interrupted(source, layout, staging, **kwargs):
+        (Path(staging) / "scored").mkdir(parents=True)
+        (Path(staging) / "scored" / "part.00000.parquet").write_text("half written")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dask_score, "_job_tasks", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_scoring(_config(lake, out, "parquet", "output.mode=overwrite"))
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert read_manifest(out).job_id == first.job_id
+
+
 def test_job_scores_each_row_once(tmp_path):
     """The job writes both outputs from one compute: the model sees every row exactly once."""
     lake = tmp_path / "lake"

@@ -743,8 +743,29 @@ def test_output_mode_error_refuses_to_overwrite(spark, models, tmp_path):
     first = run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}"))
     with pytest.raises(ConfigError, match=r"output\.mode"):
         run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}"))
+    out = Path(_config(tmp_path, source).output)
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    # an overwrite that fails, in preflight or in a task, leaves the earlier run as it was
+    missing = tmp_path / "missing_column.json"
+    missing.write_text(json.dumps({"inputs": '[{"type": "long", "name": "nope", "required": true}]'}))
+    with pytest.raises(SchemaMismatchError, match="nope"):
+        run_scoring(spark, _config(tmp_path, source, f"signature={missing}", "output.mode=overwrite"))
+    with pytest.raises(Exception, match="TaskInterrupted"):
+        run_scoring(
+            spark,
+            _config(
+                tmp_path,
+                source,
+                f"signature={sig_file}",
+                "output.mode=overwrite",
+                "model=python:spark_models:interrupted",
+            ),
+        )
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert read_manifest(out).job_id == first.job_id
     again = run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}", "output.mode=overwrite"))
     assert again.counts == first.counts and again.job_id != first.job_id
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "quarantine", "scored"]
 
 
 def test_lost_rows_fail_the_job_loudly(spark, models, tmp_path, monkeypatch):

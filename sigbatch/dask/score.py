@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +54,8 @@ from sigbatch.manifest import (
     finish_job,
     is_uri,
     prepare_output,
+    replace_outputs,
+    staging_dir,
 )
 from sigbatch.models import (
     KIND_COLUMN,
@@ -427,7 +428,7 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         )
         lap("read_and_preflight")
         out = prepare_output(config.output, config.mode)
-        staging = out / f"_sigbatch_tmp_{uuid.uuid4().hex[:12]}"
+        staging = staging_dir(out)
         try:
             writes = _job_tasks(
                 source,
@@ -441,9 +442,7 @@ def run_scoring(config: ScoreConfig) -> Manifest:
                 on_schema_mismatch=config.on_schema_mismatch,
             )
             compute(*writes)  # one graph: both writes of a partition share its scoring task
-            for name in (SCORED_DIR, QUARANTINE_DIR):
-                (staging / name).mkdir(parents=True, exist_ok=True)  # a source without partitions
-                (staging / name).replace(out / name)
+            replace_outputs(out, staging)  # an earlier run's outputs stay until here
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         lap("score_and_write")

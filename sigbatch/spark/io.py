@@ -75,11 +75,25 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     """
     reader = spark.read.options(**_options(source.options))
     if source.table is not None:
-        return reader.table(source.table)
+        try:
+            return reader.table(source.table)
+        except AnalysisException as exc:
+            msg = f"source.table {source.table!r}: {_first_line(exc)}"
+            raise ConfigError(msg) from None
     if source.path is None:  # pragma: no cover - the config loader refuses this
         msg = "set 'source.path' or 'source.table'"
         raise ConfigError(msg)
-    return reader.format(source.format).load(source.path)
+    try:
+        return reader.format(source.format).load(source.path)
+    except AnalysisException as exc:
+        msg = f"source.path {source.path!r}: {_first_line(exc)}"
+        raise ConfigError(msg) from None
+
+
+def _first_line(exc: Exception) -> str:
+    """An exception's message without the JVM's stack trace and SQLSTATE lines."""
+    text = str(getattr(exc, "getMessage", lambda: "")() or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
 def with_source_identity(df: DataFrame, fmt: str, *, file_ids: bool = False) -> DataFrame:
@@ -240,22 +254,41 @@ class HadoopOutput:
         """The URI of an entry of the directory."""
         return f"{self.uri}/{name}"
 
-    def prepare(self, mode: str, names: tuple[str, ...]) -> None:
-        """Check the directory for ``mode``: ``error`` refuses a non-empty one, ``overwrite``
-        deletes the job's own entries (``names``) and leaves the rest."""
+    def prepare(self, mode: str) -> None:
+        """Check the directory for ``mode`` and create it, as :func:`~sigbatch.manifest.prepare_output`
+        does for a local one: ``error`` refuses a non-empty one (stale staging aside); ``overwrite``
+        deletes nothing yet (see :meth:`replace`)."""
         from sigbatch.errors import ConfigError
+        from sigbatch.manifest import STAGING_PREFIX
 
         fs, path = self._fs, self._path
-        if fs.exists(path) and len(fs.listStatus(path)) > 0:
-            if mode == "error":
+        if fs.exists(path):
+            if not fs.getFileStatus(path).isDirectory():
+                msg = f"output.path {self.uri} is a file, not a directory"
+                raise ConfigError(msg)
+            entries = [s.getPath().getName() for s in fs.listStatus(path)]
+            if mode == "error" and any(not e.startswith(STAGING_PREFIX) for e in entries):
                 msg = (
                     f"output {self.uri} already exists and output.mode is 'error'; choose another "
                     "output.path or set output.mode=overwrite"
                 )
                 raise ConfigError(msg)
-            if mode == "overwrite":
-                self.delete(names)
         fs.mkdirs(path)
+
+    def replace(self, staging: str, names: tuple[str, ...]) -> None:
+        """Replace an earlier run's outputs (all of :data:`~sigbatch.manifest.JOB_ENTRIES`) with the
+        entries ``names`` of the directory's entry ``staging``, then delete ``staging``."""
+        from sigbatch.manifest import JOB_ENTRIES
+
+        self.delete(JOB_ENTRIES)
+        for name in names:
+            source = self._entry(f"{staging}/{name}")
+            if not self._fs.exists(source):
+                self._fs.mkdirs(source)
+            if not self._fs.rename(source, self._entry(name)):
+                msg = f"could not rename {self.child(f'{staging}/{name}')} to {self.child(name)}"
+                raise OSError(msg)
+        self.delete((staging,))
 
     def delete(self, names: tuple[str, ...]) -> None:
         """Delete these entries of the directory (recursively), where they exist."""

@@ -54,7 +54,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -75,11 +77,14 @@ from sigbatch.manifest import (
     MANIFEST_NAME,
     QUARANTINE_DIR,
     SCORED_DIR,
+    STAGING_PREFIX,
     Manifest,
     Stopwatch,
     finish_job,
     prepare_output,
     remove_entries,
+    replace_outputs,
+    staging_dir,
 )
 from sigbatch.models import KIND_COLUMN, PRED_PREFIX, load_model, prediction_schema, score_combined
 from sigbatch.params import enforce_params
@@ -582,22 +587,6 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     clock = Stopwatch()
     lap = clock.lap
 
-    remote = HadoopOutput(spark, config.output) if is_uri(config.output) else None
-    if remote is not None:
-        remote.prepare(config.mode, (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME))
-        out: Any = remote.uri
-        scored_path, quarantine_path = remote.child(SCORED_DIR), remote.child(QUARANTINE_DIR)
-    else:
-        out = prepare_output(config.output, config.mode)
-        scored_path, quarantine_path = str(out / SCORED_DIR), str(out / QUARANTINE_DIR)
-
-    def remove(*names: str) -> None:
-        """Delete entries this job wrote into its output."""
-        if remote is not None:
-            remote.delete(names)
-        else:
-            remove_entries(out, names)
-
     sig = _job_signature(config)
     raw = read_source(spark, config.source)
     _check_columns("output.key_columns", config.key_columns, raw.columns)
@@ -624,6 +613,15 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     keep = config.keep_columns
     if keep is not None and config.key_columns:
         keep = [*[k for k in config.key_columns if k not in keep], *keep]
+
+    # the job writes into a staging directory inside the output: an earlier run's outputs are
+    # replaced only once this one has written its own (a failed job leaves them as they were)
+    remote = HadoopOutput(spark, config.output) if is_uri(config.output) else None
+    if remote is not None:
+        remote.prepare(config.mode)
+        out: Any = remote.uri
+    else:
+        out = prepare_output(config.output, config.mode)
     lap("read_and_preflight")
     rows_in = (
         _footer_rows(raw) if config.source.path is not None and config.source.format == "parquet" else None
@@ -631,6 +629,21 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     if rows_in is None:
         rows_in = raw.count()
     lap("count_source")
+    if remote is not None:
+        staging = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+        scored_path = remote.child(f"{staging}/{SCORED_DIR}")
+        quarantine_path = remote.child(f"{staging}/{QUARANTINE_DIR}")
+    else:
+        staging = staging_dir(out).name
+        scored_path, quarantine_path = str(out / staging / SCORED_DIR), str(out / staging / QUARANTINE_DIR)
+
+    def remove(*names: str) -> None:
+        """Delete entries of the job's staging directory."""
+        if remote is not None:
+            remote.delete(tuple(f"{staging}/{name}" for name in names))
+        else:
+            remove_entries(out / staging, names)
+
     previous = str(spark.conf.get(_BATCH_CONF, "10000"))
     spark.conf.set(_BATCH_CONF, str(config.spark_batch_size))
     try:
@@ -658,10 +671,18 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
             _score_checkpointed(
                 framed.mapInArrow(scorer, struct), sig, keep, scored_path, quarantine_path, config, lap
             )
+        if remote is not None:
+            remote.replace(staging, (SCORED_DIR, QUARANTINE_DIR))
+        else:
+            replace_outputs(out, out / staging)
     except BaseException:
-        # no half-written outputs: a failed job leaves none (and no manifest)
+        # no half-written outputs: a failed job leaves its staging directory nowhere, and an
+        # earlier run's outputs as they were
         try:
-            remove(SCORED_DIR, QUARANTINE_DIR)
+            if remote is not None:
+                remote.delete((staging,))
+            else:
+                shutil.rmtree(out / staging, ignore_errors=True)
         except Exception:  # pragma: no cover - best effort: the job's own error is the one to see
             pass
         raise
