@@ -454,6 +454,12 @@ def _has_float(t: pa.DataType) -> bool:
 def _normalise(data: Any) -> _Batch:
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
+    if isinstance(data, (pa.Table, pd.DataFrame)):
+        names = [str(c) for c in (data.column_names if isinstance(data, pa.Table) else data.columns)]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            msg = f"the data has more than one column named {', '.join(map(repr, twice))}; column names must be unique"
+            raise SchemaMismatchError(msg)
     if isinstance(data, pa.Table):
         return _Batch(
             data.num_rows,

@@ -7,6 +7,7 @@ __all__ = [
     "DependencyError",
     "EnforcementError",
     "InferenceError",
+    "ModelLoadError",
     "SchemaMismatchError",
     "SigbatchError",
     "SignatureError",
@@ -35,6 +36,11 @@ class SignatureTypeError(SignatureError, TypeError):
 
 class SignatureFileError(SignatureError):
     """A signature file (MLmodel, JSON or YAML) could not be read."""
+
+
+class ModelLoadError(SignatureError):
+    """A model URI names something that cannot be loaded (its import or MLflow's loader failed,
+    or the object is not a model); the message names the URI and the cause."""
 
 
 class InferenceError(SigbatchError, ValueError):

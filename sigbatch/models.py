@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sigbatch.enforce import Profile, enforce
-from sigbatch.errors import DependencyError, SignatureError
+from sigbatch.errors import DependencyError, ModelLoadError, SignatureError, SignatureTypeError
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import (
     ERRORS_COLUMN,
@@ -83,11 +83,20 @@ def _accepts_params(fn: Callable[..., Any]) -> bool:
 
 
 def from_callable(obj: Any, uri: str = "<callable>", signature: ModelSignature | None = None) -> Model:
-    """Wrap a callable ``f(df[, params])`` or an object with ``predict(df[, params])``."""
+    """Wrap a callable ``f(df[, params])`` or an object with ``predict(df[, params])``.
+
+    A class with a ``predict`` method is instantiated first, without arguments.
+    """
+    if inspect.isclass(obj) and callable(getattr(obj, "predict", None)):
+        try:
+            obj = obj()
+        except Exception as exc:
+            msg = f"model {uri!r}: cannot create an instance of class {obj.__name__}() ({_cause(exc)})"
+            raise ModelLoadError(msg) from exc
     fn = obj.predict if hasattr(obj, "predict") and callable(obj.predict) else obj
     if not callable(fn):
         msg = f"model {uri!r} is neither callable nor has a predict() method (got {type(obj).__name__})"
-        raise SignatureError(msg)
+        raise ModelLoadError(msg)
     if _accepts_params(fn):
 
         def call(frame: pd.DataFrame, params: dict[str, Any] | None) -> Any:
@@ -111,16 +120,22 @@ def _load_python(uri: str) -> Model:
         raise SignatureError(msg)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        msg = f"model URI {uri!r}: cannot import module {module_name!r} ({exc})"
-        raise SignatureError(msg) from exc
+    except Exception as exc:  # an ImportError, or whatever the module's own code raises
+        msg = f"model URI {uri!r}: cannot import module {module_name!r} ({_cause(exc)})"
+        raise ModelLoadError(msg) from exc
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
             msg = f"model URI {uri!r}: module {module_name!r} has no attribute {attr!r}"
-            raise SignatureError(msg)
+            raise ModelLoadError(msg)
         obj = getattr(obj, part)
     return from_callable(obj, uri)
+
+
+def _cause(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _load_mlflow(uri: str) -> Model:
@@ -133,7 +148,11 @@ def _load_mlflow(uri: str) -> Model:
         raise DependencyError(msg) from exc
     from sigbatch.wire import signature_from_dict
 
-    pyfunc = mlflow.pyfunc.load_model(uri)
+    try:
+        pyfunc = mlflow.pyfunc.load_model(uri)
+    except Exception as exc:  # MLflow's own errors (no MLmodel, unknown run) or the model's load_context
+        msg = f"model URI {uri!r}: MLflow cannot load it ({_cause(exc)})"
+        raise ModelLoadError(msg) from exc
     # Call the flavour's predict directly: sigbatch has already enforced the signature.
     raw = getattr(pyfunc, "_predict_fn", None) or pyfunc._model_impl.predict
     takes_params = "params" in inspect.signature(raw).parameters
@@ -227,17 +246,17 @@ def _predictions_frame(out: Any, n: int, signature: ModelSignature | None, input
         values = list(out) if isinstance(out, (list, tuple, np.ndarray)) else None
         if values is None:
             msg = f"the model returned {type(out).__name__}; expected a DataFrame, Series, array or list"
-            raise _BadOutput(msg)
+            raise ModelOutputError(msg)
         frame = pd.DataFrame({names[0] if names else "prediction": values})
     if len(frame) != n:
         msg = f"the model returned {len(frame)} rows for {n} input rows"
-        raise _BadOutput(msg)
+        raise ModelOutputError(msg)
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
 
-class _BadOutput(Exception):
-    """The model's output cannot be matched to its input rows."""
+class ModelOutputError(Exception):
+    """The model's output cannot be matched to its input rows (the name is part of the reason)."""
 
 
 def _predict_isolating(
@@ -268,7 +287,7 @@ def _predict_isolating(
 def score_batch(
     data: Any,
     model: Any,
-    signature: ModelSignature | None = None,
+    signature: ModelSignature | str | os.PathLike[str] | None = None,
     params: dict[str, Any] | None = None,
     *,
     profile: Profile = "mlflow",
@@ -280,7 +299,8 @@ def score_batch(
     Args:
         data: a pandas DataFrame, pyarrow Table/RecordBatch or list of dicts.
         model: a model URI (see :func:`load_model`), a :class:`Model`, or a callable.
-        signature: defaults to the model's signature.
+        signature: defaults to the model's signature; a path is read with
+            :func:`~sigbatch.wire.load_signature` (a model directory, an MLmodel, a JSON or YAML file).
         params: inference parameters, validated and defaulted as MLflow does (bad params raise).
         profile: enforcement profile: ``mlflow``, ``strict`` or ``lenient``.
         on_schema_mismatch: ``fail`` or ``quarantine`` (see :func:`sigbatch.enforce`).
@@ -317,7 +337,7 @@ class _Scored:
 def _score(
     data: Any,
     model: Any,
-    signature: ModelSignature | None,
+    signature: ModelSignature | str | os.PathLike[str] | None,
     params: dict[str, Any] | None,
     profile: Profile,
     on_schema_mismatch: str,
@@ -326,6 +346,13 @@ def _score(
 ) -> _Scored:
     """Enforce, predict with failure isolation, check outputs; ``typed`` fixes prediction types."""
     resolved = _resolve(model)
+    if isinstance(signature, (str, os.PathLike)):
+        from sigbatch.wire import load_signature
+
+        signature = load_signature(signature)
+    elif signature is not None and not isinstance(signature, ModelSignature):
+        msg = f"signature must be a ModelSignature or the path of a signature file, got {type(signature).__name__}"
+        raise SignatureTypeError(msg)
     sig = signature if signature is not None else resolved.signature
     if sig is None or sig.inputs is None:
         msg = f"model {resolved.uri!r} has no input signature; pass signature=..."

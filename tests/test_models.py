@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -134,6 +135,72 @@ def test_python_uri_errors_are_clear():
         load_model("python:sigbatch.examples.models:nope")
     with pytest.raises(sigbatch.SignatureError, match="has no input signature; pass signature="):
         score_batch([{"x": 1}], "python:sigbatch.examples.models:identity")
+
+
+def test_models_that_cannot_load_are_named(tmp_path, monkeypatch):
+    """A module that raises on import, a class that cannot be created, or a directory MLflow cannot
+    load: a ModelLoadError naming the URI and the cause, never the model's own traceback."""
+    (tmp_path / "sb_broken_module.py").write_text('raise RuntimeError("weights file corrupt")\n')
+    (tmp_path / "sb_class_models.py").write_text(
+        "import pandas as pd\n"
+        "class Scorer:\n"
+        "    def __init__(self):\n"
+        "        self.k = 2.0\n"
+        "    def predict(self, df):\n"
+        "        return pd.Series([self.k] * len(df), name='score')\n"
+        "class NeedsArgs:\n"
+        "    def __init__(self, path):\n"
+        "        self.path = path\n"
+        "    def predict(self, df):\n"
+        "        return df\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        sigbatch.ModelLoadError,
+        match=r"model URI 'python:sb_broken_module:f': cannot import module 'sb_broken_module' "
+        r"\(RuntimeError: weights file corrupt\)",
+    ):
+        load_model("python:sb_broken_module:f")
+    with pytest.raises(
+        sigbatch.ModelLoadError, match=r"cannot create an instance of class NeedsArgs\(\) \(TypeError: "
+    ):
+        load_model("python:sb_class_models:NeedsArgs")
+    # a class with predict() is instantiated once, then its predict() scores
+    sig = ModelSignature(Schema([ColSpec("long", "x")]), Schema([ColSpec("double", "score")]))
+    result = score_batch([{"x": 1}, {"x": 2}], "python:sb_class_models:Scorer", sig)
+    assert result.scored.column("score").to_pylist() == [2.0, 2.0] and result.quarantine.num_rows == 0
+    pytest.importorskip("mlflow")
+    (tmp_path / "not_a_model").mkdir()
+    with pytest.raises(sigbatch.ModelLoadError, match=r"model URI '.*not_a_model': MLflow cannot load it \("):
+        load_model(str(tmp_path / "not_a_model"))
+
+
+def test_batch_input_mistakes_are_named(tmp_path):
+    """Duplicate column names are refused by name; a signature may be given as a file's path, and
+    anything else that is not a signature is refused."""
+    sig = ModelSignature(Schema([ColSpec("long", "id"), ColSpec("double", "x")]))
+
+    def double(df):
+        return df["x"] * 2
+
+    frame = pd.DataFrame([[1, 2.0, 3.0]], columns=["id", "x", "x"])
+    with pytest.raises(
+        sigbatch.SchemaMismatchError, match=r"more than one column named 'x'; column names must be unique"
+    ):
+        score_batch(frame, double, sig)
+    table = pa.Table.from_arrays([pa.array([1]), pa.array([1.0]), pa.array([2.0])], names=["id", "x", "x"])
+    with pytest.raises(sigbatch.SchemaMismatchError, match=r"more than one column named 'x'"):
+        score_batch(table, double, sig)
+    path = tmp_path / "sig.json"
+    path.write_text(json.dumps(sig.to_dict()))
+    for given in (str(path), path):
+        result = score_batch(pd.DataFrame({"id": [1], "x": [1.5]}), double, given)
+        assert result.scored.column("prediction").to_pylist() == [3.0]
+    with pytest.raises(
+        sigbatch.SignatureTypeError,
+        match="signature must be a ModelSignature or the path of a signature file, got dict",
+    ):
+        score_batch(pd.DataFrame({"id": [1], "x": [1.5]}), double, sig.to_dict())
 
 
 def test_missing_mlflow_gives_an_install_hint(monkeypatch, tmp_path):

@@ -384,7 +384,9 @@ def _signature(model: str, signature: ModelSignature | None) -> ModelSignature:
             f"{type(model).__name__}; use 'python:package.module:attr' or an MLflow model URI"
         )
         raise SignatureError(msg)
-    sig = signature if signature is not None else load_model(model).signature
+    # loaded on the driver too: a model that cannot be loaded fails here, before any executor work
+    loaded = load_model(model)
+    sig = signature if signature is not None else loaded.signature
     if sig is None or sig.inputs is None:
         msg = f"model {model!r} has no input signature; pass signature=..."
         raise SignatureError(msg)
