@@ -69,7 +69,7 @@ SCORE_KEYS: dict[str, _Key] = {
         minimum=0,
     ),
     "dask.scheduler": _Key((str,), "threads", help="threads, processes, or a dask.distributed address"),
-    "dask.workers": _Key((int, type(None)), None, help="worker count for the processes scheduler"),
+    "dask.workers": _Key((int, type(None)), None, help="worker count for the processes scheduler", minimum=1),
     "dask.blocksize": _Key((str, type(None)), None, help="partition size when reading text sources"),
     "progress": _Key((bool,), True, help="a progress bar when the output is a terminal"),
 }
@@ -188,18 +188,36 @@ def _check(origin: str, values: dict[str, Any]) -> dict[str, Any]:
         if spec.choices is not None and value not in spec.choices:
             msg = f"{origin}: key '{key}' must be one of {list(spec.choices)}, got {value!r}"
             raise ConfigError(msg)
-        if spec.minimum is not None and value < spec.minimum:
+        if spec.minimum is not None and value is not None and value < spec.minimum:
             msg = f"{origin}: key '{key}' must be at least {spec.minimum}, got {value!r}"
             raise ConfigError(msg)
-        if (
-            key in ("output.keep_columns", "output.key_columns")
-            and value is not None
-            and not all(isinstance(v, str) for v in value)
-        ):
-            msg = f"{origin}: key '{key}' must be a list of column names"
-            raise ConfigError(msg)
+        if key in ("output.keep_columns", "output.key_columns") and value is not None:
+            if not all(isinstance(v, str) for v in value):
+                msg = f"{origin}: key '{key}' must be a list of column names"
+                raise ConfigError(msg)
+            twice = sorted({v for v in value if value.count(v) > 1})
+            if twice:
+                msg = f"{origin}: key '{key}' names {', '.join(map(repr, twice))} more than once"
+                raise ConfigError(msg)
+        if key == "dask.blocksize" and value is not None:
+            _check_size(origin, key, value)
         resolved[key] = value
     return resolved
+
+
+def _check_size(origin: str, key: str, value: str) -> None:
+    """A size such as "64MB" (read as Dask reads it; unchecked when Dask is not installed)."""
+    try:
+        from dask.utils import parse_bytes
+    except ImportError:  # the Spark engine ignores the key
+        return
+    try:
+        size = parse_bytes(value)
+    except (ValueError, TypeError):
+        size = 0
+    if size <= 0:
+        msg = f"{origin}: key '{key}' must be a size such as '64MB' or '1GiB', got {value!r}"
+        raise ConfigError(msg)
 
 
 def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] | None = None) -> ScoreConfig:

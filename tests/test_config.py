@@ -57,6 +57,11 @@ def test_config_file_with_overrides(tmp_path):
         (["progress=3"], r"key 'progress' must be bool, got int 3"),
         (["source.path=/no/such/lake"], r"key 'source.path': /no/such/lake does not exist"),
         (["novalue"], r"--set 'novalue': expected key=value"),
+        (["output.keep_columns=[b, a, b]"], r"key 'output.keep_columns' names 'b' more than once"),
+        (["output.key_columns=[id, id]"], r"key 'output.key_columns' names 'id' more than once"),
+        (["dask.workers=-2"], r"key 'dask.workers' must be at least 1, got -2"),
+        (["dask.blocksize=abc"], r"key 'dask.blocksize' must be a size such as '64MB' or '1GiB', got 'abc'"),
+        (["dask.blocksize=0MB"], r"key 'dask.blocksize' must be a size such as '64MB' or '1GiB', got '0MB'"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, overrides, message):
