@@ -42,6 +42,7 @@ from sigbatch.quarantine import (
     ReasonCode,
     Stage,
     describe_value,
+    reserved_columns,
 )
 from sigbatch.types import AnyType, Array, ColSpec, DataType, Map, ModelSignature, Object, Schema
 
@@ -335,6 +336,7 @@ def preflight(
         raise SignatureError(msg)
     schema = _as_schema(schema)
     names = list(source_schema.names)
+    _check_reserved(names)
     bound = _bind_columns(names, schema)
     problems: list[ColumnProblem] = []
     missing = []
@@ -451,7 +453,24 @@ def _has_float(t: pa.DataType) -> bool:
     return False
 
 
+def _check_reserved(names: list[Any]) -> None:
+    """Refuse source columns named as sigbatch's own output columns."""
+    clash = reserved_columns(names)
+    if clash:
+        msg = (
+            f"the source has columns named as sigbatch's own: {', '.join(map(repr, clash))}; rename or "
+            "drop them (to score an earlier run's quarantined rows again, use `sigbatch replay`)"
+        )
+        raise SchemaMismatchError(msg)
+
+
 def _normalise(data: Any) -> _Batch:
+    batch = _batch_of(data)
+    _check_reserved(batch.order)
+    return batch
+
+
+def _batch_of(data: Any) -> _Batch:
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
     if isinstance(data, (pa.Table, pd.DataFrame)):

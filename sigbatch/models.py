@@ -27,6 +27,8 @@ from sigbatch.errors import DependencyError, ModelLoadError, SignatureError, Sig
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import (
     ERRORS_COLUMN,
+    KIND_COLUMN,
+    PRED_PREFIX,
     REASON_TYPE,
     ROW_COLUMN,
     STAGE_COLUMN,
@@ -424,9 +426,6 @@ def _score(
 
 
 # --- the engines' view: one Arrow stream holding both outputs -------------------------------
-
-PRED_PREFIX = "_sigbatch_pred_"
-KIND_COLUMN = "_sigbatch_kind"
 
 
 def output_schema(signature: ModelSignature) -> Schema:

@@ -8,6 +8,7 @@ source types and adds ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -16,6 +17,8 @@ import pyarrow as pa
 
 __all__ = [
     "ERRORS_COLUMN",
+    "KIND_COLUMN",
+    "PRED_PREFIX",
     "REASON_TYPE",
     "ROW_COLUMN",
     "STAGE_COLUMN",
@@ -26,6 +29,7 @@ __all__ = [
     "describe_value",
     "index_path",
     "key_path",
+    "reserved_columns",
 ]
 
 
@@ -97,6 +101,19 @@ REASON_TYPE = pa.struct(
 ERRORS_COLUMN = "_sigbatch_errors"
 STAGE_COLUMN = "_sigbatch_stage"
 ROW_COLUMN = "_sigbatch_row"
+KIND_COLUMN = "_sigbatch_kind"  # "scored" or "quarantined", in the one stream the engines split
+PRED_PREFIX = "_sigbatch_pred_"  # a prediction column in that stream
+
+
+def reserved_columns(names: Iterable[Any]) -> list[str]:
+    """The names among ``names`` that sigbatch's own columns take (a source must not use them).
+
+    Example:
+        >>> reserved_columns(["id", "_sigbatch_errors", "_sigbatch_pred_score", "_sigbatch_file"])
+        ['_sigbatch_errors', '_sigbatch_pred_score']
+    """
+    own = {ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, KIND_COLUMN}
+    return [str(n) for n in names if str(n) in own or str(n).startswith(PRED_PREFIX)]
 
 
 def child_path(path: str, name: str) -> str:

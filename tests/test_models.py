@@ -203,6 +203,25 @@ def test_batch_input_mistakes_are_named(tmp_path):
         score_batch(pd.DataFrame({"id": [1], "x": [1.5]}), double, sig.to_dict())
 
 
+def test_source_columns_named_as_sigbatch_columns_are_refused():
+    """A source with a column sigbatch writes itself (an earlier run's quarantine, say) is refused by
+    name, in preflight (so on the driver, whatever on_schema_mismatch says) and per batch."""
+    sig = ModelSignature(Schema([ColSpec("long", "id")]))
+    message = (
+        r"the source has columns named as sigbatch's own: '_sigbatch_errors', '_sigbatch_pred_score'; "
+        r"rename or drop them \(to score an earlier run's quarantined rows again, use `sigbatch replay`\)"
+    )
+    frame = pd.DataFrame(
+        {"id": [1], "_sigbatch_errors": ["x"], "_sigbatch_pred_score": [0.5], "_sigbatch_file": ["f"]}
+    )
+    with pytest.raises(sigbatch.SchemaMismatchError, match=message):
+        score_batch(frame, lambda df: df["id"], sig)
+    with pytest.raises(sigbatch.SchemaMismatchError, match=message):
+        sigbatch.preflight(pa.Schema.from_pandas(frame, preserve_index=False), sig)
+    # the file identity column is not one of them: it is data like any other here
+    assert score_batch(frame[["id", "_sigbatch_file"]], lambda df: df["id"], sig).scored.num_rows == 1
+
+
 def test_missing_mlflow_gives_an_install_hint(monkeypatch, tmp_path):
     """Loading an MLflow model without MLflow installed says which extra to install."""
     monkeypatch.setitem(sys.modules, "mlflow", None)
