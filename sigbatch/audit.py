@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,7 @@ __all__ = [
     "json_encoded_columns",
     "read_audit_file",
     "read_manifest_doc",
+    "read_parquet",
     "reduce_aggregates",
     "source_columns",
 ]
@@ -368,8 +371,27 @@ def _conform(table: pa.Table) -> pa.Table:
 # ---------------------------------------------------------------------------------------------
 
 
+# Counts a manifest records: whole numbers of rows (a damaged manifest is refused, not guessed at).
+_MANIFEST_COUNTS = ("rows_in", "rows_scored", "rows_quarantined")
+_REPLAY_COUNTS = ("rows_considered", "rows_replayed", "rows_still_quarantined", "rows_replayed_total")
+
+
+def _check_count(target: Path, where: str, value: Any) -> None:
+    """A count in the manifest is a JSON integer, not negative."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        msg = (
+            f"{target}: {where} is {clip_text(json.dumps(value, default=str), 40)}, not a row count "
+            "(a whole number, 0 or more); the manifest is damaged: restore it or score the job again"
+        )
+        raise ConfigError(msg)
+
+
 def read_manifest_doc(output: str | Path) -> dict[str, Any]:
-    """The raw manifest of a job (any version of the layout; only ``counts`` is required)."""
+    """The raw manifest of a job (any version of the layout; only ``counts.rows_in`` is required).
+
+    The counts it holds (``counts.rows_in``, ``rows_scored``, ``rows_quarantined`` and those of
+    each replay) are checked to be whole numbers of rows; anything else is a :class:`ConfigError`.
+    """
     target = Path(output) / MANIFEST_NAME
     if not target.is_file():
         msg = f"{target}: no manifest (is {output} the output directory of a sigbatch job?)"
@@ -382,6 +404,17 @@ def read_manifest_doc(output: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("counts"), dict) or "rows_in" not in doc["counts"]:
         msg = f"{target}: not a sigbatch manifest (no counts.rows_in)"
         raise ConfigError(msg)
+    for key in _MANIFEST_COUNTS:
+        if key in doc["counts"]:
+            _check_count(target, f"counts.{key}", doc["counts"][key])
+    replays = doc.get("replays") or []
+    if not isinstance(replays, list) or not all(isinstance(r, dict) for r in replays):
+        msg = f"{target}: replays is not a list of replay records; the manifest is damaged: restore it"
+        raise ConfigError(msg)
+    for number, entry in enumerate(replays):
+        for key in _REPLAY_COUNTS:
+            if key in entry:
+                _check_count(target, f"replays[{number}].{key}", entry[key])
     return doc
 
 
@@ -394,6 +427,23 @@ def _parquet_files(directory: Path) -> list[Path]:
         for p in directory.rglob("*.parquet")
         if not any(part.startswith(("_", ".")) for part in p.relative_to(directory).parts)
     )
+
+
+@contextmanager
+def _reading(path: str | Path) -> Iterator[None]:
+    """A file Arrow cannot read becomes one :class:`ConfigError` line naming it (no traceback)."""
+    try:
+        yield
+    except (pa.ArrowException, OSError) as exc:
+        problem = " ".join(str(exc).split())  # one line, whatever Arrow's message looks like
+        msg = f"{path}: not a readable Parquet file ({problem}); restore it or score the job again"
+        raise ConfigError(msg) from None
+
+
+def read_parquet(path: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """One Parquet file (``columns`` of it); a file that cannot be read is a :class:`ConfigError` naming it."""
+    with _reading(path):
+        return pq.read_table(str(path), columns=columns)
 
 
 @dataclass(frozen=True)
@@ -434,10 +484,11 @@ def audit_context(output: str | Path, quarantine: str = "current") -> AuditConte
 
 def read_audit_file(path: str, relative: str, columns: list[str] | None = None) -> pa.Table:
     """One quarantine file's reason columns (or ``columns``) plus where each row sits."""
-    f = pq.ParquetFile(path)
-    names = f.schema_arrow.names
-    wanted = [c for c in (columns if columns is not None else _REASON_COLUMNS) if c in names]
-    table = f.read(columns=wanted)
+    with _reading(path):
+        f = pq.ParquetFile(path)
+        names = f.schema_arrow.names
+        wanted = [c for c in (columns if columns is not None else _REASON_COLUMNS) if c in names]
+        table = f.read(columns=wanted)
     n = table.num_rows
     table = table.append_column(FILE_COLUMN, pa.array([relative] * n, pa.string()))
     return table.append_column(INDEX_COLUMN, pa.array(np.arange(n, dtype=np.int64)))
@@ -924,11 +975,13 @@ def _fetch_examples(
     for file, index in wanted:
         by_file.setdefault(file, []).append(index)
     for file, indexes in sorted(by_file.items()):
-        pf = pq.ParquetFile(str(ctx.quarantine_dir / file))
-        bounds = np.cumsum([0] + [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)])
-        group_of = {i: int(np.searchsorted(bounds, i, side="right") - 1) for i in indexes}
-        groups = sorted(set(group_of.values()))
-        part = pf.read_row_groups(groups)
+        path = ctx.quarantine_dir / file
+        with _reading(path):
+            pf = pq.ParquetFile(str(path))
+            bounds = np.cumsum([0] + [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)])
+            group_of = {i: int(np.searchsorted(bounds, i, side="right") - 1) for i in indexes}
+            groups = sorted(set(group_of.values()))
+            part = pf.read_row_groups(groups)
         # read_row_groups concatenates the groups in order: where each group starts in `part`
         starts = dict(
             zip(groups, np.cumsum([0] + [int(bounds[g + 1] - bounds[g]) for g in groups]), strict=False)
@@ -1050,7 +1103,7 @@ def _audit_local(ctx: AuditContext, options: AuditOptions) -> AuditSummary:
     drift = None
     if options.drift:
         sig_json = _signature_json(ctx)
-        parts = [drift_partials(pq.read_table(p), sig_json) for p in ctx.paths]
+        parts = [drift_partials(read_parquet(p), sig_json) for p in ctx.paths]
         drift = pa.concat_tables(parts) if parts else DRIFT_SCHEMA.empty_table()
     return finish_audit(ctx, reduced, "local", options, drift)
 

@@ -18,7 +18,6 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sigbatch.audit import (
     AGG_SCHEMA,
@@ -30,6 +29,7 @@ from sigbatch.audit import (
     drift_partials,
     finish_audit,
     read_audit_file,
+    read_parquet,
 )
 
 __all__ = ["audit_dask"]
@@ -50,7 +50,7 @@ def _file_aggregates(location: tuple[str, str], options: AuditOptions) -> pd.Dat
 
 def _file_drift(path: str, signature_json: str | None) -> pd.DataFrame:
     """One quarantine file's drift partials (runs in a Dask task)."""
-    return drift_partials(pq.read_table(path), signature_json).to_pandas(types_mapper=pd.ArrowDtype)
+    return drift_partials(read_parquet(path), signature_json).to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _head_per_key(frame: pd.DataFrame, by: list[str], ascending: list[bool], k: int) -> pd.DataFrame:
