@@ -18,6 +18,13 @@ The job knows, before scoring, how many rows the source holds: Parquet and ORC f
 without reading data; JSON lines and CSV are read once up front to infer and unify the files'
 schemas (as Spark's JSON reader does by default), which also counts their rows.
 
+Text sources read as Spark's default reader reads them, so both engines score the same rows:
+
+* JSON lines are PERMISSIVE: a line that is not a JSON object (truncated, a bare number, an
+  array) is a row whose columns are all null and whose ``_corrupt_record`` holds the line's text.
+  That column is in the schema only when some line was corrupt.
+* An empty JSON-lines file holds no rows.
+
 Example:
     from sigbatch.config import SourceConfig
     source = read_source(SourceConfig("lake/", None, "json"))
@@ -28,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -40,12 +48,14 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sigbatch.config import SourceConfig
 from sigbatch.errors import ConfigError
 from sigbatch.quarantine import ROW_COLUMN
 
 __all__ = [
+    "CORRUPT_COLUMN",
     "FILE_COLUMN",
     "IDENTITY_COLUMNS",
     "OFFSET_COLUMN",
@@ -60,6 +70,8 @@ __all__ = [
 FILE_COLUMN = "_sigbatch_file"
 OFFSET_COLUMN = "_sigbatch_file_offset"
 IDENTITY_COLUMNS = (FILE_COLUMN, OFFSET_COLUMN, ROW_COLUMN)
+# Spark's columnNameOfCorruptRecord: the raw text of a JSON line that does not parse.
+CORRUPT_COLUMN = "_corrupt_record"
 
 # Parquet: split a file by row groups when it holds more than this, uncompressed.
 DEFAULT_BLOCKSIZE = 256 * 2**20
@@ -71,6 +83,7 @@ _SUFFIXES = {
 }
 _COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")  # text files are decompressed whole (never split)
 _CSV_OPTIONS = ("header", "delimiter", "sep", "quote", "null_values")
+_JSON_SPACE = b" \t\r\n"
 
 
 @dataclass(frozen=True)
@@ -195,6 +208,10 @@ def read_source(
         ]
         schemas = [s for s, _ in found]
     schema = _unify(schemas, pieces)
+    if source.format == "json" and schema.get_field_index(CORRUPT_COLUMN) >= 0:
+        # last, wherever the first piece with a corrupt line had it
+        i = schema.get_field_index(CORRUPT_COLUMN)
+        schema = schema.remove(i).append(schema.field(i))
     identity = identity and not any(schema.get_field_index(c) >= 0 for c in (*IDENTITY_COLUMNS, "_metadata"))
     frame = dd.from_map(
         read_piece,
@@ -367,17 +384,85 @@ def _read_text(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) 
             data = f.read(end - start)
     try:
         if piece.format == "json":
-            import pyarrow.json as pj
-
-            parse = (
-                pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error") if schema else None
-            )
-            return pj.read_json(io.BytesIO(data), parse_options=parse)
+            return _read_json(data, schema)
         return _read_csv(data, options, schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         where = "" if piece.byte_range is None else f" (bytes {piece.byte_range[0]}-{piece.byte_range[1]})"
         msg = f"{piece.path}{where}: cannot read it as {piece.format}: {exc}"
         raise ConfigError(msg) from None
+
+
+def _empty(schema: pa.Schema | None) -> pa.Table:
+    """No rows: ``schema``'s columns when reading, none when planning."""
+    return schema.empty_table() if schema is not None else pa.table({})
+
+
+def _parse_json(data: bytes, schema: pa.Schema | None) -> pa.Table:
+    import pyarrow.json as pj
+
+    parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error") if schema else None
+    return pj.read_json(io.BytesIO(data), parse_options=parse)
+
+
+def _read_json(data: bytes, schema: pa.Schema | None) -> pa.Table:
+    """JSON lines in one pyarrow pass; a piece that pass refuses is read again line by line."""
+    if not data.strip(_JSON_SPACE):
+        return _empty(schema)  # pyarrow refuses an empty file; Spark reads no rows from it
+    try:
+        return _parse_json(data, schema)
+    except pa.ArrowInvalid:
+        table = _read_json_lines(data, schema)
+        if table is None:
+            raise  # every line is an object: the lines disagree on a type, no line is corrupt
+        return table
+
+
+def _read_json_lines(data: bytes, schema: pa.Schema | None) -> pa.Table | None:
+    """Spark's PERMISSIVE mode: a line that is not a JSON object is a row of nulls whose
+    ``_corrupt_record`` is the line's text; the other lines are parsed as in a clean file.
+    None when every line is an object.
+    """
+    lines = [line for line in data.splitlines() if line.strip(_JSON_SPACE)]  # blank lines are no rows
+    good = np.fromiter((_is_object(line) for line in lines), dtype=bool, count=len(lines))
+    if good.all():
+        return None
+    try:
+        good_lines = b"\n".join(line for line, ok in zip(lines, good, strict=True) if ok)
+        parsed = _parse_json(good_lines, schema) if good.any() else _empty(schema)
+    except pa.ArrowInvalid as exc:
+        msg = f"{exc} (rows counted without the {int((~good).sum())} line(s) that are not JSON objects)"
+        raise pa.ArrowInvalid(msg) from None
+    # the good rows at their own positions, null rows at the corrupt lines'
+    index = pa.array(np.cumsum(good) - 1, mask=~good)
+    raw = pa.array(
+        [None if ok else line.decode("utf-8", "replace") for line, ok in zip(lines, good, strict=True)],
+        pa.string(),
+    )
+    names, columns = [], []
+    for name, column in zip(parsed.column_names, parsed.columns, strict=True):
+        taken = column.take(index)
+        if name == CORRUPT_COLUMN:  # in the read pass's schema, or a key of the data itself
+            taken = pc.coalesce(raw, taken.combine_chunks().cast(pa.string()))
+        names.append(name)
+        columns.append(taken)
+    if CORRUPT_COLUMN not in names:
+        names.append(CORRUPT_COLUMN)
+        columns.append(raw)
+    return pa.Table.from_arrays(columns, names=names)
+
+
+def _is_object(line: bytes) -> bool:
+    """Whether a line is one JSON object in UTF-8 (a lone surrogate, which pyarrow refuses, is not).
+
+    A repeated key passes: pyarrow then refuses the piece and the job fails, as Spark's does.
+    """
+    try:
+        value = json.loads(line.decode("utf-8"))
+        if b"\\u" in line:  # json.loads keeps a surrogate without its pair; encoding refuses it
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
+        return False
+    return isinstance(value, dict)
 
 
 def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) -> pa.Table:

@@ -1,0 +1,217 @@
+"""The Dask engine reads JSON lines as Spark's default reader does: PERMISSIVE, with
+``_corrupt_record``; an empty file is no rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from sigbatch.config import SourceConfig
+from sigbatch.dask.io import CORRUPT_COLUMN, Source, read_piece_table, read_source
+from sigbatch.errors import ConfigError
+
+pytestmark = pytest.mark.dask
+
+GOOD = '{"a": ["x"], "b": "p", "c": {"d": "q"}}\n'
+TRUNCATED = '{"a": ["x"], "c": {"d": '
+# one good line, then a truncated one, a bare number, an array, a blank line, bad UTF-8, a good one
+MIXED = (
+    GOOD.encode()
+    + f"{TRUNCATED}\n42\n[1, 2]\n   \n".encode()
+    + b'{"b": "caf\xc3\xa9 \xff"}\n'
+    + b'{"b": "t"}\n'
+)
+
+
+def _read(path: Path, fmt: str, options: dict | None = None, **kwargs) -> Source:
+    return read_source(SourceConfig(str(path), None, fmt, options or {}), **kwargs)
+
+
+def _rows(source: Source) -> list[dict]:
+    """Every piece's rows as the job reads them, identity columns included (file names shortened)."""
+    rows = []
+    for piece in source.pieces:
+        for row in read_piece_table(piece, source.schema, source.options).to_pylist():
+            row["_sigbatch_file"] = Path(row["_sigbatch_file"]).name
+            rows.append(row)
+    return rows
+
+
+def _rows_plain(source: Source) -> list[dict]:
+    """Every piece's rows, without identity columns."""
+    return [
+        r
+        for p in source.pieces
+        for r in read_piece_table(p, source.schema, source.options, False).to_pylist()
+    ]
+
+
+def _null_row(raw: str, row: int, file: str = "b.jsonl") -> dict:
+    return {
+        "a": None,
+        "b": None,
+        "c": None,
+        CORRUPT_COLUMN: raw,
+        "_sigbatch_file": file,
+        "_sigbatch_file_offset": 0,
+        "_sigbatch_row": row,
+    }
+
+
+def _good_row(row: int, file: str = "b.jsonl", **values) -> dict:
+    base = {"a": None, "b": None, "c": None, CORRUPT_COLUMN: None}
+    ids = {"_sigbatch_file": file, "_sigbatch_file_offset": 0, "_sigbatch_row": row}
+    return base | values | ids
+
+
+# --- JSON lines: PERMISSIVE ------------------------------------------------------------------------
+
+
+def test_corrupt_json_lines_are_rows_of_nulls_with_the_raw_line(tmp_path):
+    """Each line that is not a JSON object is one null row holding its text, at its own position."""
+    (tmp_path / "a.jsonl").write_text(GOOD)
+    (tmp_path / "b.jsonl").write_bytes(MIXED)
+    source = _read(tmp_path, "json")
+    assert source.schema == pa.schema(
+        [
+            ("a", pa.list_(pa.string())),
+            ("b", pa.string()),
+            ("c", pa.struct([("d", pa.string())])),
+            (CORRUPT_COLUMN, pa.string()),
+        ]
+    )
+    assert source.rows == 7 and [p.rows for p in source.pieces] == [1, 6]
+    assert _rows(source) == [
+        _good_row(0, "a.jsonl", a=["x"], b="p", c={"d": "q"}),
+        _good_row(0, a=["x"], b="p", c={"d": "q"}),
+        _null_row(TRUNCATED, 1),
+        _null_row("42", 2),
+        _null_row("[1, 2]", 3),
+        _null_row('{"b": "caf\u00e9 \ufffd"}', 4),  # bad UTF-8 decoded with replacement
+        _good_row(5, b="t"),
+    ]
+    # the Dask frame (one partition per file) holds the same rows
+    frame = source.frame.compute(scheduler="threads")
+    assert frame[CORRUPT_COLUMN].isna().tolist() == [True, True, False, False, False, False, True]
+    assert frame["_sigbatch_row"].tolist() == [0, 0, 1, 2, 3, 4, 5]
+
+
+def test_clean_json_has_no_corrupt_record_column(tmp_path):
+    """The column exists only when some line was corrupt, as with Spark's schema inference."""
+    (tmp_path / "a.jsonl").write_text(GOOD * 2)
+    source = _read(tmp_path, "json")
+    assert source.schema.names == ["a", "b", "c"]
+    assert source.rows == 2
+
+
+def test_corrupt_record_column_comes_last_whichever_file_found_it(tmp_path):
+    """A corrupt line in the first file does not put the column before the other files' columns."""
+    (tmp_path / "a.jsonl").write_text('{"x": 1}\nnot json\n')
+    (tmp_path / "b.jsonl").write_text('{"y": "z"}\n')
+    source = _read(tmp_path, "json")
+    assert source.schema.names == ["x", "y", CORRUPT_COLUMN]
+    assert [
+        {k: v for k, v in r.items() if k in ("x", "y", CORRUPT_COLUMN, "_sigbatch_row")}
+        for r in _rows(source)
+    ] == [
+        {"x": 1, "y": None, CORRUPT_COLUMN: None, "_sigbatch_row": 0},
+        {"x": None, "y": None, CORRUPT_COLUMN: "not json", "_sigbatch_row": 1},
+        {"x": None, "y": "z", CORRUPT_COLUMN: None, "_sigbatch_row": 0},
+    ]
+
+
+def test_only_corrupt_lines(tmp_path):
+    """A file of corrupt lines only gives the corrupt-record column alone, one row a line."""
+    (tmp_path / "a.jsonl").write_text('oops\n"text"\nnull\n')
+    source = _read(tmp_path, "json", identity=False)
+    assert source.schema == pa.schema([(CORRUPT_COLUMN, pa.string())])
+    assert _rows_plain(source) == [
+        {CORRUPT_COLUMN: "oops"},
+        {CORRUPT_COLUMN: '"text"'},
+        {CORRUPT_COLUMN: "null"},
+    ]
+
+
+def test_a_lone_surrogate_is_corrupt_though_python_reads_it(tmp_path):
+    """A line with an unpaired surrogate escape (json.loads accepts it, pyarrow does not) is corrupt."""
+    lines = ['{"k": 1}', '{"k": 2, "o": {"s": "\\ud800"}}', '{"k": 3, "o": {"s": "\\ud83d\\ude00"}}']
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\nnot json\n")
+    source = _read(tmp_path, "json", identity=False)
+    assert source.schema.names == ["k", "o", CORRUPT_COLUMN]
+    assert _rows_plain(source) == [
+        {"k": 1, "o": None, CORRUPT_COLUMN: None},
+        {"k": None, "o": None, CORRUPT_COLUMN: lines[1]},
+        {"k": 3, "o": {"s": "\U0001f600"}, CORRUPT_COLUMN: None},  # a paired surrogate is one character
+        {"k": None, "o": None, CORRUPT_COLUMN: "not json"},
+    ]
+
+
+def test_a_repeated_key_fails_the_read_as_on_spark(tmp_path):
+    """Spark refuses a source with a repeated key (COLUMN_ALREADY_EXISTS); so does the Dask reader."""
+    (tmp_path / "a.jsonl").write_text('{"k": 1}\n{"k": 1, "k": 2}\nnot json\n')
+    with pytest.raises(ConfigError, match=r"a\.jsonl: cannot read it as json: .*specified twice"):
+        _read(tmp_path, "json")
+
+
+def test_a_type_conflict_without_corrupt_lines_still_fails(tmp_path):
+    """Lines that are all objects but disagree on a type are a schema problem, reported as such."""
+    (tmp_path / "a.jsonl").write_text('{"c": "x"}\n{"c": {"d": 1}}\n')
+    with pytest.raises(
+        ConfigError, match=r"a\.jsonl: cannot read it as json: .*changed from string to object"
+    ):
+        _read(tmp_path, "json")
+    # with a corrupt line too, the message says the rows are counted without it
+    (tmp_path / "a.jsonl").write_text('oops\n{"c": "x"}\n{"c": {"d": 1}}\n')
+    with pytest.raises(ConfigError, match=r"without the 1 line\(s\) that are not JSON objects"):
+        _read(tmp_path, "json")
+
+
+def test_corrupt_lines_in_a_split_count_from_the_split(tmp_path):
+    """A file cut by blocksize: corrupt rows keep their index within their split, splits share the schema."""
+    lines = [json.dumps({"i": i}) for i in range(6)]
+    lines[4] = '{"i": 4'
+    text = "\n".join(lines) + "\n"
+    (tmp_path / "a.jsonl").write_text(text)
+    source = _read(tmp_path, "json", blocksize=len(text) // 2)
+    assert [p.byte_range for p in source.pieces] == [(0, 27), (27, 53)]
+    assert source.schema.names == ["i", CORRUPT_COLUMN] and source.rows == 6
+    rows = [
+        (r["i"], r[CORRUPT_COLUMN], r["_sigbatch_file_offset"], r["_sigbatch_row"]) for r in _rows(source)
+    ]
+    assert rows == [
+        (0, None, 0, 0),
+        (1, None, 0, 1),
+        (2, None, 0, 2),
+        (3, None, 27, 0),
+        (None, '{"i": 4', 27, 1),
+        (5, None, 27, 2),
+    ]
+    # an auditor finds the raw line from the file, the split offset and the row index
+    with open(tmp_path / "a.jsonl", "rb") as f:
+        f.seek(27)
+        assert f.read().splitlines()[1].decode() == '{"i": 4'
+
+
+# --- empty files ---------------------------------------------------------------------------------
+
+
+def test_empty_json_file_adds_no_rows(tmp_path):
+    """A 0-byte (or blank) JSON-lines file among others contributes no rows and no columns."""
+    (tmp_path / "a.jsonl").write_text("")
+    (tmp_path / "b.jsonl").write_text('{"k": 1}\n')
+    (tmp_path / "c.jsonl").write_text("\n  \n")
+    source = _read(tmp_path, "json")
+    assert source.schema.names == ["k"]
+    assert [p.rows for p in source.pieces] == [0, 1, 0]
+    assert [(r["k"], r["_sigbatch_file"]) for r in _rows(source)] == [(1, "b.jsonl")]
+    assert len(source.frame.compute(scheduler="threads")) == 1
+
+
+def test_only_empty_json_files(tmp_path):
+    """A source of empty files has no rows and no columns (as Spark's schema of an empty read)."""
+    (tmp_path / "a.jsonl").write_text("")
+    source = _read(tmp_path / "a.jsonl", "json", identity=False)
+    assert (source.rows, source.schema.names, _rows_plain(source)) == (0, [], [])
