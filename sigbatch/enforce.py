@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from sigbatch.errors import SchemaMismatchError, SignatureError
 from sigbatch.pyvalues import check_value
 from sigbatch.quarantine import (
+    CORRUPT_COLUMN,
     ERRORS_COLUMN,
     REASON_TYPE,
     ROW_COLUMN,
@@ -1411,6 +1412,7 @@ def enforce(
         if not conformed[label].type.equals(source.type):
             # the cast added fields or changed types: the model sees the record's own keys
             model_sources[label] = source
+    _parse_errors(batch, bad, reasons)
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
     py_valid = {
@@ -1420,6 +1422,26 @@ def enforce(
     sources = {k: arr.filter(keep) for k, arr in model_sources.items()}
     quarantine = _quarantine_table(batch, np.flatnonzero(~valid_mask), reasons, Stage.INPUT)
     return EnforceResult(valid, quarantine, valid_mask, reasons, schema, py_valid, batch, sources)
+
+
+def _parse_errors(batch: _Batch, bad: np.ndarray, reasons: dict[int, list[Reason]]) -> None:
+    """Rows whose reader kept the raw text in :data:`CORRUPT_COLUMN`: one PARSE_ERROR each, in place
+    of what their (null) columns would say."""
+    corrupt = batch.arrow.get(CORRUPT_COLUMN)
+    if corrupt is None or corrupt.null_count == len(corrupt):
+        return
+    for pos in np.flatnonzero(~_nulls(corrupt)):
+        i = int(pos)
+        bad[i] = True
+        reasons[i] = [
+            Reason(
+                "",
+                ReasonCode.PARSE_ERROR,
+                "a record the reader can parse",
+                describe_value(corrupt[i].as_py()),
+                f"the source record could not be parsed; its raw text is in {CORRUPT_COLUMN}",
+            )
+        ]
 
 
 def _root(path: str) -> str:

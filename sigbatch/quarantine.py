@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 __all__ = [
+    "CORRUPT_COLUMN",
     "ERRORS_COLUMN",
     "KIND_COLUMN",
     "PRED_PREFIX",
@@ -101,6 +102,9 @@ REASON_TYPE = pa.struct(
 ERRORS_COLUMN = "_sigbatch_errors"
 STAGE_COLUMN = "_sigbatch_stage"
 ROW_COLUMN = "_sigbatch_row"
+#: The raw text of a source record its reader could not parse (Spark's ``columnNameOfCorruptRecord``;
+#: the Dask reader makes the same column): such a row is quarantined with ``PARSE_ERROR``.
+CORRUPT_COLUMN = "_corrupt_record"
 KIND_COLUMN = "_sigbatch_kind"  # "scored" or "quarantined", in the one stream the engines split
 PRED_PREFIX = "_sigbatch_pred_"  # a prediction column in that stream
 

@@ -222,6 +222,37 @@ def test_source_columns_named_as_sigbatch_columns_are_refused():
     assert score_batch(frame[["id", "_sigbatch_file"]], lambda df: df["id"], sig).scored.num_rows == 1
 
 
+def test_records_the_reader_could_not_parse_are_parse_errors():
+    """A row whose reader kept its raw text in _corrupt_record (its columns are null) is
+    quarantined with one PARSE_ERROR, not with the reasons its nulls would give; the others score."""
+    sig = ModelSignature(Schema([ColSpec("long", "id"), ColSpec("string", "name")]))
+    table = pa.table(
+        {
+            "id": pa.array([1, None, 3], pa.int64()),
+            "name": ["a", None, "c"],
+            "_corrupt_record": [None, '{"id": 2, "name": ', None],
+        }
+    )
+    result = score_batch(table, lambda df: df["id"] * 10, sig)
+    assert result.scored.column("id").to_pylist() == [1, 3]
+    assert result.scored.column("prediction").to_pylist() == [10, 30]
+    (bad,) = result.quarantine.to_pylist()
+    assert (bad["_sigbatch_row"], bad["_sigbatch_stage"], bad["_corrupt_record"]) == (
+        1,
+        "input",
+        '{"id": 2, "name": ',
+    )
+    assert bad["_sigbatch_errors"] == [
+        {
+            "path": "",
+            "code": "PARSE_ERROR",
+            "expected": "a record the reader can parse",
+            "actual": """str '{"id": 2, "name": '""",
+            "message": "the source record could not be parsed; its raw text is in _corrupt_record",
+        }
+    ]
+
+
 def test_missing_mlflow_gives_an_install_hint(monkeypatch, tmp_path):
     """Loading an MLflow model without MLflow installed says which extra to install."""
     monkeypatch.setitem(sys.modules, "mlflow", None)

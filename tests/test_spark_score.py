@@ -715,6 +715,42 @@ def test_json_lines_rows_point_at_their_line(spark, models, tmp_path):
         assert json.loads(lines.splitlines()[row["_sigbatch_row"]])["id"] == row["id"]
 
 
+def test_json_lines_that_do_not_parse_are_parse_errors(spark, tmp_path):
+    """A JSON line Spark cannot parse (it keeps the raw text in _corrupt_record) is quarantined with
+    PARSE_ERROR and found at its line; the good lines are scored and the accounting holds."""
+    from sigbatch.spark import run_scoring
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "part-0.jsonl").write_text('{"id": 1, "name": "a"}\n{"id": 2, "name": \n{"id": 3, "name": "c"}\n')
+    signature = tmp_path / "ids.json"
+    signature.write_text(
+        json.dumps(
+            {
+                "inputs": '[{"type": "long", "name": "id", "required": true}, '
+                '{"type": "string", "name": "name", "required": false}]',
+                "outputs": '[{"type": "long", "name": "id", "required": true}]',
+            }
+        )
+    )
+    config = _config(
+        tmp_path,
+        lake,
+        "source.format=json",
+        f"signature={signature}",
+        "model=python:sigbatch.examples.models:identity",
+        "profile=mlflow",
+    )
+    counts = run_scoring(spark, config).counts
+    assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (3, 2, 1)
+    assert counts.quarantined_by_code == {"PARSE_ERROR": 1}
+    assert sorted(pq.read_table(Path(config.output) / "scored").column("id").to_pylist()) == [1, 3]
+    (bad,) = pq.read_table(Path(config.output) / "quarantine").to_pylist()
+    assert bad["_corrupt_record"] == '{"id": 2, "name": '
+    assert [e["code"] for e in bad["_sigbatch_errors"]] == ["PARSE_ERROR"]
+    assert (bad["_sigbatch_file_offset"], bad["_sigbatch_row"]) == (0, 1)
+
+
 def test_landing_zone_needs_lenient(spark, models, tmp_path):
     """Under 'mlflow' the job stops before scoring, naming qty and price and suggesting 'lenient'; nothing is written."""
     from sigbatch.spark import run_scoring
