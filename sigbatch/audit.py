@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sigbatch.errors import ConfigError
-from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR
+from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR, SCORED_DIR
 from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN, STAGE_COLUMN
 from sigbatch.types import AnyType, Array, ColSpec, ColumnType, DataType, Map, ModelSignature, Object, Schema
 
@@ -74,6 +74,7 @@ __all__ = [
     "clip_values",
     "drift_partials",
     "finish_audit",
+    "footer_rows",
     "json_encoded_columns",
     "read_audit_file",
     "read_manifest_doc",
@@ -440,6 +441,26 @@ def _reading(path: str | Path) -> Iterator[None]:
         raise ConfigError(msg) from None
 
 
+def footer_rows(paths: Iterable[str | Path]) -> int:
+    """Rows in Parquet files, from their footers alone (no data is read).
+
+    Raises:
+        ConfigError: a file is not Parquet or cannot be read; the message names it.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     pq.write_table(pa.table({"x": [1, 2, 3]}), f"{tmp}/a.parquet")
+        ...     footer_rows([f"{tmp}/a.parquet", f"{tmp}/a.parquet"])
+        6
+    """
+    total = 0
+    for path in paths:
+        with _reading(path):
+            total += pq.read_metadata(str(path)).num_rows
+    return total
+
+
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> pa.Table:
     """One Parquet file (``columns`` of it); a file that cannot be read is a :class:`ConfigError` naming it."""
     with _reading(path):
@@ -448,13 +469,22 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pa.Table
 
 @dataclass(frozen=True)
 class AuditContext:
-    """What an audit reads: the manifest, the signature, and the quarantine files."""
+    """What an audit reads: the manifest, the signature, the quarantine files, and the rows on disk.
+
+    The row counts come from the Parquet footers of the job's outputs, never from the manifest:
+    ``scored_rows`` of ``scored/``, ``quarantine_rows`` of the audited quarantine directory, and
+    ``replayed_rows`` of ``replayed/`` when the current quarantine is audited (``None`` when the
+    original one is: replayed rows are not part of that run's books).
+    """
 
     output: Path
     manifest: dict[str, Any]
     signature: ModelSignature | None
     quarantine_dir: Path
     files: tuple[str, ...]  # relative to quarantine_dir, posix
+    scored_rows: int
+    replayed_rows: int | None
+    quarantine_rows: int
 
     @property
     def paths(self) -> list[str]:
@@ -463,7 +493,9 @@ class AuditContext:
 
 
 def audit_context(output: str | Path, quarantine: str = "current") -> AuditContext:
-    """Read the manifest and list the quarantine to audit (``current``: after the last replay)."""
+    """Read the manifest, list the quarantine to audit (``current``: after the last replay), and
+    count the rows on disk from the footers (so a file that is not Parquet stops the audit here,
+    before any engine work, with an error naming it)."""
     out = Path(output)
     doc = read_manifest_doc(out)
     replays = doc.get("replays") or []
@@ -478,8 +510,18 @@ def audit_context(output: str | Path, quarantine: str = "current") -> AuditConte
         from sigbatch.wire import signature_from_dict
 
         signature = signature_from_dict(replays[-1]["signature"])
-    files = tuple(p.relative_to(qdir).as_posix() for p in _parquet_files(qdir))
-    return AuditContext(out, doc, signature, qdir, files)
+    quarantined = _parquet_files(qdir)
+    files = tuple(p.relative_to(qdir).as_posix() for p in quarantined)
+    return AuditContext(
+        out,
+        doc,
+        signature,
+        qdir,
+        files,
+        scored_rows=footer_rows(_parquet_files(out / SCORED_DIR)),
+        replayed_rows=footer_rows(_parquet_files(out / REPLAYED_DIR)) if quarantine == "current" else None,
+        quarantine_rows=footer_rows(quarantined),
+    )
 
 
 def read_audit_file(path: str, relative: str, columns: list[str] | None = None) -> pa.Table:
@@ -828,9 +870,12 @@ class PathDetail:
 class AuditSummary:
     """What :func:`audit` found. ``to_dict()`` is the JSON summary; ``text()`` the terminal table.
 
-    Counts are rows (see the module docstring); ``rows_in`` and ``rows_scored`` come from the
-    manifest, ``rows_quarantined`` from the quarantine files, ``rows_replayed`` from the
-    manifest's replays. ``accounting_ok`` is ``rows_in == scored + replayed + quarantined``.
+    Counts are rows (see the module docstring). ``rows_in`` comes from the manifest; the others
+    from what is on disk: ``rows_scored`` from the footers of ``scored/``, ``rows_replayed`` from
+    those of ``replayed/`` (when the current quarantine is audited), ``rows_quarantined`` from the
+    audited quarantine files. ``mismatches`` says, one line each, where these disagree with the
+    manifest or with ``rows_in == scored + replayed + quarantined``; ``accounting_ok`` is true when
+    there is none.
     """
 
     output: str
@@ -849,6 +894,7 @@ class AuditSummary:
     paths: tuple[PathDetail, ...]
     drift: Drift | None = None
     options: AuditOptions = field(default_factory=AuditOptions)
+    mismatches: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON summary: plain dicts and lists; counts keyed by stage, code and path."""
@@ -862,6 +908,7 @@ class AuditSummary:
             "rows_quarantined": self.rows_quarantined,
             "quarantine_rate": self.quarantine_rate,
             "accounting_ok": self.accounting_ok,
+            "mismatches": list(self.mismatches),
             "by_stage": dict(self.by_stage),
             "by_code": dict(self.by_code),
             "by_path": dict(self.by_path),
@@ -916,6 +963,7 @@ class AuditSummary:
         lines.append(
             f"  accounting       {'ok' if self.accounting_ok else 'MISMATCH'} ({self.rows_in:,} in, {total:,} accounted for)"
         )
+        lines += [f"    {m}" for m in self.mismatches]
         for title, rows in (("stage", self.by_stage), ("code", self.by_code), ("path", self.by_path)):
             if not rows:
                 continue
@@ -1048,15 +1096,9 @@ def finish_audit(
         exs = tuple(fetched[loc] for loc in examples.get(p, [])[: opts.examples] if loc in fetched)
         details.append(PathDetail(p, counts[PATH][p], codes, tuple(vals), exs))
     quarantined = sum(counts[STAGE].values())
-    doc = ctx.manifest
-    rows_in = int(doc["counts"]["rows_in"])
-    rows_scored = int(doc["counts"].get("rows_scored", 0))
-    replays = doc.get("replays") or []
-    replayed = (
-        int(replays[-1].get("rows_replayed_total", 0))
-        if replays and ctx.quarantine_dir.name == REPLAY_QUARANTINE_DIR
-        else 0
-    )
+    rows_in = int(ctx.manifest["counts"]["rows_in"])
+    replayed = ctx.replayed_rows or 0
+    mismatches = _mismatches(ctx, quarantined)
     drift_result = None
     if opts.drift and drift is not None:
         drift_result = diff_drift(
@@ -1067,11 +1109,11 @@ def finish_audit(
         quarantine=ctx.quarantine_dir.name,
         engine=engine,
         rows_in=rows_in,
-        rows_scored=rows_scored,
+        rows_scored=ctx.scored_rows,
         rows_replayed=replayed,
         rows_quarantined=quarantined,
         quarantine_rate=round(quarantined / rows_in, 6) if rows_in else 0.0,
-        accounting_ok=rows_in == rows_scored + replayed + quarantined,
+        accounting_ok=not mismatches,
         by_stage=_ranked(counts[STAGE]),
         by_code=_ranked(counts[CODE]),
         by_path=by_path,
@@ -1081,7 +1123,63 @@ def finish_audit(
         paths=tuple(details),
         drift=drift_result,
         options=opts,
+        mismatches=mismatches,
     )
+
+
+def _holds(ctx: AuditContext, name: str, rows: int) -> str:
+    """A directory's rows, as a mismatch names them (``scored/ holds 14,522 rows``)."""
+    if not (ctx.output / name).is_dir():
+        return f"{name}/ is missing"
+    return f"{name}/ holds {rows:,} row{'' if rows == 1 else 's'}"
+
+
+def _mismatches(ctx: AuditContext, quarantined: int) -> tuple[str, ...]:
+    """Where the rows on disk, the manifest and rows in disagree, one line each (empty: the books balance).
+
+    Each directory of the audited run is compared with what the manifest says it holds: ``scored/``
+    with ``counts.rows_scored``; ``quarantine/`` with ``counts.rows_quarantined``, or, after a
+    replay, ``replayed/`` with the replays' ``rows_replayed`` and ``quarantine_after_replay/`` with
+    the last replay's ``rows_still_quarantined``. Then rows in must equal the rows on disk.
+    """
+    counts = ctx.manifest["counts"]
+    replays = ctx.manifest.get("replays") or []
+    name = ctx.quarantine_dir.name
+    claims: list[tuple[str, int, int, str]] = []  # (directory, rows on disk, rows claimed, by whom)
+    if "rows_scored" in counts:
+        claims.append((SCORED_DIR, ctx.scored_rows, counts["rows_scored"], "the manifest says"))
+    if ctx.replayed_rows is not None:
+        claimed = sum(r.get("rows_replayed", 0) for r in replays)
+        claims.append((REPLAYED_DIR, ctx.replayed_rows, claimed, "the manifest's replays say"))
+    if name == REPLAY_QUARANTINE_DIR:
+        if "rows_still_quarantined" in replays[-1]:
+            claimed = replays[-1]["rows_still_quarantined"]
+            claims.append((name, ctx.quarantine_rows, claimed, "the manifest's last replay says"))
+    elif "rows_quarantined" in counts:
+        claims.append((name, ctx.quarantine_rows, counts["rows_quarantined"], "the manifest says"))
+    found = [
+        f"{_holds(ctx, directory, on_disk)} but {whose} {claimed:,}"
+        for directory, on_disk, claimed, whose in claims
+        if on_disk != claimed
+    ]
+    if ctx.quarantine_rows != quarantined:  # the engine read other rows than the footers hold
+        found.append(
+            f"{name}/ holds {ctx.quarantine_rows:,} rows by its footers but the audit read {quarantined:,}"
+        )
+    rows_in = int(counts["rows_in"])
+    replayed = ctx.replayed_rows or 0
+    total = ctx.scored_rows + replayed + quarantined
+    if rows_in != total:
+        terms = [f"{ctx.scored_rows:,} scored"]
+        if replayed or name == REPLAY_QUARANTINE_DIR:
+            terms.append(f"{replayed:,} replayed")
+        terms.append(f"{quarantined:,} quarantined")
+        gap = rows_in - total
+        found.append(
+            f"{rows_in:,} rows in but {' + '.join(terms)} = {total:,} "
+            f"({abs(gap):,} row{'' if abs(gap) == 1 else 's'} {'missing' if gap > 0 else 'too many'})"
+        )
+    return tuple(found)
 
 
 # ---------------------------------------------------------------------------------------------

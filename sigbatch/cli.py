@@ -123,6 +123,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     for label, target in (("html report", args.html), ("json summary", args.json)):
         if target and target != "-":
             sys.stderr.write(f"{label}: {target}\n")
+    for line in summary.mismatches:  # also on stderr: after a long table, or instead of it with --json -
+        sys.stderr.write(f"sigbatch audit: accounting mismatch: {line}\n")
     return 0 if summary.accounting_ok else 1
 
 

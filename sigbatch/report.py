@@ -139,6 +139,10 @@ def render_html(summary: AuditSummary) -> str:
         f'<div class="sub">{_e(s.output)} &middot; {_e(s.quarantine)}/ &middot; engine {_e(s.engine)}</div>',
         _table(["", "rows"], totals, numeric=(1,)),
         f"<p>quarantine rate <strong>{s.quarantine_rate:.2%}</strong> &middot; accounting {accounting}</p>",
+    ]
+    if s.mismatches:
+        body.append(f'<ul class="bad">{"".join(f"<li>{_e(m)}</li>" for m in s.mismatches)}</ul>')
+    body += [
         "<h2>Reasons</h2>",
         '<div class="charts">',
         _bar_chart("Quarantined rows by code", s.by_code, "#d9534f"),

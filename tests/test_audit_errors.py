@@ -1,20 +1,24 @@
-"""A damaged output: one clear line naming the file and the problem, exit 2, no traceback."""
+"""A damaged output: the audit counts what is on disk, says what differs, and fails cleanly."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sigbatch.audit import audit
+from sigbatch.audit import AuditOptions, audit
 from sigbatch.cli import main
 from sigbatch.errors import ConfigError
+from sigbatch.replay import replay
 from sigbatch.types import ColSpec, ModelSignature, Schema
 from tests.test_audit import make_output
 
 SIGNATURE = ModelSignature(Schema([ColSpec("long", "id"), ColSpec("string", "b")]))
+# The same columns with b a number: admits the rows the original signature refused.
+CORRECTED = ModelSignature(Schema([ColSpec("long", "id"), ColSpec("long", "b")]))
 MODEL = "python:tests.test_audit_errors:double_id"
 ENGINES = ["local", pytest.param("dask", marks=pytest.mark.dask)]
 MAGIC = "Parquet magic bytes not found"
@@ -46,6 +50,97 @@ def corrupt_pages(path: Path) -> None:
     footer = int.from_bytes(data[-8:-4], "little")
     data[4 : len(data) - 8 - footer] = b"\xab" * (len(data) - 12 - footer)
     path.write_bytes(bytes(data))
+
+
+# --- the books: what is on disk, against the manifest and rows in -----------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_missing_scored_file_is_a_mismatch_named_on_every_engine(output, engine, capsys):
+    """A scored file gone: the counts come from the footers, each difference is one line, and the exit is 1."""
+    (output / "scored" / "part-1.parquet").unlink()
+    status, out, err = run(capsys, str(output), "--no-drift", "--engine", engine)
+    assert status == 1
+    assert "  rows scored                 5\n" in out
+    assert "  accounting       MISMATCH (12 in, 7 accounted for)\n" in out
+    assert err == (
+        "sigbatch audit: accounting mismatch: scored/ holds 5 rows but the manifest says 10\n"
+        "sigbatch audit: accounting mismatch: 12 rows in but 5 scored + 2 quarantined = 7 (5 rows missing)\n"
+    )
+    summary = audit(output, engine=engine, options=AuditOptions(drift=False))
+    assert (summary.rows_in, summary.rows_scored, summary.rows_quarantined) == (12, 5, 2)
+    assert summary.accounting_ok is False
+    assert summary.mismatches == (
+        "scored/ holds 5 rows but the manifest says 10",
+        "12 rows in but 5 scored + 2 quarantined = 7 (5 rows missing)",
+    )
+
+
+def test_a_missing_scored_directory_is_named_in_every_report(output, tmp_path, capsys):
+    """No scored/ at all: the table, the JSON summary and the HTML page all say so; exit 1."""
+    shutil.rmtree(output / "scored")
+    status, out, err = run(capsys, str(output), "--json", "-", "--html", str(tmp_path / "r.html"))
+    assert status == 1
+    doc = json.loads(out)
+    expected = [
+        "scored/ is missing but the manifest says 10",
+        "12 rows in but 0 scored + 2 quarantined = 2 (10 rows missing)",
+    ]
+    assert (doc["rows_scored"], doc["accounting_ok"], doc["mismatches"]) == (0, False, expected)
+    assert err.splitlines() == [
+        f"html report: {tmp_path / 'r.html'}",
+        *(f"sigbatch audit: accounting mismatch: {line}" for line in expected),
+    ]
+    page = (tmp_path / "r.html").read_text()
+    assert f'<ul class="bad"><li>{expected[0]}</li><li>{expected[1]}</li></ul>' in page
+
+
+def test_quarantine_rows_missing_or_duplicated_are_counted(output, capsys):
+    """A lost quarantine file and a duplicated scored file are both found, with the rows too many or missing."""
+    (output / "quarantine" / "part-0.parquet").unlink()
+    shutil.copy(output / "scored" / "part-0.parquet", output / "scored" / "part-2.parquet")
+    summary = audit(output, options=AuditOptions(drift=False))
+    assert (summary.rows_scored, summary.rows_quarantined) == (15, 1)
+    assert summary.mismatches == (
+        "scored/ holds 15 rows but the manifest says 10",
+        "quarantine/ holds 1 row but the manifest says 2",
+        "12 rows in but 15 scored + 1 quarantined = 16 (4 rows too many)",
+    )
+    assert run(capsys, str(output), "--no-drift")[0] == 1
+
+
+def test_an_intact_output_balances(output, capsys):
+    """Nothing changed on disk: no mismatch, exit 0, and the JSON summary says so."""
+    status, out, err = run(capsys, str(output), "--no-drift", "--json", "-")
+    assert (status, err) == (0, "")
+    doc = json.loads(out)
+    assert (doc["rows_in"], doc["rows_scored"], doc["rows_quarantined"]) == (12, 10, 2)
+    assert (doc["accounting_ok"], doc["mismatches"]) == (True, [])
+
+
+def test_after_a_replay_the_replayed_rows_are_counted_on_disk(output, capsys):
+    """After a replay the books are scored/ + replayed/ + quarantine_after_replay/, each from its footers."""
+    result = replay(output, CORRECTED)
+    assert (result.rows_replayed, result.rows_still_quarantined) == (2, 0)
+    summary = audit(output, options=AuditOptions(drift=False))
+    assert (summary.quarantine, summary.rows_scored, summary.rows_replayed, summary.rows_quarantined) == (
+        "quarantine_after_replay",
+        10,
+        2,
+        0,
+    )
+    assert summary.accounting_ok and summary.mismatches == ()
+    next(iter(sorted((output / "replayed").glob("*.parquet")))).unlink()
+    status, _, err = run(capsys, str(output), "--no-drift")
+    assert status == 1
+    assert err == (
+        "sigbatch audit: accounting mismatch: replayed/ holds 1 row but the manifest's replays say 2\n"
+        "sigbatch audit: accounting mismatch: 12 rows in but 10 scored + 1 replayed + 0 quarantined = 11 "
+        "(1 row missing)\n"
+    )
+    # the original run's books do not include the replay, and still balance
+    original = audit(output, options=AuditOptions(drift=False, quarantine="original"))
+    assert (original.rows_replayed, original.rows_quarantined, original.mismatches) == (0, 2, ())
 
 
 # --- a damaged output: one line naming the file and the problem, exit 2 ------------------------
@@ -84,9 +179,9 @@ def test_manifest_counts_that_are_not_row_counts_are_refused(output, capsys, whe
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("directory", ["quarantine"])
+@pytest.mark.parametrize("directory", ["quarantine", "scored"])
 def test_a_file_that_is_not_parquet_is_named(output, capsys, engine, directory):
-    """A file of garbage in quarantine/ stops the audit with one line naming it; exit 2."""
+    """A file of garbage in quarantine/ or scored/ stops the audit with one line naming it; exit 2."""
     damaged = output / directory / "part-1.parquet"
     damaged.write_text("garbage\n")
     status, out, err = run(capsys, str(output), "--engine", engine)
