@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 import time
 import uuid
 from collections import Counter
@@ -20,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from sigbatch.errors import ConfigError, SigbatchError
@@ -110,6 +112,25 @@ def count_outputs(output: str | Path, rows_in: int) -> Counts:
             # a row counts once per code it carries
             by_code.update({r["code"] for r in reasons or []})
     return Counts(rows_in, scored, quarantined, dict(sorted(by_stage.items())), dict(sorted(by_code.items())))
+
+
+def _warn_null_keys(out: Path, keys: list[str]) -> None:
+    """Say on stderr how many quarantined rows have a null key: those cannot be traced to a record."""
+    untraceable = 0
+    for p in _parquet_files(out / QUARANTINE_DIR):
+        f = pq.ParquetFile(p)
+        if f.metadata.num_rows:
+            table = f.read(columns=keys)
+            nulls = np.zeros(table.num_rows, dtype=bool)
+            for column in table.columns:
+                nulls |= np.asarray(column.is_null())
+            untraceable += int(nulls.sum())
+    if untraceable:
+        print(
+            f"sigbatch: warning: {untraceable:,} quarantined row(s) have a null in output.key_columns "
+            f"{keys}: they cannot be traced to their source record by key",
+            file=sys.stderr,
+        )
 
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
@@ -276,6 +297,8 @@ def finish_job(
     counts = (counter or count_outputs)(output, rows_in)
     clock.lap("count_outputs")
     counts.check()
+    if counter is None and getattr(config, "key_columns", None):
+        _warn_null_keys(Path(output), list(config.key_columns))
     timings = dict(clock.timings)
     timings["total"] = time.perf_counter() - clock.began
     manifest = Manifest.build(

@@ -233,19 +233,22 @@ def test_processes_scheduler_writes_what_threads_write(tmp_path):
 
 
 def test_csv_source_and_blocksize_split_jsonl(tmp_path):
-    """CSV files are read with types unified across files; a small blocksize splits JSON lines."""
+    """CSV files are read as text (as Spark), or typed and unified across files with inferSchema;
+    a small blocksize splits JSON lines."""
     lake = _write_seed_lake(tmp_path, "csv")
     sig = ModelSignature(Schema([ColSpec("long", "id"), ColSpec("long", "n"), ColSpec("double", "x")]))
-    m = run_scoring(
-        _config(
-            lake,
-            tmp_path / "csv-out",
-            "csv",
-            signature=sig,
-            model="python:tests.test_dask_score:counting_model",
+    for name, extra in (("typed", "source.options={inferSchema: true}"), ("text", "profile=lenient")):
+        m = run_scoring(
+            _config(
+                lake,
+                tmp_path / f"csv-{name}",
+                "csv",
+                extra,
+                signature=sig,
+                model="python:tests.test_dask_score:counting_model",
+            )
         )
-    )
-    assert (m.counts.rows_in, m.counts.rows_quarantined) == (30, 8)
+        assert (m.counts.rows_in, m.counts.rows_quarantined) == (30, 8)
     jl = _write_seed_lake(tmp_path, "json")
     m = run_scoring(_config(jl, tmp_path / "jl-out", "json", "dask.blocksize=300B"))
     assert m.counts.rows_in == 29 and len(list((tmp_path / "jl-out" / "scored").glob("*.parquet"))) > 3
@@ -272,6 +275,20 @@ def test_key_columns_replace_file_identity(tmp_path):
     )
     assert scored.column_names == ["id", "b", "score"]
     assert "_sigbatch_file" not in quarantine.column_names and "id" in quarantine.column_names
+
+
+def test_null_keys_of_quarantined_rows_are_reported(tmp_path, capsys):
+    """Quarantined rows whose key is null cannot be traced by key: the job says how many."""
+    lake = _write_seed_lake(tmp_path, "parquet")
+    run_scoring(_config(lake, tmp_path / "out", "parquet", "output.key_columns=[id, a]"))
+    quarantine = pq.read_table(tmp_path / "out" / "quarantine")
+    assert (quarantine.num_rows, quarantine.column("a").null_count) == (18, 6)  # ids 3 and 8 of each file
+    assert (
+        "sigbatch: warning: 6 quarantined row(s) have a null in output.key_columns ['id', 'a']"
+        in capsys.readouterr().err
+    )
+    run_scoring(_config(lake, tmp_path / "out2", "parquet", "output.key_columns=[id]"))
+    assert "output.key_columns" not in capsys.readouterr().err
 
 
 def test_output_modes_and_fail_fast(tmp_path):
