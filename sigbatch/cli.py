@@ -100,7 +100,16 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from sigbatch.audit import AuditOptions, audit
+    from sigbatch.report import check_target, write_html, write_json
 
+    json_file = None if args.json == "-" else args.json  # '-': the JSON goes to stdout
+    reports = [
+        (label, target)
+        for label, target in (("html report", args.html), ("json summary", json_file))
+        if target
+    ]
+    for label, target in reports:  # a report path that cannot be written fails before the audit's work
+        check_target(target, label)
     options = AuditOptions(
         top_paths=args.top_paths,
         top_values=args.top_values,
@@ -110,19 +119,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     )
     summary = audit(args.output, engine=args.engine, options=options)
     if args.html:
-        from sigbatch.report import write_html
-
         write_html(summary, args.html)
-    if args.json == "-":
-        sys.stdout.write(summary.to_json())
-    else:
-        if args.json:
-            with open(args.json, "w", encoding="utf-8") as f:
-                f.write(summary.to_json())
-        sys.stdout.write(summary.text())
-    for label, target in (("html report", args.html), ("json summary", args.json)):
-        if target and target != "-":
-            sys.stderr.write(f"{label}: {target}\n")
+    if json_file:
+        write_json(summary, json_file)
+    sys.stdout.write(summary.to_json() if args.json == "-" else summary.text())
+    for label, target in reports:
+        sys.stderr.write(f"{label}: {target}\n")
     for line in summary.mismatches:  # also on stderr: after a long table, or instead of it with --json -
         sys.stderr.write(f"sigbatch audit: accounting mismatch: {line}\n")
     return 0 if summary.accounting_ok else 1

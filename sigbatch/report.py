@@ -5,6 +5,10 @@ values, example rows, file names, the output path) goes through :func:`html.esca
 included) after :func:`sigbatch.audit.clip_text` made it printable and short. The page also carries
 a Content-Security-Policy that allows no script and no remote resource, as a second fence.
 
+Reports are written atomically (a hidden temporary file in the same directory, renamed into place,
+removed if anything fails), and a path that cannot take a report is refused by
+:func:`check_target`, which the command line calls before the audit starts.
+
 Example:
     from sigbatch.audit import audit
     from sigbatch.report import write_html
@@ -14,12 +18,15 @@ Example:
 from __future__ import annotations
 
 import html
+import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from sigbatch.audit import ROW_PATH_LABEL, AuditSummary, ExampleRow, PathDetail, clip_text
+from sigbatch.errors import ConfigError
 
-__all__ = ["TITLE", "render_html", "write_html"]
+__all__ = ["TITLE", "check_target", "render_html", "write_html", "write_json"]
 
 TITLE = "sigbatch audit"
 _LABEL_CHARS = 40
@@ -190,10 +197,60 @@ def render_html(summary: AuditSummary) -> str:
     )
 
 
-def write_html(summary: AuditSummary, path: str | Path) -> Path:
-    """Write :func:`render_html` to ``path`` (UTF-8, atomically) and return the path."""
+def check_target(path: str | Path, what: str) -> Path:
+    """``path`` as a place a report can be written, or a :class:`ConfigError` naming it and why.
+
+    ``what`` names the report in the message (``html report``, ``json summary``). The path must
+    not be a directory, and its directory must exist and be writable.
+
+    Example:
+        >>> check_target("/", "html report")
+        Traceback (most recent call last):
+        ...
+        sigbatch.errors.ConfigError: html report /: is a directory; give the path of a file to write
+    """
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(render_html(summary), encoding="utf-8")
-    tmp.replace(target)
+    parent = target.parent
+    if target.is_dir():
+        msg = f"{what} {target}: is a directory; give the path of a file to write"
+    elif not parent.exists():
+        msg = (
+            f"{what} {target}: the directory {parent} does not exist; create it first or choose another path"
+        )
+    elif not parent.is_dir():
+        msg = f"{what} {target}: {parent} is not a directory; choose another path"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        msg = f"{what} {target}: the directory {parent} is not writable; choose another path"
+    else:
+        return target
+    raise ConfigError(msg)
+
+
+def _write(path: str | Path, text: str, what: str) -> Path:
+    """Write ``text`` through a hidden temporary file next to ``path``; the temporary never outlives a failure."""
+    target = check_target(path, what)
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            msg = f"{what} {target}: cannot be written ({exc.strerror or exc})"
+            raise ConfigError(msg) from None
+        raise
     return target
+
+
+def write_html(summary: AuditSummary, path: str | Path) -> Path:
+    """Write :func:`render_html` to ``path`` (UTF-8, atomically) and return the path.
+
+    Raises:
+        ConfigError: ``path`` cannot take the report (see :func:`check_target`); nothing is left behind.
+    """
+    return _write(path, render_html(summary), "html report")
+
+
+def write_json(summary: AuditSummary, path: str | Path) -> Path:
+    """Write the JSON summary (:meth:`AuditSummary.to_json`) to ``path``, as :func:`write_html` does."""
+    return _write(path, summary.to_json(), "json summary")

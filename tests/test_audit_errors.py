@@ -1,4 +1,4 @@
-"""A damaged output: the audit counts what is on disk, says what differs, and fails cleanly."""
+"""A damaged output or a bad report path: the audit counts what is on disk, says what differs, and fails cleanly."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sigbatch.audit import AuditOptions, audit
 from sigbatch.cli import main
 from sigbatch.errors import ConfigError
 from sigbatch.replay import replay
+from sigbatch.report import write_html, write_json
 from sigbatch.types import ColSpec, ModelSignature, Schema
 from tests.test_audit import make_output
 
@@ -42,6 +43,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = main(["audit", *argv])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def hidden_files(directory: Path) -> list[str]:
+    """Names starting with '.' anywhere under ``directory`` (where temporary files would hide)."""
+    return sorted(p.name for p in directory.rglob(".*"))
 
 
 def corrupt_pages(path: Path) -> None:
@@ -199,3 +205,78 @@ def test_a_quarantine_file_with_damaged_pages_is_named(output, capsys, engine):
     assert (status, out) == (2, "")
     assert err.startswith(f"sigbatch audit: error: {damaged}: not a readable Parquet file (")
     assert err.endswith(f"){WAY_OUT}\n") and err.count("\n") == 1
+
+
+# --- report paths: checked before the audit starts, nothing left behind ------------------------
+
+
+@pytest.fixture
+def no_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit itself must not run (a bad report path is found before it)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the audit ran before the report paths were checked")
+
+    monkeypatch.setattr("sigbatch.audit.audit", refuse)
+
+
+def test_a_json_path_in_a_missing_directory_is_refused_first(output, tmp_path, capsys, no_audit):
+    """--json in a directory that does not exist: one line naming it, exit 2, before any audit work."""
+    target = tmp_path / "nonexistent" / "dir" / "r.json"
+    status, out, err = run(capsys, str(output), "--json", str(target))
+    assert (status, out) == (2, "")
+    assert err == (
+        f"sigbatch audit: error: json summary {target}: the directory {target.parent} does not exist; "
+        "create it first or choose another path\n"
+    )
+
+
+def test_an_html_path_that_is_a_directory_is_refused_and_leaves_nothing(
+    output, tmp_path, capsys, monkeypatch, no_audit
+):
+    """--html naming a directory: one line naming it, exit 2, and no temporary file anywhere."""
+    (tmp_path / "reports").mkdir()
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, str(output), "--html", "reports")
+    assert (status, out) == (2, "")
+    assert (
+        err
+        == "sigbatch audit: error: html report reports: is a directory; give the path of a file to write\n"
+    )
+    assert hidden_files(tmp_path) == []
+
+
+def test_a_json_path_under_a_file_is_refused(output, tmp_path, capsys, no_audit):
+    """--json under a path that is a file, not a directory: one line naming both; exit 2."""
+    (tmp_path / "notes.txt").write_text("x")
+    target = tmp_path / "notes.txt" / "r.json"
+    status, _, err = run(capsys, str(output), "--json", str(target))
+    assert status == 2
+    assert err == (
+        f"sigbatch audit: error: json summary {target}: {target.parent} is not a directory; "
+        "choose another path\n"
+    )
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+@pytest.mark.parametrize("writer", [write_html, write_json])
+def test_a_failed_write_leaves_no_temporary_file(output, tmp_path, monkeypatch, failure, writer):
+    """A report whose write fails (disk full, interrupted) leaves neither the report nor its temporary file."""
+    summary = audit(output, options=AuditOptions(drift=False))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+
+    def fail(self: Path, target: Path) -> None:
+        raise failure
+
+    monkeypatch.setattr(Path, "replace", fail)
+    target = reports / "r.out"
+    if isinstance(failure, OSError):
+        what = "html report" if writer is write_html else "json summary"
+        with pytest.raises(ConfigError) as caught:
+            writer(summary, target)
+        assert str(caught.value) == f"{what} {target}: cannot be written (No space left on device)"
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            writer(summary, target)
+    assert list(reports.iterdir()) == []
