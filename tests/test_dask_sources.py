@@ -1,15 +1,19 @@
-"""The Dask engine reads JSON lines as Spark's default reader does: PERMISSIVE, with
-``_corrupt_record``; an empty file is no rows."""
+"""The Dask engine reads JSON lines and CSV as Spark's default readers do: PERMISSIVE JSON with
+``_corrupt_record``, empty files as no rows, CSV columns as text with only the empty field null."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from sigbatch.config import SourceConfig
+from sigbatch import ColSpec, ModelSignature, Schema, SchemaMismatchError
+from sigbatch.config import SourceConfig, load_score_config
+from sigbatch.dask import run_scoring
 from sigbatch.dask.io import CORRUPT_COLUMN, Source, read_piece_table, read_source
 from sigbatch.errors import ConfigError
 
@@ -215,3 +219,119 @@ def test_only_empty_json_files(tmp_path):
     (tmp_path / "a.jsonl").write_text("")
     source = _read(tmp_path / "a.jsonl", "json", identity=False)
     assert (source.rows, source.schema.names, _rows_plain(source)) == (0, [], [])
+
+
+def test_empty_and_header_only_csv_files_add_no_rows(tmp_path):
+    """A 0-byte CSV file and one holding only its header contribute no rows."""
+    (tmp_path / "a.csv").write_text("")
+    (tmp_path / "b.csv").write_text("id,zip\n")
+    (tmp_path / "c.csv").write_text("id,zip\n7,02134\n")
+    source = _read(tmp_path, "csv", identity=False)
+    assert source.schema == pa.schema([("id", pa.string()), ("zip", pa.string())])
+    assert [p.rows for p in source.pieces] == [0, 0, 1]
+    assert _rows_plain(source) == [{"id": "7", "zip": "02134"}]
+    # header only, with inference: no values to type, the column is a nullable string
+    (tmp_path / "c.csv").unlink()
+    assert _read(tmp_path, "csv", {"inferSchema": True}).schema == pa.schema(
+        [("id", pa.string()), ("zip", pa.string())]
+    )
+
+
+# --- CSV: text columns, only the empty field null -------------------------------------------------
+
+CSV_TEXT = 'id,zip,price,name\n1,02134,n/a,NA\n2,,3.5,null\n3,10001,-,NaN\n4,"",,""\n'
+
+
+def test_csv_columns_are_text_and_only_empty_fields_are_null(tmp_path):
+    """As Spark: "02134" keeps its zero, "n/a", "NA", "null", "NaN", "-" are values; empty fields are null."""
+    (tmp_path / "a.csv").write_text(CSV_TEXT)
+    (tmp_path / "b.csv").write_text("id,zip,price,name\n5,00501,1e3,x\n")
+    source = _read(tmp_path, "csv", identity=False)
+    assert source.schema == pa.schema([(n, pa.string()) for n in ("id", "zip", "price", "name")])
+    assert _rows_plain(source) == [
+        {"id": "1", "zip": "02134", "price": "n/a", "name": "NA"},
+        {"id": "2", "zip": None, "price": "3.5", "name": "null"},
+        {"id": "3", "zip": "10001", "price": "-", "name": "NaN"},
+        {"id": "4", "zip": None, "price": None, "name": None},
+        {"id": "5", "zip": "00501", "price": "1e3", "name": "x"},
+    ]
+
+
+def test_csv_infer_schema_types_the_columns(tmp_path):
+    """inferSchema: true (YAML boolean or Spark's "true") types the columns; "n/a" keeps price text."""
+    (tmp_path / "a.csv").write_text(CSV_TEXT)
+    for flag in (True, "true", "TRUE"):
+        source = _read(tmp_path, "csv", {"inferSchema": flag}, identity=False)
+        assert source.schema == pa.schema(
+            [("id", pa.int64()), ("zip", pa.int64()), ("price", pa.string()), ("name", pa.string())]
+        )
+    assert _rows_plain(source)[:2] == [
+        {"id": 1, "zip": 2134, "price": "n/a", "name": "NA"},
+        {"id": 2, "zip": None, "price": "3.5", "name": "null"},
+    ]
+    assert _read(tmp_path, "csv", {"inferSchema": "false"}).schema.field("id").type == pa.string()
+    with pytest.raises(ConfigError, match=r"source.options.inferSchema: expected true or false, got 'yes'"):
+        _read(tmp_path, "csv", {"inferSchema": "yes"})
+
+
+def test_csv_null_values_option_overrides(tmp_path):
+    """null_values replaces the default: the listed spellings are null, an empty field is then text."""
+    (tmp_path / "a.csv").write_text(CSV_TEXT)
+    source = _read(tmp_path, "csv", {"null_values": ["n/a", "-"]}, identity=False)
+    assert [r["price"] for r in _rows_plain(source)] == [None, "3.5", None, ""]
+    source = _read(tmp_path, "csv", {"null_values": "NA"}, identity=False)
+    assert [r["name"] for r in _rows_plain(source)] == [None, "null", "NaN", ""]
+
+
+def test_csv_header_false_as_text(tmp_path):
+    """header: "false" (Spark's spelling) reads the first line as a row, not as names."""
+    (tmp_path / "a.csv").write_text("1,02134\n2,x\n")
+    source = _read(tmp_path, "csv", {"header": "false"}, identity=False)
+    assert _rows_plain(source) == [{"f0": "1", "f1": "02134"}, {"f0": "2", "f1": "x"}]
+
+
+# --- the job over a CSV source ---------------------------------------------------------------------
+
+
+def zip_model(frame: pd.DataFrame) -> pd.Series:
+    """Score = the zip code's leading digit plus the id (an integer model input)."""
+    return (frame["zip"].str[0].astype("int64") + frame["id"]).astype("float64").rename("score")
+
+
+def _csv_job(tmp_path: Path, name: str, *extra: str):
+    lake = tmp_path / "lake"
+    if not lake.exists():
+        lake.mkdir()
+        (lake / "a.csv").write_text("id,zip,price\n1,02134,1.5\n2,10001,n/a\n")
+        (lake / "b.csv").write_text("id,zip,price\n3,00501,2\n")
+    sig = ModelSignature(
+        Schema([ColSpec("long", "id"), ColSpec("string", "zip"), ColSpec("double", "price")]),
+        Schema([ColSpec("double", "score")]),
+    )
+    sig_file = tmp_path / "signature.json"
+    sig_file.write_text(json.dumps(sig.to_dict()))
+    config = load_score_config(
+        None,
+        [
+            f"source.path={lake}",
+            "source.format=csv",
+            "model=python:tests.test_dask_sources:zip_model",
+            f"signature={sig_file}",
+            f"output.path={tmp_path / name}",
+            "progress=false",
+            *extra,
+        ],
+    )
+    return run_scoring(config), tmp_path / name
+
+
+def test_csv_job_keeps_zip_codes_and_quarantines_what_spark_quarantines(tmp_path):
+    """Zip codes stay text; lenient converts "1" and "1.5"; price "n/a" is quarantined, not nulled."""
+    with pytest.raises(SchemaMismatchError, match=r"columns \['id', 'price'\] hold values looser"):
+        _csv_job(tmp_path, "mlflow")
+    manifest, out = _csv_job(tmp_path, "lenient", "profile=lenient")
+    assert (manifest.counts.rows_in, manifest.counts.rows_quarantined) == (3, 1)
+    scored = pq.read_table(out / "scored").sort_by("id").to_pylist()
+    assert [(r["id"], r["zip"], r["score"]) for r in scored] == [("1", "02134", 1.0), ("3", "00501", 3.0)]
+    (bad,) = pq.read_table(out / "quarantine").to_pylist()
+    assert (bad["price"], [e["code"] for e in bad["_sigbatch_errors"]]) == ("n/a", ["TYPE_MISMATCH"])

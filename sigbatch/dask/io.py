@@ -23,7 +23,9 @@ Text sources read as Spark's default reader reads them, so both engines score th
 * JSON lines are PERMISSIVE: a line that is not a JSON object (truncated, a bare number, an
   array) is a row whose columns are all null and whose ``_corrupt_record`` holds the line's text.
   That column is in the schema only when some line was corrupt.
-* An empty JSON-lines file holds no rows.
+* CSV columns are all strings unless ``source.options`` sets ``inferSchema: true``, and only an
+  empty field is null (``null_values`` changes that).
+* An empty file holds no rows.
 
 Example:
     from sigbatch.config import SourceConfig
@@ -82,7 +84,8 @@ _SUFFIXES = {
     "orc": (".orc",),
 }
 _COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")  # text files are decompressed whole (never split)
-_CSV_OPTIONS = ("header", "delimiter", "sep", "quote", "null_values")
+_CSV_OPTIONS = ("header", "delimiter", "sep", "quote", "null_values", "inferSchema")
+_CSV_FLAGS = {"header": True, "inferSchema": False}  # yes/no options and their defaults
 _JSON_SPACE = b" \t\r\n"
 
 
@@ -267,7 +270,21 @@ def _check_options(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
         known = f"known options for {fmt}: {list(allowed)}" if allowed else f"{fmt} takes no options"
         msg = f"source.options: unknown option(s) {unknown} for the Dask engine ({known})"
         raise ConfigError(msg)
-    return dict(options)
+    checked = dict(options)
+    if fmt == "csv":
+        for name, default in _CSV_FLAGS.items():
+            checked[name] = _flag(name, checked.get(name, default))
+    return checked
+
+
+def _flag(name: str, value: Any) -> bool:
+    """A yes/no reader option: a YAML boolean, or ``"true"``/``"false"`` as Spark spells them."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    msg = f"source.options.{name}: expected true or false, got {value!r}"
+    raise ConfigError(msg)
 
 
 def _parquet_pieces(files: list[str], blocksize: int) -> tuple[list[Piece], list[pa.Schema]]:
@@ -468,17 +485,24 @@ def _is_object(line: bytes) -> bool:
 def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) -> pa.Table:
     from pyarrow import csv
 
-    header = bool(options.get("header", True))
+    if not data.strip(b"\r\n"):
+        return _empty(schema)  # pyarrow refuses a file without lines; Spark reads no rows from it
+    header = options.get("header", True)
     names = None if header else (schema.names if schema is not None else None)
     read = csv.ReadOptions(column_names=names, autogenerate_column_names=not header and names is None)
     parse = csv.ParseOptions(
         delimiter=options.get("delimiter", options.get("sep", ",")), quote_char=options.get("quote", '"')
     )
-    nulls = options.get("null_values")
+    types: pa.Schema | dict[str, pa.DataType] | None = schema
+    if types is None and not options.get("inferSchema", False):
+        # as Spark: every column is text unless asked to infer ("02134" stays "02134")
+        names_found = csv.open_csv(io.BytesIO(data), read_options=read, parse_options=parse).schema.names
+        types = dict.fromkeys(names_found, pa.string())
+    nulls = options.get("null_values", "")  # as Spark: only an empty field is null
     convert = csv.ConvertOptions(
-        column_types=schema,
-        null_values=[nulls] if isinstance(nulls, str) else nulls,
-        strings_can_be_null=nulls is not None,
+        column_types=types,
+        null_values=[nulls] if isinstance(nulls, str) else list(nulls),
+        strings_can_be_null=True,
     )
     return csv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert)
 
