@@ -54,6 +54,7 @@ from sigbatch.audit import (
     REPLAY_QUARANTINE_DIR,
     REPLAYED_DIR,
     _parquet_files,
+    footer_rows,
     json_encoded_columns,
     read_manifest_doc,
     source_columns,
@@ -98,10 +99,6 @@ class ReplayResult:
             f"replayed + {self.rows_still_quarantined:,} still quarantined"
         )
         return "\n".join(lines) + "\n"
-
-
-def _footer_rows(paths: list[Path]) -> int:
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
 
 
 def _strip_nulls(value: Any) -> Any:
@@ -205,9 +202,9 @@ def replay(
     number = len(replays) + 1
     tag = f"replay-{number:03d}"
     rows_in = int(doc["counts"]["rows_in"])
-    rows_scored = _footer_rows(_parquet_files(out / SCORED_DIR))
+    rows_scored = footer_rows(_parquet_files(out / SCORED_DIR))
     replayed_dir = out / REPLAYED_DIR
-    replayed_before = _footer_rows(_parquet_files(replayed_dir))
+    replayed_before = footer_rows(_parquet_files(replayed_dir))
     claimed_before = sum(int(r.get("rows_replayed", 0)) for r in replays)
     if replayed_before != claimed_before:
         msg = (
@@ -243,8 +240,8 @@ def replay(
                 pq.write_table(still, target)
                 codes.update(_codes(still))
         # Counts come from what was written (footers), never from what we meant to write.
-        replayed_now = _footer_rows([h for h, _ in pending])
-        still_rows = _footer_rows(_parquet_files(staging))
+        replayed_now = footer_rows([h for h, _ in pending])
+        still_rows = footer_rows(_parquet_files(staging))
         total = replayed_before + replayed_now
         if considered != replayed_now + still_rows or rows_in != rows_scored + total + still_rows:
             msg = (
