@@ -26,6 +26,7 @@ from sigbatch.enforce import Profile, enforce
 from sigbatch.errors import DependencyError, ModelLoadError, SignatureError, SignatureTypeError
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import (
+    CORRUPT_COLUMN,
     ERRORS_COLUMN,
     KIND_COLUMN,
     PRED_PREFIX,
@@ -545,9 +546,13 @@ def _chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
 def split_combined(combined: pa.Table, keep_columns: list[str] | None = None) -> tuple[pa.Table, pa.Table]:
     """Split :func:`score_combined` output into the scored and quarantine tables.
 
-    Scored: source columns (all, or ``keep_columns``) with the predictions added as
-    ``withColumn`` would (a prediction replaces a source column of the same name). Quarantine:
-    source columns plus ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``.
+    Scored: source columns (all but ``_corrupt_record``, or ``keep_columns``) with the predictions
+    added as ``withColumn`` would (a prediction replaces a source column of the same name).
+    Quarantine: source columns plus ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``.
+
+    A reader's ``_corrupt_record`` is null in every scored row (a row with raw text is a parse
+    error), so the scored table leaves it out unless ``keep_columns`` names it; the quarantine
+    keeps it, with the text.
     """
     return scored_part(combined, keep_columns), quarantine_part(combined)
 
@@ -556,7 +561,9 @@ def scored_part(combined: pa.Table, keep_columns: list[str] | None = None) -> pa
     """The scored table of a :func:`score_combined` output (see :func:`split_combined`)."""
     preds = [n for n in combined.column_names if n.startswith(PRED_PREFIX)]
     pred_names = [n[len(PRED_PREFIX) :] for n in preds]
-    kept = _source_names(combined) if keep_columns is None else keep_columns
+    kept = (
+        [n for n in _source_names(combined) if n != CORRUPT_COLUMN] if keep_columns is None else keep_columns
+    )
     scored_cols = [n for n in kept if n not in pred_names]
     ok = pc.equal(combined.column(KIND_COLUMN), "scored")
     # select before filtering: only the columns kept are copied

@@ -88,7 +88,7 @@ from sigbatch.manifest import (
 )
 from sigbatch.models import KIND_COLUMN, PRED_PREFIX, load_model, prediction_schema, score_combined
 from sigbatch.params import enforce_params
-from sigbatch.quarantine import ERRORS_COLUMN, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
+from sigbatch.quarantine import CORRUPT_COLUMN, ERRORS_COLUMN, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
 from sigbatch.spark.io import (
     FILE_COLUMN,
     IDENTITY_COLUMNS,
@@ -496,8 +496,9 @@ def split_frame(
 ) -> tuple[DataFrame, DataFrame]:
     """The scored and quarantine frames of a :func:`combined_frame` (as :func:`~sigbatch.models.split_combined`).
 
-    Scored: source columns (all, or ``keep_columns``) with the prediction columns added as
-    ``withColumn`` would. Quarantine: all source columns, the reasons, stage and row identity.
+    Scored: source columns (all but ``_corrupt_record``, or ``keep_columns``) with the prediction
+    columns added as ``withColumn`` would. Quarantine: all source columns, the reasons, stage and
+    row identity.
     """
     kept, preds, columns = _output_columns(combined.schema, signature, keep_columns)
     is_scored = F.col(KIND_COLUMN) == F.lit("scored")
@@ -709,11 +710,14 @@ def _output_columns(
     struct: StructType, signature: ModelSignature, keep: list[str] | None
 ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     """The columns of the two outputs in a combined struct: the scored output's kept source columns,
-    its ``(combined name, output name)`` predictions, and the quarantine's columns."""
+    its ``(combined name, output name)`` predictions, and the quarantine's columns.
+
+    ``_corrupt_record`` is null in every scored row, so only the quarantine has it (as
+    :func:`~sigbatch.models.scored_part`), unless ``keep`` names it."""
     preds = [f.name for f in prediction_schema(signature)]
     meta = {PRED_PREFIX + p for p in preds} | {ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, KIND_COLUMN}
     source = [c for c in struct.names if c not in meta and c not in (FILE_COLUMN, OFFSET_COLUMN)]
-    kept = source if keep is None else keep
+    kept = [c for c in source if c != CORRUPT_COLUMN] if keep is None else keep
     _check_columns("output.keep_columns", kept, source)
     identity = [c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in struct.names]
     return (
