@@ -335,3 +335,147 @@ def test_csv_job_keeps_zip_codes_and_quarantines_what_spark_quarantines(tmp_path
     assert [(r["id"], r["zip"], r["score"]) for r in scored] == [("1", "02134", 1.0), ("3", "00501", 3.0)]
     (bad,) = pq.read_table(out / "quarantine").to_pylist()
     assert (bad["price"], [e["code"] for e in bad["_sigbatch_errors"]]) == ("n/a", ["TYPE_MISMATCH"])
+
+
+# --- CSV: records with the wrong number of fields ---------------------------------------------------
+
+# a short record, a long one (its quoted field holds the delimiter), good records between them
+RAGGED = 'id,name\n1,a\n2\n3,"c, d",extra\n4,"e, f"\n'
+
+
+def test_ragged_csv_records_are_corrupt_rows_at_their_positions(tmp_path):
+    """A record with too few or too many fields keeps its first fields and its text in _corrupt_record,
+    at its own position; the column comes last, clean files get it null."""
+    (tmp_path / "a.csv").write_text(RAGGED)
+    (tmp_path / "b.csv").write_text("id,name\n5,g\n")
+    source = _read(tmp_path, "csv")
+    assert source.schema == pa.schema(
+        [("id", pa.string()), ("name", pa.string()), (CORRUPT_COLUMN, pa.string())]
+    )
+    assert source.rows == 5 and [p.rows for p in source.pieces] == [4, 1]
+    assert [{k: v for k, v in r.items() if k != "_sigbatch_file_offset"} for r in _rows(source)] == [
+        {"id": "1", "name": "a", CORRUPT_COLUMN: None, "_sigbatch_file": "a.csv", "_sigbatch_row": 0},
+        {"id": "2", "name": None, CORRUPT_COLUMN: "2", "_sigbatch_file": "a.csv", "_sigbatch_row": 1},
+        {
+            "id": "3",
+            "name": "c, d",
+            CORRUPT_COLUMN: '3,"c, d",extra',
+            "_sigbatch_file": "a.csv",
+            "_sigbatch_row": 2,
+        },
+        {"id": "4", "name": "e, f", CORRUPT_COLUMN: None, "_sigbatch_file": "a.csv", "_sigbatch_row": 3},
+        {"id": "5", "name": "g", CORRUPT_COLUMN: None, "_sigbatch_file": "b.csv", "_sigbatch_row": 0},
+    ]
+    frame = source.frame.compute(scheduler="threads")
+    assert frame["_sigbatch_row"].tolist() == [0, 1, 2, 3, 0]
+
+
+def test_clean_csv_has_no_corrupt_record_column(tmp_path):
+    """Without a ragged record the CSV schema is the header's, as before."""
+    (tmp_path / "a.csv").write_text('id,name\n1,a\n2,"b\nc"\n')
+    assert _read(tmp_path, "csv").schema.names == ["id", "name"]
+
+
+def test_ragged_csv_positions_count_records_with_quoted_newlines(tmp_path):
+    """A quoted field spanning lines is one record, so a ragged record after it keeps its record index;
+    without a header the first record is row 0, and an empty field of a ragged record is null."""
+    (tmp_path / "a.csv").write_text('1,"x\ny"\n2,,z\n3,w\n')
+    source = _read(tmp_path, "csv", {"header": False}, identity=False)
+    assert _rows_plain(source) == [
+        {"f0": "1", "f1": "x\ny", CORRUPT_COLUMN: None},
+        {"f0": "2", "f1": None, CORRUPT_COLUMN: "2,,z"},
+        {"f0": "3", "f1": "w", CORRUPT_COLUMN: None},
+    ]
+
+
+def test_ragged_csv_with_infer_schema_types_the_fields_it_can(tmp_path):
+    """With inferSchema the first fields of a ragged record take the column types; one that does not
+    convert is null (the record is quarantined either way)."""
+    (tmp_path / "a.csv").write_text("id,n\n1,2\nx,3,4\n5\n")
+    source = _read(tmp_path, "csv", {"inferSchema": True}, identity=False)
+    assert source.schema == pa.schema([("id", pa.int64()), ("n", pa.int64()), (CORRUPT_COLUMN, pa.string())])
+    assert _rows_plain(source) == [
+        {"id": 1, "n": 2, CORRUPT_COLUMN: None},
+        {"id": None, "n": 3, CORRUPT_COLUMN: "x,3,4"},
+        {"id": 5, "n": None, CORRUPT_COLUMN: "5"},
+    ]
+
+
+def test_only_ragged_csv_records(tmp_path):
+    """A file whose every record is ragged still reads, one corrupt row a record."""
+    (tmp_path / "a.csv").write_text("id,name\n1\n2,b,c\n")
+    source = _read(tmp_path, "csv", identity=False)
+    assert _rows_plain(source) == [
+        {"id": "1", "name": None, CORRUPT_COLUMN: "1"},
+        {"id": "2", "name": "b", CORRUPT_COLUMN: "2,b,c"},
+    ]
+
+
+def _ids_job(tmp_path: Path, lake: Path, fmt: str, name: str):
+    """Score ``lake`` with the identity model on id (string) and name; the manifest and both outputs."""
+    sig_file = tmp_path / "ids.json"
+    sig_file.write_text(
+        json.dumps(
+            ModelSignature(
+                Schema([ColSpec("string", "id"), ColSpec("string", "name", required=False)]),
+                Schema([ColSpec("string", "id")]),
+            ).to_dict()
+        )
+    )
+    out = tmp_path / name
+    config = load_score_config(
+        None,
+        [
+            f"source.path={lake}",
+            f"source.format={fmt}",
+            "model=python:sigbatch.examples.models:identity",
+            f"signature={sig_file}",
+            f"output.path={out}",
+            "progress=false",
+        ],
+    )
+    return run_scoring(config), pq.read_table(out / "scored"), pq.read_table(out / "quarantine")
+
+
+def test_ragged_csv_job_quarantines_parse_errors_and_scores_the_rest(tmp_path):
+    """The job does not fail on ragged records: each is one PARSE_ERROR with its text and position;
+    the scored output has no _corrupt_record column."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "a.csv").write_text(RAGGED)
+    manifest, scored, quarantine = _ids_job(tmp_path, lake, "csv", "out")
+    counts = manifest.counts
+    assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (4, 2, 2)
+    assert counts.quarantined_by_code == {"PARSE_ERROR": 2}
+    assert scored.column_names == ["name", "id"]  # the prediction "id" replaces the source column
+    assert sorted(scored.column("id").to_pylist()) == ["1", "4"]
+    bad = sorted(quarantine.to_pylist(), key=lambda r: r["_sigbatch_row"])
+    assert [
+        (
+            r["id"],
+            r["name"],
+            r[CORRUPT_COLUMN],
+            r["_sigbatch_row"],
+            [e["code"] for e in r["_sigbatch_errors"]],
+        )
+        for r in bad
+    ] == [
+        ("2", None, "2", 1, ["PARSE_ERROR"]),
+        ("3", "c, d", '3,"c, d",extra', 2, ["PARSE_ERROR"]),
+    ]
+
+
+def test_scored_output_has_no_corrupt_record_column(tmp_path):
+    """A clean CSV and a JSON source with a corrupt line both score to outputs without _corrupt_record;
+    the JSON quarantine keeps it with the line's text."""
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "a.csv").write_text("id,name\n1,a\n2,b\n")
+    manifest, scored, quarantine = _ids_job(tmp_path, tmp_path / "csv", "csv", "out-csv")
+    assert (manifest.counts.rows_scored, manifest.counts.rows_quarantined) == (2, 0)
+    assert scored.column_names == ["name", "id"]  # the prediction "id" replaces the source column
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json" / "a.jsonl").write_text('{"id": "1", "name": "a"}\n{"id": "2", "name": \n')
+    manifest, scored, quarantine = _ids_job(tmp_path, tmp_path / "json", "json", "out-json")
+    assert (manifest.counts.rows_scored, manifest.counts.rows_quarantined) == (1, 1)
+    assert scored.column_names == ["name", "id"]  # the prediction "id" replaces the source column
+    assert quarantine.column(CORRUPT_COLUMN).to_pylist() == ['{"id": "2", "name": ']

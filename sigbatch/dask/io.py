@@ -24,7 +24,9 @@ Text sources read as Spark's default reader reads them, so both engines score th
   array) is a row whose columns are all null and whose ``_corrupt_record`` holds the line's text.
   That column is in the schema only when some line was corrupt.
 * CSV columns are all strings unless ``source.options`` sets ``inferSchema: true``, and only an
-  empty field is null (``null_values`` changes that).
+  empty field is null (``null_values`` changes that). A record with too few or too many fields
+  keeps its first fields (missing ones null, extra ones dropped) and its text in
+  ``_corrupt_record``, as Spark's reader does once :mod:`sigbatch.spark.io` gives it that column.
 * An empty file holds no rows.
 
 Example:
@@ -72,7 +74,7 @@ __all__ = [
 FILE_COLUMN = "_sigbatch_file"
 OFFSET_COLUMN = "_sigbatch_file_offset"
 IDENTITY_COLUMNS = (FILE_COLUMN, OFFSET_COLUMN, ROW_COLUMN)
-# Spark's columnNameOfCorruptRecord: the raw text of a JSON line that does not parse.
+# Spark's columnNameOfCorruptRecord: the raw text of a JSON line or CSV record that does not parse.
 CORRUPT_COLUMN = "_corrupt_record"
 
 # Parquet: split a file by row groups when it holds more than this, uncompressed.
@@ -211,7 +213,7 @@ def read_source(
         ]
         schemas = [s for s, _ in found]
     schema = _unify(schemas, pieces)
-    if source.format == "json" and schema.get_field_index(CORRUPT_COLUMN) >= 0:
+    if source.format in ("json", "csv") and schema.get_field_index(CORRUPT_COLUMN) >= 0:
         # last, wherever the first piece with a corrupt line had it
         i = schema.get_field_index(CORRUPT_COLUMN)
         schema = schema.remove(i).append(schema.field(i))
@@ -483,28 +485,108 @@ def _is_object(line: bytes) -> bool:
 
 
 def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) -> pa.Table:
+    """CSV in one pyarrow pass; rows with the wrong number of fields become corrupt rows (see
+    :func:`_with_ragged_rows`), at their own positions."""
     from pyarrow import csv
 
     if not data.strip(b"\r\n"):
         return _empty(schema)  # pyarrow refuses a file without lines; Spark reads no rows from it
     header = options.get("header", True)
-    names = None if header else (schema.names if schema is not None else None)
-    read = csv.ReadOptions(column_names=names, autogenerate_column_names=not header and names is None)
-    parse = csv.ParseOptions(
-        delimiter=options.get("delimiter", options.get("sep", ",")), quote_char=options.get("quote", '"')
-    )
+    names = None
+    if not header and schema is not None:
+        names = [n for n in schema.names if n != CORRUPT_COLUMN]  # the column the reader adds
+    delimiter, quote = options.get("delimiter", options.get("sep", ",")), options.get("quote", '"')
+    ragged: list[Any] = []  # pyarrow's InvalidRow of each record with the wrong number of fields
+
+    def skip(row: Any) -> str:
+        ragged.append(row)
+        return "skip"
+
+    def read_options(threads: bool = True) -> Any:
+        return csv.ReadOptions(
+            column_names=names, autogenerate_column_names=not header and names is None, use_threads=threads
+        )
+
+    parse = csv.ParseOptions(delimiter=delimiter, quote_char=quote, invalid_row_handler=skip)
     types: pa.Schema | dict[str, pa.DataType] | None = schema
     if types is None and not options.get("inferSchema", False):
         # as Spark: every column is text unless asked to infer ("02134" stays "02134")
-        names_found = csv.open_csv(io.BytesIO(data), read_options=read, parse_options=parse).schema.names
+        names_found = csv.open_csv(
+            io.BytesIO(data), read_options=read_options(), parse_options=parse
+        ).schema.names
         types = dict.fromkeys(names_found, pa.string())
+        ragged.clear()  # the first block again, below
     nulls = options.get("null_values", "")  # as Spark: only an empty field is null
-    convert = csv.ConvertOptions(
-        column_types=types,
-        null_values=[nulls] if isinstance(nulls, str) else list(nulls),
-        strings_can_be_null=True,
+    null_values = [nulls] if isinstance(nulls, str) else list(nulls)
+    convert = csv.ConvertOptions(column_types=types, null_values=null_values, strings_can_be_null=True)
+    table = csv.read_csv(
+        io.BytesIO(data), read_options=read_options(), parse_options=parse, convert_options=convert
     )
-    return csv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert)
+    if not ragged:
+        return table
+    if any(row.number is None for row in ragged):  # pyarrow numbers rows only when single-threaded
+        ragged.clear()
+        table = csv.read_csv(
+            io.BytesIO(data), read_options=read_options(False), parse_options=parse, convert_options=convert
+        )
+    first = 2 if header else 1  # pyarrow numbers records from 1, the header included
+    rows = [(row.number - first, row.text) for row in ragged]
+    return _with_ragged_rows(table, rows, delimiter, quote, set(null_values))
+
+
+def _with_ragged_rows(
+    table: pa.Table, ragged: list[tuple[int, str]], delimiter: str, quote: str, nulls: set[str]
+) -> pa.Table:
+    """``table`` (the well-formed records) with the ragged ones put back at their positions.
+
+    As Spark's PERMISSIVE CSV reader with a ``_corrupt_record`` column: a record with too few or
+    too many fields keeps its first fields in the first columns (the missing ones null, the extra
+    ones dropped) and its text in ``_corrupt_record``, so the core quarantines it.
+    """
+    import csv as pycsv
+
+    n = table.num_rows + len(ragged)
+    at = np.array([i for i, _ in ragged], dtype=np.int64)
+    bad = np.zeros(n, dtype=bool)
+    bad[at] = True
+    # position -> row of concat(well-formed, ragged)
+    order = np.empty(n, dtype=np.int64)
+    order[~bad] = np.arange(table.num_rows)
+    order[at] = table.num_rows + np.arange(len(ragged))
+    fields = [
+        next(pycsv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote), [])
+        for _, text in ragged
+    ]
+    columns = []
+    for j, f in enumerate(table.schema):
+        values = [row[j] if j < len(row) and row[j] not in nulls else None for row in fields]
+        columns.append(_cast_or_null(values, f.type))
+    extra = pa.Table.from_arrays(columns, schema=table.schema)
+    whole = pa.concat_tables([table.replace_schema_metadata(None), extra]).take(pa.array(order))
+    texts: list[str | None] = [None] * n
+    for i, text in ragged:
+        texts[i] = text
+    raw = pa.array(texts, pa.string())
+    if CORRUPT_COLUMN in whole.column_names:  # a column of the file itself: the raw text first
+        i = whole.schema.get_field_index(CORRUPT_COLUMN)
+        merged = pc.coalesce(raw, whole.column(i).combine_chunks().cast(pa.string()))
+        return whole.set_column(i, pa.field(CORRUPT_COLUMN, pa.string()), merged)
+    return whole.append_column(CORRUPT_COLUMN, raw)
+
+
+def _cast_or_null(values: list[str | None], target: pa.DataType) -> pa.Array:
+    """Field texts as ``target`` (a text that does not convert is null, as a partial Spark row has it)."""
+    text = pa.array(values, pa.string())
+    try:
+        return text.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        out = []
+        for v in values:
+            try:
+                out.append(pa.scalar(v, pa.string()).cast(target).as_py())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                out.append(None)
+        return pa.array(out, target)
 
 
 def _conform(table: pa.Table, schema: pa.Schema, piece: Piece) -> pa.Table:
