@@ -963,3 +963,98 @@ def test_unnamed_signature_binds_by_position(spark, models):
     core = score_batch(table, model, sig, profile="strict")
     assert _by_id(scored.toArrow()) == _by_id(core.scored)
     assert quarantine.count() == core.quarantine.num_rows == 1
+
+
+# a short record, a long one (its quoted field holds the delimiter), good records between them
+RAGGED_CSV = 'id,name\n1,a\n2\n3,"c, d",extra\n4,"e, f"\n'
+
+
+def _ids_config(tmp_path: Path, lake: Path, fmt: str, name: str, *extra: str):
+    """The identity model on id (string) and name over ``lake``, the same config for either engine."""
+    signature = tmp_path / "ids.json"
+    signature.write_text(
+        json.dumps(
+            {
+                "inputs": '[{"type": "string", "name": "id", "required": true}, '
+                '{"type": "string", "name": "name", "required": false}]',
+                "outputs": '[{"type": "string", "name": "id", "required": true}]',
+            }
+        )
+    )
+    return load_score_config(
+        None,
+        [
+            f"source.path={lake}",
+            f"source.format={fmt}",
+            *(["source.options={header: true}"] if fmt == "csv" else []),  # Spark's default is false
+            "model=python:sigbatch.examples.models:identity",
+            f"signature={signature}",
+            f"output.path={tmp_path / name}",
+            "progress=false",
+            *extra,
+        ],
+    )
+
+
+def test_ragged_csv_records_are_parse_errors_on_both_engines(spark, tmp_path):
+    """A CSV record with too few or too many fields is one PARSE_ERROR holding its first fields, its
+    text and its position, on Spark and on Dask alike; the rest is scored without _corrupt_record."""
+    from sigbatch.dask import run_scoring as run_dask
+    from sigbatch.spark import run_scoring as run_spark
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "a.csv").write_text(RAGGED_CSV)
+    runs = {  # Spark's one pass, Spark through its checkpoint (split_frame), Dask
+        "spark": (lambda config: run_spark(spark, config), []),
+        "spark-checkpoint": (lambda config: run_spark(spark, config), ["spark.inline_quarantine_mb=0"]),
+        "dask": (run_dask, []),
+    }
+    for engine, (run, extra) in runs.items():
+        config = _ids_config(tmp_path, lake, "csv", engine, *extra)
+        counts = run(config).counts
+        assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (4, 2, 2), engine
+        assert counts.quarantined_by_code == {"PARSE_ERROR": 2}, engine
+        scored = pq.read_table(Path(config.output) / "scored")
+        assert scored.column_names == ["name", "id"], engine  # the prediction "id" replaces the source's
+        assert sorted(scored.column("id").to_pylist()) == ["1", "4"], engine
+        bad = sorted(
+            pq.read_table(Path(config.output) / "quarantine").to_pylist(), key=lambda r: r["_sigbatch_row"]
+        )
+        assert [
+            (
+                r["id"],
+                r["name"],
+                r["_corrupt_record"],
+                Path(r["_sigbatch_file"]).name,
+                r["_sigbatch_file_offset"],
+                r["_sigbatch_row"],
+                [e["code"] for e in r["_sigbatch_errors"]],
+            )
+            for r in bad
+        ] == [
+            ("2", None, "2", "a.csv", 0, 1, ["PARSE_ERROR"]),
+            ("3", "c, d", '3,"c, d",extra', "a.csv", 0, 2, ["PARSE_ERROR"]),
+        ], engine
+
+
+def test_scored_output_has_no_corrupt_record_column(spark, tmp_path):
+    """A clean CSV (read with a _corrupt_record column) and a JSON source with a corrupt line score to
+    outputs without _corrupt_record; the JSON quarantine keeps it with the line's text."""
+    from sigbatch.spark import run_scoring
+
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "a.csv").write_text("id,name\n1,a\n2,b\n")
+    config = _ids_config(tmp_path, tmp_path / "csv", "csv", "out-csv")
+    counts = run_scoring(spark, config).counts
+    assert (counts.rows_scored, counts.rows_quarantined) == (2, 0)
+    assert pq.read_table(Path(config.output) / "scored").column_names == ["name", "id"]
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json" / "a.jsonl").write_text('{"id": "1", "name": "a"}\n{"id": "2", "name": \n')
+    config = _ids_config(tmp_path, tmp_path / "json", "json", "out-json")
+    counts = run_scoring(spark, config).counts
+    assert (counts.rows_scored, counts.rows_quarantined) == (1, 1)
+    assert pq.read_table(Path(config.output) / "scored").column_names == ["name", "id"]
+    assert pq.read_table(Path(config.output) / "quarantine").column("_corrupt_record").to_pylist() == [
+        '{"id": "2", "name": '
+    ]

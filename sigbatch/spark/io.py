@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from sigbatch.errors import ConfigError, DependencyError
 from sigbatch.manifest import is_uri
-from sigbatch.quarantine import ROW_COLUMN
+from sigbatch.quarantine import CORRUPT_COLUMN, ROW_COLUMN
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -69,6 +70,12 @@ def _options(options: dict[str, Any]) -> dict[str, str]:
 def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     """The source rows, as the config describes them (a path and format, or a table name).
 
+    A CSV source read with Spark's default types (no ``inferSchema: true``) gets a
+    ``_corrupt_record`` column, as Spark's JSON reader has one: a record with too few or too many
+    fields keeps its first fields (missing ones null, extra ones dropped) and its text there, so
+    the core quarantines it as a parse error instead of scoring a padded or cut row. Options
+    ``columnNameOfCorruptRecord`` or a ``mode`` other than PERMISSIVE leave the read as asked.
+
     Example:
         from sigbatch.config import SourceConfig
         df = read_source(spark, SourceConfig("lake/", None, "parquet"))
@@ -84,10 +91,33 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
         msg = "set 'source.path' or 'source.table'"
         raise ConfigError(msg)
     try:
-        return reader.format(source.format).load(source.path)
+        df = reader.format(source.format).load(source.path)
+        if _csv_with_corrupt_records(source, df):
+            # the header's all-text schema plus the column Spark fills for malformed records
+            schema = StructType([*df.schema.fields, StructField(CORRUPT_COLUMN, StringType(), True)])
+            df = (
+                reader.schema(schema)
+                .option("mode", "PERMISSIVE")
+                .option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
+                .load(source.path)
+            )
+        return df
     except AnalysisException as exc:
         msg = f"source.path {source.path!r}: {_first_line(exc)}"
         raise ConfigError(msg) from None
+
+
+def _csv_with_corrupt_records(source: SourceConfig, df: DataFrame) -> bool:
+    """Whether to read a CSV source again with a ``_corrupt_record`` column (see :func:`read_source`)."""
+    options = {k.lower(): str(v).lower() for k, v in source.options.items()}
+    return (
+        source.format.lower() == "csv"
+        and options.get("inferschema", "false") != "true"
+        and "columnnameofcorruptrecord" not in options
+        and options.get("mode", "permissive") == "permissive"
+        and bool(df.columns)  # an empty source: nothing to read
+        and CORRUPT_COLUMN not in df.columns
+    )
 
 
 def _first_line(exc: Exception) -> str:
