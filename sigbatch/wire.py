@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -287,30 +289,100 @@ def load_signature(path: str | os.PathLike[str]) -> ModelSignature:
     return _signature_from_mapping(doc, str(target), "")
 
 
-def set_signature(model_dir: str | os.PathLike[str], signature: ModelSignature) -> Path:
+def set_signature(
+    model_dir: str | os.PathLike[str], signature: ModelSignature, *, keep_existing: bool = False
+) -> Path:
     """Write ``signature`` into a model directory's MLmodel file, keeping every other key.
 
     Returns the path of the MLmodel file. Like MLflow's ``set_signature``, this works on a local
-    model directory (not a ``models:/`` URI).
+    model directory (or its MLmodel file; not a ``models:/`` URI). With ``keep_existing``, the parts
+    ``signature`` leaves unset (None) keep the model's current ones, which must then be readable.
+
+    Raises:
+        SignatureFileError: ``model_dir`` is neither a model directory nor an MLmodel file; the
+            MLmodel is not UTF-8 YAML holding a mapping, or cannot be written; or (``keep_existing``)
+            its current signature cannot be read.
+
+    Example:
+        set_signature("model", ModelSignature(inputs=schema), keep_existing=True)
     """
     if not isinstance(signature, ModelSignature):
         msg = f"set_signature expects a ModelSignature, got {type(signature).__name__}"
         raise SignatureError(msg)
-    target = _mlmodel_path(Path(model_dir))
-    if not target.is_file():
-        msg = f"{target}: no such file (set_signature needs a model directory with an MLmodel file)"
-        raise SignatureFileError(msg)
+    target = _model_file(Path(model_dir))
     try:
-        doc = yaml.safe_load(target.read_text(encoding="utf-8"))
+        text = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"{target}: not UTF-8 text ({exc.reason} at byte offset {exc.start}); an MLmodel file is UTF-8 YAML"
+        raise SignatureFileError(msg) from None
+    except OSError as exc:
+        msg = f"{target}: cannot read ({exc.strerror or exc})"
+        raise SignatureFileError(msg) from exc
+    try:
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         msg = f"{target}: invalid YAML: {exc}"
         raise SignatureFileError(msg) from None
     if not isinstance(doc, dict):
         msg = f"{target}: expected a mapping at the top level, got {type(doc).__name__}"
         raise SignatureFileError(msg)
+    if keep_existing:
+        signature = _keep_existing(signature, doc.get("signature"), target)
     doc["signature"] = signature_to_dict(signature)
-    tmp = target.with_name(target.name + ".sigbatch-tmp")
     # MLflow writes MLmodel with safe_dump(default_flow_style=False): sorted keys, block style.
-    tmp.write_text(yaml.safe_dump(doc, default_flow_style=False), encoding="utf-8")
-    tmp.replace(target)
+    _replace_file(target, yaml.safe_dump(doc, default_flow_style=False))
     return target
+
+
+def _model_file(path: Path) -> Path:
+    """The MLmodel file of a model directory (or the MLmodel file given); any other target is refused."""
+    target = _mlmodel_path(path)
+    if target.name != "MLmodel":
+        msg = (
+            f"{path}: not a model directory nor an MLmodel file; set_signature writes only a model's "
+            "MLmodel (give the model directory)"
+        )
+        raise SignatureFileError(msg)
+    if not target.is_file():
+        msg = f"{target}: no such file (set_signature needs a model directory with an MLmodel file)"
+        raise SignatureFileError(msg)
+    return target
+
+
+def _keep_existing(signature: ModelSignature, current: Any, target: Path) -> ModelSignature:
+    """``signature`` with its unset parts taken from the model's ``current`` signature mapping."""
+    if current is None or (
+        isinstance(current, dict) and all(current.get(p) in (None, "", [], "null") for p in _PARTS)
+    ):
+        return signature  # no signature yet: nothing to keep
+    try:
+        existing = _signature_from_mapping(current, str(target), "signature")
+    except SignatureFileError as exc:
+        msg = (
+            f"{exc}; the current signature cannot be read, so its outputs and params cannot be "
+            f"kept. Hint: fix or remove the signature section of {target}, then set the inputs again."
+        )
+        raise SignatureFileError(msg) from None
+    return ModelSignature(
+        inputs=signature.inputs if signature.inputs is not None else existing.inputs,
+        outputs=signature.outputs if signature.outputs is not None else existing.outputs,
+        params=signature.params if signature.params is not None else existing.params,
+    )
+
+
+def _replace_file(target: Path, text: str) -> None:
+    """Replace ``target`` with ``text`` atomically (a temporary file beside it, renamed over it)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".sigbatch-tmp", dir=target.parent)
+    except OSError as exc:
+        msg = f"{target}: cannot write in {target.parent} ({exc.strerror or exc})"
+        raise SignatureFileError(msg) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        msg = f"{target}: cannot write ({exc.strerror or exc})"
+        raise SignatureFileError(msg) from exc

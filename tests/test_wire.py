@@ -122,3 +122,86 @@ def test_missing_paths_are_clear(tmp_path):
         load_signature(tmp_path)
     with pytest.raises(SignatureFileError, match="no such file"):
         set_signature(tmp_path, ModelSignature(Schema([ColSpec("long")])))
+
+
+# --- set_signature: only a model's MLmodel, and never a silent loss ------------------------------
+
+_INPUTS = Schema([ColSpec("long", "id")])
+_OUTPUTS = Schema([ColSpec("double", "y")])
+
+
+def _model(tmp_path, text: str) -> Path:
+    """A model directory whose MLmodel holds ``text``."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text(text)
+    return model
+
+
+def test_set_signature_refuses_a_file_that_is_not_mlmodel(tmp_path):
+    """Any other YAML file is refused, untouched (its comments kept), naming it."""
+    victim = tmp_path / "infer.yaml"
+    victim.write_text("# my settings\nengine: spark\n")
+    with pytest.raises(SignatureFileError) as info:
+        set_signature(victim, ModelSignature(_INPUTS))
+    assert str(info.value) == (
+        f"{victim}: not a model directory nor an MLmodel file; set_signature writes only a model's "
+        "MLmodel (give the model directory)"
+    )
+    assert victim.read_text() == "# my settings\nengine: spark\n"
+
+
+def test_set_signature_keeps_existing_parts_or_refuses_a_broken_signature(tmp_path):
+    """keep_existing keeps readable outputs; unreadable current inputs are an error, the file untouched."""
+    outputs = json.dumps(_OUTPUTS.to_dict())
+    model = _model(tmp_path, f"flavors: {{}}\nsignature:\n  inputs: '[1'\n  outputs: '{outputs}'\n")
+    before = (model / "MLmodel").read_text()
+    with pytest.raises(SignatureFileError) as info:
+        set_signature(model, ModelSignature(_INPUTS), keep_existing=True)
+    message = str(info.value)
+    assert message.startswith(f"{model / 'MLmodel'}: invalid JSON (")
+    assert message.endswith(
+        "; the current signature cannot be read, so its outputs and params cannot be kept. "
+        f"Hint: fix or remove the signature section of {model / 'MLmodel'}, then set the inputs again."
+    )
+    assert (model / "MLmodel").read_text() == before
+    (model / "MLmodel").write_text(f"flavors: {{}}\nsignature:\n  inputs: null\n  outputs: '{outputs}'\n")
+    set_signature(model, ModelSignature(_INPUTS), keep_existing=True)
+    assert load_signature(model) == ModelSignature(_INPUTS, _OUTPUTS)
+    set_signature(model, ModelSignature(_INPUTS))  # without keep_existing: exactly what is given
+    assert load_signature(model) == ModelSignature(_INPUTS)
+
+
+def test_set_signature_refuses_mlmodel_that_is_not_utf8(tmp_path):
+    """An MLmodel that is not UTF-8 is a SignatureFileError naming the file and the byte."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_bytes(b'flavors: {}\nnote: "\xff\xfe"\n')
+    with pytest.raises(SignatureFileError) as info:
+        set_signature(model, ModelSignature(_INPUTS))
+    assert str(info.value) == (
+        f"{model / 'MLmodel'}: not UTF-8 text (invalid start byte at byte offset 19); an MLmodel file is UTF-8 YAML"
+    )
+
+
+def test_set_signature_writes_atomically_beside_odd_files(tmp_path, monkeypatch):
+    """A stale temporary path does not block the write, the file mode is kept; an unwritable dir is clear."""
+    import stat
+    import tempfile
+
+    model = _model(tmp_path, "flavors: {}\n")
+    (model / "MLmodel").chmod(0o640)
+    (model / "MLmodel.sigbatch-tmp").mkdir()
+    set_signature(model, ModelSignature(_INPUTS))
+    assert load_signature(model) == ModelSignature(_INPUTS)
+    assert stat.S_IMODE((model / "MLmodel").stat().st_mode) == 0o640
+    assert sorted(p.name for p in model.iterdir()) == ["MLmodel", "MLmodel.sigbatch-tmp"]
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(SignatureFileError) as info:
+        set_signature(model, ModelSignature(_OUTPUTS))
+    assert str(info.value) == f"{model / 'MLmodel'}: cannot write in {model} (Permission denied)"
+    assert load_signature(model) == ModelSignature(_INPUTS)

@@ -284,25 +284,35 @@ class InferenceResult:
         """Write MLflow's signature mapping (``inputs``/``outputs``/``params`` JSON strings) to ``path``.
 
         The file reads back with :func:`sigbatch.load_signature` and ``sigbatch show``.
+
+        Raises:
+            SignatureFileError: ``path`` is a directory or in a missing one, or cannot be written.
         """
         target = Path(path)
-        target.write_text(json.dumps(self.signature.to_dict(), indent=2) + "\n", encoding="utf-8")
+        if target.is_dir():
+            msg = f"{target}: is a directory; give a file path for the signature JSON"
+            raise SignatureFileError(msg)
+        if not target.parent.is_dir():
+            msg = f"{target}: directory {target.parent} does not exist (create it first)"
+            raise SignatureFileError(msg)
+        try:
+            target.write_text(json.dumps(self.signature.to_dict(), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            msg = f"{target}: cannot write the signature JSON ({exc.strerror or exc})"
+            raise SignatureFileError(msg) from exc
         return target
 
     def set_on(self, model_dir: str | os.PathLike[str]) -> Path:
-        """Write the schema as the inputs of a model's MLmodel signature, keeping its outputs and params."""
-        from sigbatch.wire import load_signature, set_signature
+        """Write the schema as the inputs of a model's MLmodel signature, keeping its outputs and params.
 
-        try:
-            existing: ModelSignature | None = load_signature(model_dir)
-        except SignatureFileError:
-            existing = None  # no signature yet (or none readable): set_signature reports a missing file
-        signature = ModelSignature(
-            inputs=self.schema,
-            outputs=existing.outputs if existing else None,
-            params=existing.params if existing else None,
-        )
-        return set_signature(model_dir, signature)
+        Raises:
+            SignatureFileError: ``model_dir`` is neither a model directory nor an MLmodel file, the
+                MLmodel cannot be read or written, or its current signature cannot be read (its
+                outputs and params would be lost: fix or remove it first).
+        """
+        from sigbatch.wire import set_signature
+
+        return set_signature(model_dir, ModelSignature(inputs=self.schema), keep_existing=True)
 
     def with_selection(self, selection: Selection) -> InferenceResult:
         """The same result, its report recording ``selection``."""
