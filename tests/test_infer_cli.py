@@ -115,3 +115,65 @@ def test_job_main_runs_the_cli(lake, capsys):
     spec.loader.exec_module(job)
     assert job.main([str(lake), "--engine", "local"]) == 0
     assert "engine local" in capsys.readouterr().out
+
+
+def test_config_checks_scheduler_and_output_paths_before_inferring(lake, tmp_path, capsys):
+    """dask.scheduler, output and set_on are checked on load, naming the key; nothing is inferred."""
+    from sigbatch import ConfigError
+    from sigbatch.infer.config import load_infer_config
+
+    def error(**flags: str) -> str:
+        with pytest.raises(ConfigError) as info:
+            load_infer_config(None, None, {"source.path": str(lake), **flags})
+        return str(info.value)
+
+    assert error(**{"dask.scheduler": "bogus"}) == (
+        "command line: key 'dask.scheduler' must be one of ['threads', 'threading', 'processes', "
+        "'multiprocessing', 'synchronous', 'sync', 'single-threaded'], got 'bogus'"
+    )
+    assert load_infer_config(
+        None, ["dask.scheduler=synchronous"], {"source.path": str(lake)}
+    ).dask_scheduler == ("synchronous")
+    assert error(output="") == (
+        "<command line>: key 'output' is empty; give a file path for the signature JSON, or leave it out"
+    )
+    assert error(output=str(tmp_path)) == (
+        f"<command line>: key 'output': {tmp_path} is a directory; give a file path for the signature JSON"
+    )
+    missing = tmp_path / "nope" / "sig.json"
+    assert error(output=str(missing)) == (
+        f"<command line>: key 'output': directory {missing.parent} does not exist (create it first)"
+    )
+    assert (
+        error(set_on="") == "<command line>: key 'set_on' is empty; give a model directory, or leave it out"
+    )
+    victim = tmp_path / "victim.yaml"
+    victim.write_text("# keep me\nengine: spark\n")
+    for target in (victim, tmp_path):
+        assert error(set_on=str(target)) == (
+            f"<command line>: key 'set_on': {target} is not a model directory (a directory with an "
+            "MLmodel file) nor an MLmodel file"
+        )
+    assert victim.read_text() == "# keep me\nengine: spark\n"
+    assert main(["infer", str(lake), "--output", ""]) == 2
+    assert capsys.readouterr().err == (
+        "sigbatch infer: error: <command line>: key 'output' is empty; give a file path for the "
+        "signature JSON, or leave it out\n"
+    )
+
+
+def test_write_json_to_a_directory_or_a_missing_one_is_clear(lake, tmp_path):
+    """InferenceResult.write_json names the path when it cannot be a file there."""
+    from sigbatch import SignatureFileError
+    from sigbatch.infer import infer_files
+
+    result = infer_files(lake)
+    with pytest.raises(SignatureFileError) as info:
+        result.write_json(tmp_path)
+    assert str(info.value) == f"{tmp_path}: is a directory; give a file path for the signature JSON"
+    with pytest.raises(SignatureFileError) as info:
+        result.write_json(tmp_path / "nope" / "s.json")
+    assert (
+        str(info.value)
+        == f"{tmp_path / 'nope' / 's.json'}: directory {tmp_path / 'nope'} does not exist (create it first)"
+    )

@@ -24,10 +24,20 @@ from sigbatch.errors import ConfigError, DependencyError
 from sigbatch.infer.finalize import POLICIES, InferenceResult
 from sigbatch.infer.lake import FORMATS, infer_files
 
-__all__ = ["ENGINES", "INFER_KEYS", "InferConfig", "load_infer_config", "run_infer"]
+__all__ = ["DASK_SCHEDULERS", "ENGINES", "INFER_KEYS", "InferConfig", "load_infer_config", "run_infer"]
 
 #: Where the per-partition work runs.
 ENGINES = ("local", "dask", "spark")
+#: Dask's names for its local schedulers (``dask.base.named_schedulers``; the core cannot import dask).
+DASK_SCHEDULERS = (
+    "threads",
+    "threading",
+    "processes",
+    "multiprocessing",
+    "synchronous",
+    "sync",
+    "single-threaded",
+)
 _NONE = type(None)
 
 # key: (accepted types, default, allowed values or None, help). A default of ... means required.
@@ -42,7 +52,12 @@ INFER_KEYS: dict[str, tuple[tuple[type, ...], Any, tuple[Any, ...] | None, str]]
     "policy": ((str,), "strict", POLICIES, "conflicting types: strict, widen or majority"),
     "output": ((str, _NONE), None, None, "write MLflow's signature JSON to this file"),
     "set_on": ((str, _NONE), None, None, "write the signature into this model directory's MLmodel"),
-    "dask.scheduler": ((str, _NONE), None, None, "threads, processes or synchronous (no active client)"),
+    "dask.scheduler": (
+        (str, _NONE),
+        None,
+        (*DASK_SCHEDULERS, None),
+        "threads, processes or synchronous (no active client)",
+    ),
 }
 
 
@@ -121,6 +136,10 @@ def load_infer_config(
     if not Path(values["source.path"]).exists():
         msg = f"{origin}: key 'source.path': {values['source.path']} does not exist"
         raise ConfigError(msg)
+    if values["output"] is not None:
+        _check_output(origin, values["output"])
+    if values["set_on"] is not None:
+        _check_set_on(origin, values["set_on"])
     return InferConfig(
         source=values["source.path"],
         format=values["source.format"],
@@ -135,6 +154,35 @@ def load_infer_config(
         dask_scheduler=values["dask.scheduler"],
         origin=origin,
     )
+
+
+def _check_output(origin: str, output: str) -> None:
+    """Refuse an output path that cannot become a file: empty, a directory, or in a missing one."""
+    target = Path(output)
+    if not output:
+        msg = f"{origin}: key 'output' is empty; give a file path for the signature JSON, or leave it out"
+        raise ConfigError(msg)
+    if target.is_dir():
+        msg = f"{origin}: key 'output': {output} is a directory; give a file path for the signature JSON"
+        raise ConfigError(msg)
+    if not target.parent.is_dir():
+        msg = f"{origin}: key 'output': directory {target.parent} does not exist (create it first)"
+        raise ConfigError(msg)
+
+
+def _check_set_on(origin: str, set_on: str) -> None:
+    """Refuse a --set-on target that is not a model directory with an MLmodel file, or that file."""
+    target = Path(set_on)
+    if not set_on:
+        msg = f"{origin}: key 'set_on' is empty; give a model directory, or leave it out"
+        raise ConfigError(msg)
+    mlmodel = target / "MLmodel" if target.is_dir() else target
+    if mlmodel.name != "MLmodel" or not mlmodel.is_file():
+        msg = (
+            f"{origin}: key 'set_on': {set_on} is not a model directory (a directory with an "
+            "MLmodel file) nor an MLmodel file"
+        )
+        raise ConfigError(msg)
 
 
 def run_infer(config: InferConfig) -> InferenceResult:
