@@ -31,9 +31,15 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 
-from sigbatch.errors import ConfigError
 from sigbatch.infer.finalize import InferenceResult, Selection
-from sigbatch.infer.lake import choose_partitions, finish, merge_dicts, plan_files, read_task_dict
+from sigbatch.infer.lake import (
+    check_options,
+    choose_partitions,
+    finish,
+    merge_dicts,
+    plan_files,
+    read_task_dict,
+)
 from sigbatch.infer.partial import Partial, Sample, merge, partial_from_frame
 
 __all__ = ["infer_schema"]
@@ -74,10 +80,15 @@ def infer_schema(
     Example:
         result = infer_schema(ddf, max_partitions=4, rows_per_partition=10_000)
     """
+    check_options(
+        format=format,
+        fraction=fraction,
+        max_partitions=max_partitions,
+        rows_per_partition=rows_per_partition,
+        seed=seed,
+        policy=policy,
+    )
     if isinstance(source, dd.DataFrame):
-        if rows_per_partition is not None and rows_per_partition < 1:
-            msg = f"rows_per_partition must be at least 1, got {rows_per_partition!r}"
-            raise ConfigError(msg)
         keys = [f"partition {i}" for i in range(source.npartitions)]
         chosen = choose_partitions(keys, fraction=fraction, max_partitions=max_partitions, seed=seed)
         parts = source.to_delayed()

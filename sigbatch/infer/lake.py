@@ -54,7 +54,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sigbatch.errors import ConfigError, InferenceError
-from sigbatch.infer.finalize import InferenceResult, Selection, finalize
+from sigbatch.infer.finalize import POLICIES, InferenceResult, Selection, finalize
 from sigbatch.infer.partial import (
     EMPTY,
     FieldPartial,
@@ -205,12 +205,7 @@ def choose_partitions(
         >>> choose_partitions(["a", "b", "c", "d"], max_partitions=2, seed=1)
         (0, 1)
     """
-    if fraction is not None and not (0 < fraction <= 1):
-        msg = f"fraction must be in (0, 1], got {fraction!r}"
-        raise ConfigError(msg)
-    if max_partitions is not None and max_partitions < 1:
-        msg = f"max_partitions must be at least 1, got {max_partitions!r}"
-        raise ConfigError(msg)
+    _check_sampling(fraction, max_partitions)
     n = len(keys)
     k = n if fraction is None else max(1, math.ceil(fraction * n))
     if max_partitions is not None:
@@ -221,11 +216,65 @@ def choose_partitions(
     return tuple(sorted(ranked[:k]))
 
 
-def _check_rows(rows_per_partition: int | None) -> None:
-    """Refuse a row cap below 1."""
-    if rows_per_partition is not None and rows_per_partition < 1:
-        msg = f"rows_per_partition must be at least 1, got {rows_per_partition!r}"
+def check_options(
+    *,
+    format: str | None = None,
+    fraction: float | None = None,
+    max_partitions: int | None = None,
+    rows_per_partition: int | None = None,
+    seed: int = 0,
+    policy: str = "strict",
+) -> None:
+    """Refuse invalid inference options before any file is read (every engine calls this first).
+
+    Raises:
+        ConfigError: An option of the wrong type or out of range, an unknown format or policy.
+
+    Example:
+        >>> check_options(fraction="0.5")
+        Traceback (most recent call last):
+        ...
+        sigbatch.errors.ConfigError: fraction must be in (0, 1], got str '0.5'
+    """
+    if format is not None and format not in FORMATS:
+        msg = f"Unknown format {format!r}; expected one of {list(FORMATS)}"
         raise ConfigError(msg)
+    if policy not in POLICIES:
+        msg = f"Unknown policy {policy!r}; expected one of {list(POLICIES)}"
+        raise ConfigError(msg)
+    _check_integer("seed", seed)
+    _check_sampling(fraction, max_partitions)
+    _check_rows(rows_per_partition)
+
+
+def _check_integer(name: str, value: Any) -> None:
+    """Refuse a value that is not an integer (a bool is not one here)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{name} must be an integer, got {type(value).__name__} {value!r}"
+        raise ConfigError(msg)
+
+
+def _check_sampling(fraction: Any, max_partitions: Any) -> None:
+    """Refuse a fraction outside (0, 1] or a partition cap below 1 (or either of the wrong type)."""
+    if fraction is not None and (
+        isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1
+    ):
+        msg = f"fraction must be in (0, 1], got {type(fraction).__name__} {fraction!r}"
+        raise ConfigError(msg)
+    if max_partitions is not None:
+        _check_integer("max_partitions", max_partitions)
+        if max_partitions < 1:
+            msg = f"max_partitions must be at least 1, got {max_partitions!r}"
+            raise ConfigError(msg)
+
+
+def _check_rows(rows_per_partition: Any) -> None:
+    """Refuse a row cap below 1 (or not an integer)."""
+    if rows_per_partition is not None:
+        _check_integer("rows_per_partition", rows_per_partition)
+        if rows_per_partition < 1:
+            msg = f"rows_per_partition must be at least 1, got {rows_per_partition!r}"
+            raise ConfigError(msg)
 
 
 def plan_files(
@@ -243,7 +292,13 @@ def plan_files(
     Example:
         tasks, selection = plan_files("lake/", fraction=0.5, seed=7)
     """
-    _check_rows(rows_per_partition)
+    check_options(
+        format=format,
+        fraction=fraction,
+        max_partitions=max_partitions,
+        rows_per_partition=rows_per_partition,
+        seed=seed,
+    )
     files, fmt = list_files(source, format)
     root = Path(source)
     names = [f.name if root.is_file() else f.relative_to(root).as_posix() for f in files]
@@ -575,6 +630,7 @@ def infer_files(
     Example:
         result = infer_files("lake/", fraction=0.2, rows_per_partition=500)
     """
+    check_options(policy=policy)
     tasks, selection = plan_files(
         source,
         format=format,
