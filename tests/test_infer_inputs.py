@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from sigbatch import ConfigError
+from sigbatch import ConfigError, InferenceError
 from sigbatch.infer import infer_files
+
+
+@pytest.mark.parametrize(
+    "name, array, arrow",
+    [
+        ("dec", pa.array([decimal.Decimal("1.5")]), "decimal128(2, 1)"),
+        ("u64", pa.array([1], pa.uint64()), "uint64"),
+        ("t", pa.array([datetime.time(1, 2)]), "time64[us]"),
+        ("dur", pa.array([datetime.timedelta(1)]), "duration[us]"),
+    ],
+)
+def test_parquet_unsupported_types_name_file_and_column(tmp_path, name, array, arrow):
+    """A Parquet type with no signature type: the error names the file, the column and the type."""
+    pq.write_table(pa.table({"ok": [1], name: array}), tmp_path / "t.parquet")
+    with pytest.raises(InferenceError) as info:
+        infer_files(tmp_path)
+    assert str(info.value).startswith(f"t.parquet: Field '{name}' has Arrow type {arrow}, which has no")
+
 
 # --- options ---------------------------------------------------------------------------------------------
 

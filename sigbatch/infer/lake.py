@@ -330,6 +330,9 @@ def read_task(task: FileTask) -> Partial:
     readers = {"parquet": _read_parquet, "json": _read_json, "csv": _read_csv}
     try:
         return readers[task.format](task)
+    except InferenceError as exc:  # what the data says (a column's type, its names): name the file
+        msg = f"{task.name}: {exc}"
+        raise InferenceError(msg) from exc
     except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error) as exc:
         msg = f"{task.name}: cannot read as {task.format}: {exc}"
         raise InferenceError(msg) from exc
