@@ -9,8 +9,56 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sigbatch import ConfigError, InferenceError
-from sigbatch.infer import infer_files
+from sigbatch import ColSpec, ConfigError, InferenceError, Schema
+from sigbatch.infer import infer_files, partial_from_records, partial_from_table
+from sigbatch.infer.partial import MAX_NESTING
+
+# --- nesting -----------------------------------------------------------------------------------------
+
+
+def test_too_deep_line_for_json_is_unreadable(tmp_path):
+    """A line nested deeper than Python's json can parse is an unreadable record, not a RecursionError."""
+    (tmp_path / "d.jsonl").write_text('{"a":1}\n{"a":' + "[" * 3000 + "]" * 3000 + "}\n")
+    result = infer_files(tmp_path)
+    assert result.schema == Schema([ColSpec("long", "a")])
+    assert (result.report.rows, result.report.unreadable) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "opener, closer, path", [("[", "]", "a" + "[]" * 29), ('{"b":', "}", "a" + ".b" * 29)]
+)
+def test_deeper_than_the_limit_is_refused_with_the_path(tmp_path, opener, closer, path):
+    """Data nested MAX_NESTING levels is inferred; one level more is an error naming the path and depth."""
+    ok = tmp_path / "ok" / "d.jsonl"
+    ok.parent.mkdir()
+    ok.write_text('{"a":' + opener * MAX_NESTING + "1" + closer * MAX_NESTING + "}\n")
+    result = infer_files(ok)
+    shown = str(result.signature)  # printing the type recurses too
+    assert shown.count("Array(" if opener == "[" else "{b:") == MAX_NESTING
+    deep = tmp_path / "deep" / "d.jsonl"
+    deep.parent.mkdir()
+    deep.write_text('{"a":' + opener * 150 + "1" + closer * 150 + "}\n")
+    message = (
+        f"d.jsonl: Field '{path}…' is nested 101 levels deep; sigbatch infers at most 100 levels of "
+        "arrays, objects and maps. Hint: flatten the data, or store the deep part as a JSON string."
+    )
+    with pytest.raises(InferenceError) as info:
+        infer_files(deep)
+    assert str(info.value) == message
+
+
+def test_deep_arrow_and_records_are_refused():
+    """An Arrow column or records nested past the limit fail with the path, not a RecursionError."""
+    t: pa.DataType = pa.int64()
+    for _ in range(MAX_NESTING + 1):
+        t = pa.list_(t)
+    with pytest.raises(InferenceError, match=r"^Field 'x\[\]\[\].*' is nested 101 levels deep"):
+        partial_from_table(pa.table({"x": pa.array([None], t)}))
+    value: object = 1
+    for _ in range(600):
+        value = {"k": value}
+    with pytest.raises(InferenceError, match=r"^Field 'c\.k\.k.*' is nested 101 levels deep"):
+        partial_from_records([{"c": value}])
 
 
 @pytest.mark.parametrize(

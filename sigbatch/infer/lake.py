@@ -533,18 +533,22 @@ def _read_json_values(task: FileTask) -> Partial:
 
 
 def _parse_lines(chunk: list[bytes]) -> list[Any]:
-    """Each line's JSON value; a line that does not parse becomes None (then counted unreadable)."""
+    """Each line's JSON value; a line that does not parse becomes None (then counted unreadable).
+
+    Not parsing includes text that is not UTF-8 (a ValueError) and values nested too deep for
+    Python's json (a RecursionError).
+    """
     try:
         values = json.loads(b"[" + b",".join(chunk) + b"]")
         if len(values) == len(chunk):
             return values
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     out: list[Any] = []
     for line in chunk:
         try:
             out.append(json.loads(line))
-        except ValueError:
+        except (ValueError, RecursionError):
             out.append(None)
     return out
 

@@ -65,6 +65,7 @@ __all__ = [
     "EMPTY",
     "KINDS",
     "MAX_EXAMPLES",
+    "MAX_NESTING",
     "FieldPartial",
     "Partial",
     "Sample",
@@ -80,6 +81,9 @@ __all__ = [
 
 #: Examples kept per observed type and field path.
 MAX_EXAMPLES = 3
+#: Levels of arrays, objects and maps inferred within one column; deeper data is refused (the
+#: recursion that types it, and the signature it would give, must stay far from Python's limit).
+MAX_NESTING = 100
 #: Type names a partial counts: MLflow's scalar names, then the three containers.
 KINDS: tuple[str, ...] = (*(t.name for t in DataType), "array", "object", "map")
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
@@ -404,6 +408,8 @@ def example_text(value: Any) -> str:
         text = json.dumps(value, default=_jsonable, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:  # nested too deep to print (and to infer: the caller refuses it)
+        return "…"
     return text if len(text) <= _EXAMPLE_CHARS else text[: _EXAMPLE_CHARS - 1] + "…"
 
 
@@ -443,7 +449,7 @@ def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set
     columns, missing = _columns(dicts, plain)
     fields = tuple(
         sorted(
-            (name, _node_from_values(values, origin, first_row, missing.get(name, 0), seen))
+            (name, _node_from_values(values, origin, first_row, missing.get(name, 0), seen, name))
             for name, values in columns.items()
         )
     )
@@ -520,11 +526,22 @@ def _first_positions(
 
 
 def _node_from_values(
-    values: list[Any], origin: int, first_row: int, missing: int = 0, seen: set[type] | None = None
+    values: list[Any],
+    origin: int,
+    first_row: int,
+    missing: int = 0,
+    seen: set[type] | None = None,
+    path: str = "<value>",
+    depth: int = 0,
 ) -> FieldPartial:
     """The partial of the values found at one path (``_MISSING`` marks an absent key).
 
-    ``seen``, when given, collects the types of the lists and arrays found at any depth."""
+    ``seen``, when given, collects the types of the lists and arrays found at any depth; ``depth``
+    is the number of containers above ``path`` within its column.
+
+    Raises:
+        InferenceError: Containers nest deeper than :data:`MAX_NESTING` below the column.
+    """
     by_type = _count_types(values)
     nulls = untyped = 0
     typed: Counter[str] = Counter()
@@ -572,9 +589,11 @@ def _node_from_values(
             full = list(filter(None, lists)) if [] in lists else lists
         untyped += len(lists) - len(full)
         if full:
+            _check_nesting(f"{path}[]", depth + 1)
             typed["array"] += len(full)
             examples["array"] = _first_examples(values, _container_test(tuple(list_types)), origin, first_row)
-            items = _node_from_values(list(chain.from_iterable(full)), origin, first_row, 0, seen)
+            elements = list(chain.from_iterable(full))
+            items = _node_from_values(elements, origin, first_row, 0, seen, f"{path}[]", depth + 1)
     properties: tuple[tuple[str, FieldPartial], ...] = ()
     if dict_types:
         dicts = values if len(by_type) == 1 else [v for v in values if type(v) in dict_types]
@@ -586,9 +605,15 @@ def _node_from_values(
                 values, _container_test(tuple(dict_types)), origin, first_row
             )
             columns, absent = _columns(full_dicts, dict_types == [dict])
+            _check_nesting(f"{path}.{next(iter(columns))}", depth + 1)
             properties = tuple(
                 sorted(
-                    (name, _node_from_values(vals, origin, first_row, absent.get(name, 0), seen))
+                    (
+                        name,
+                        _node_from_values(
+                            vals, origin, first_row, absent.get(name, 0), seen, f"{path}.{name}", depth + 1
+                        ),
+                    )
                     for name, vals in columns.items()
                 )
             )
@@ -601,6 +626,18 @@ def _node_from_values(
         properties=properties,
         items=items,
     )
+
+
+def _check_nesting(path: str, depth: int) -> None:
+    """Refuse a path ``depth`` containers deep when that is beyond :data:`MAX_NESTING`."""
+    if depth > MAX_NESTING:
+        shown = path if len(path) <= 60 else path[:59] + "…"
+        msg = (
+            f"Field {shown!r} is nested {depth} levels deep; sigbatch infers at most {MAX_NESTING} "
+            "levels of arrays, objects and maps. Hint: flatten the data, or store the deep part as a "
+            "JSON string."
+        )
+        raise InferenceError(msg)
 
 
 def _count_types(values: list[Any]) -> dict[type, int]:
@@ -743,8 +780,8 @@ def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return column
 
 
-def _node_from_arrow(arr: pa.Array, path: str, origin: int, first_row: int) -> FieldPartial:
-    """The partial of an Arrow array's values."""
+def _node_from_arrow(arr: pa.Array, path: str, origin: int, first_row: int, depth: int = 0) -> FieldPartial:
+    """The partial of an Arrow array's values (``depth`` containers below its column)."""
     t = arr.type
     if pa.types.is_dictionary(t):
         arr = arr.dictionary_decode()
@@ -756,9 +793,9 @@ def _node_from_arrow(arr: pa.Array, path: str, origin: int, first_row: int) -> F
     if kind is None:
         return FieldPartial(nulls=n)
     if kind in ("array", "map"):
-        return _node_from_arrow_lists(arr, kind, path, origin, first_row)
+        return _node_from_arrow_lists(arr, kind, path, origin, first_row, depth)
     if kind == "object":
-        return _node_from_arrow_struct(arr, path, origin, first_row)
+        return _node_from_arrow_struct(arr, path, origin, first_row, depth)
     examples = _arrow_examples(arr, arr.is_valid(), origin, first_row)
     return FieldPartial(
         nulls=nulls,
@@ -767,7 +804,9 @@ def _node_from_arrow(arr: pa.Array, path: str, origin: int, first_row: int) -> F
     )
 
 
-def _node_from_arrow_lists(arr: pa.Array, kind: str, path: str, origin: int, first_row: int) -> FieldPartial:
+def _node_from_arrow_lists(
+    arr: pa.Array, kind: str, path: str, origin: int, first_row: int, depth: int
+) -> FieldPartial:
     """The partial of a list or map array: counts, then the partial of its flattened elements."""
     if pa.types.is_list_view(arr.type) or pa.types.is_large_list_view(arr.type):
         arr = arr.cast(pa.large_list(arr.type.value_field))
@@ -790,9 +829,11 @@ def _node_from_arrow_lists(arr: pa.Array, kind: str, path: str, origin: int, fir
         ):
             msg = f"Field {path!r} has Arrow type {arr.type}: signature maps have string keys only."
             raise InferenceError(msg)
-        child = _node_from_arrow(flat.field(1), f"{path}{{}}", origin, first_row)
+        _check_nesting(f"{path}{{}}", depth + 1)
+        child = _node_from_arrow(flat.field(1), f"{path}{{}}", origin, first_row, depth + 1)
     else:
-        child = _node_from_arrow(flat, f"{path}[]", origin, first_row)
+        _check_nesting(f"{path}[]", depth + 1)
+        child = _node_from_arrow(flat, f"{path}[]", origin, first_row, depth + 1)
     examples = _arrow_examples(arr, full, origin, first_row)
     # Only empty lists of an unknown (null) element type: nothing says this is a list, as for [] in
     # Python values, so the type is not declared.
@@ -808,7 +849,9 @@ def _node_from_arrow_lists(arr: pa.Array, kind: str, path: str, origin: int, fir
     )
 
 
-def _node_from_arrow_struct(arr: pa.Array, path: str, origin: int, first_row: int) -> FieldPartial:
+def _node_from_arrow_struct(
+    arr: pa.Array, path: str, origin: int, first_row: int, depth: int
+) -> FieldPartial:
     """The partial of a struct array: one property partial per field, over the non-null structs."""
     n, nulls = len(arr), arr.null_count
     if arr.type.num_fields == 0:
@@ -817,12 +860,13 @@ def _node_from_arrow_struct(arr: pa.Array, path: str, origin: int, first_row: in
     if len(set(names)) != len(names):
         msg = f"Field {path!r} has repeated struct field names {names}; an Object needs unique names."
         raise InferenceError(msg)
+    _check_nesting(f"{path}.{names[0]}", depth + 1)
     valid = arr.is_valid()
     present = arr.filter(valid) if nulls else arr
     children = present.flatten()
     properties = tuple(
         sorted(
-            (name, _node_from_arrow(child, f"{path}.{name}", origin, first_row))
+            (name, _node_from_arrow(child, f"{path}.{name}", origin, first_row, depth + 1))
             for name, child in zip(names, children, strict=True)
         )
     )
