@@ -72,6 +72,7 @@ from sigbatch.infer.partial import (
 __all__ = [
     "FORMATS",
     "FileTask",
+    "check_options",
     "choose_partitions",
     "finish",
     "infer_files",
