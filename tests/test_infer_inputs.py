@@ -4,14 +4,217 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sigbatch import ColSpec, ConfigError, InferenceError, Schema
-from sigbatch.infer import infer_files, partial_from_records, partial_from_table
+from sigbatch import Array, ColSpec, ConfigError, InferenceError, Object, Property, Schema
+from sigbatch.infer import finalize, infer_files, partial_from_records, partial_from_table, plan_files
+from sigbatch.infer.lake import _NotObjectLine, _ObjectLines, _read_json_arrow, _read_json_values
 from sigbatch.infer.partial import MAX_NESTING
+
+
+def _task(path):
+    """The one task reading ``path``."""
+    (task,), _ = plan_files(path)
+    return task
+
+
+# --- JSON lines: lines that are not objects --------------------------------------------------------
+
+
+def test_null_first_line_is_unreadable_not_a_crash(tmp_path):
+    """A `null` first line (which crashes pyarrow's JSON reader) is one unreadable record."""
+    (tmp_path / "nullline.jsonl").write_text('null\n{"a":1}\n')
+    code = textwrap.dedent(
+        f"""
+        from sigbatch.infer import infer_files
+        r = infer_files({str(tmp_path / "nullline.jsonl")!r})
+        print(r.schema, r.report.rows, r.report.unreadable)
+        """
+    )
+    # In a child process: were the crash back, it must not take the test run down with it.
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['a': long (required)] 1 1\n"
+
+
+@pytest.mark.parametrize("b", ['"x", "y"', "1.0, 2.0", "1.5, 2.5"])
+def test_null_line_is_unreadable_on_every_path(tmp_path, b):
+    """A `null` line counts unreadable whether the file goes through Arrow or value by value."""
+    first, second = b.split(", ")
+    path = tmp_path / "n.jsonl"
+    path.write_text(f'{{"a":1,"b":{first}}}\n{{"a":2,"b":{second}}}\nnull\n')
+    result = infer_files(path)
+    kind = "string" if '"' in b else "double"
+    assert result.schema == Schema([ColSpec("long", "a"), ColSpec(kind, "b")])
+    assert (result.report.rows, result.report.unreadable) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":1}\n{"a":2}\n[1]\n',
+        '{"a":1}\n{"a":2}\n  5\n',
+        '{"a":1} {"a":3}\n{"a":1}\n{"a":2}\n',
+        '{"a":1}\n{"a":1,\n"b":2}\n{"a":2}\n',
+    ],
+)
+def test_arrow_and_values_agree_on_bad_lines(tmp_path, text):
+    """A line that is not one object is unreadable, never rows of Arrow's making."""
+    path = tmp_path / "x.jsonl"
+    path.write_text(text)
+    result = infer_files(path)
+    unreadable = 2 if '"b":2' in text else 1
+    assert result.schema == Schema([ColSpec("long", "a")])
+    assert (result.report.rows, result.report.unreadable) == (2, unreadable)
+    task = _task(path)
+    assert _arrow_declines(task)
+    assert finalize(_read_json_values(task))[0] == result.schema
+
+
+def _arrow_declines(task) -> bool:
+    """Whether the Arrow path leaves the file to the values path (by None or by refusing a line)."""
+    try:
+        return _read_json_arrow(task) is None
+    except _NotObjectLine:
+        return True
+
+
+def test_empty_objects_keep_their_rows(tmp_path):
+    """Lines of `{}` only are rows without fields (Arrow's table of no columns would lose them)."""
+    (tmp_path / "e.jsonl").write_text("{}\n{}\n")
+    with pytest.raises(InferenceError, match=r"^Nothing to infer a schema from: no field in 2 rows\.$"):
+        infer_files(tmp_path)
+
+
+def test_invalid_utf8_line_is_unreadable(tmp_path):
+    """A line that is not UTF-8 is one unreadable record, on the Arrow path as on the values path."""
+    (tmp_path / "u.jsonl").write_bytes(b'{"a":1,"b":"x\xff\xfe"}\n{"a":2,"b":"y"}\n{"a":3,"b":"z"}\n')
+    result = infer_files(tmp_path)
+    assert result.schema == Schema([ColSpec("long", "a"), ColSpec("string", "b")])
+    assert (result.report.rows, result.report.unreadable) == (2, 1)
+
+
+def test_capped_arrow_read_stops_at_the_cap(tmp_path):
+    """Arrow gets only the first rows_per_partition lines: a bad line after them is never read."""
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"a":1}\n\n  {"a":2}\n{"a":3}\nnull\n')
+    task = _task(path)
+    capped = _read_json_arrow(type(task)(task.path, task.name, 0, "json", 3))
+    assert capped is not None
+    assert (capped.rows, capped.samples[0].rows_read, capped.samples[0].exhausted) == (3, 3, False)
+    result = infer_files(path, rows_per_partition=3)
+    assert result.schema == Schema([ColSpec("long", "a")]) and result.report.unreadable == 0
+    assert infer_files(path, rows_per_partition=4).report.unreadable == 1
+
+
+_LINES = st.lists(
+    st.sampled_from(['{"a":1}', '  {"b":[2]}', "\t{}", "", "   ", "\r", '{"c":"x\\ny"}']), max_size=12
+)
+
+
+@given(
+    lines=_LINES,
+    bad=st.sampled_from([None, "null", "5", ' "s"', "[1]"]),
+    at=st.integers(0, 12),
+    sizes=st.lists(st.integers(1, 9), min_size=1, max_size=5),
+    cap=st.one_of(st.none(), st.integers(1, 8)),
+    bom=st.booleans(),
+)
+def test_object_lines_stream(lines, bad, at, sizes, cap, bom):
+    """The stream Arrow reads hands over whole object lines up to the cap, and refuses other lines."""
+    if bad is not None:
+        lines = [*lines[:at], bad, *lines[at:]]
+    data = (b"\xef\xbb\xbf" if bom else b"") + "\n".join(lines).encode() + b"\n"
+    stream = _ObjectLines(io.BytesIO(data), cap)
+    objects = [i for i, line in enumerate(lines) if line.strip()]
+    first_bad = lines.index(bad) if bad is not None else None
+    limit = objects[cap - 1] if cap is not None and len(objects) > cap else None
+    got = b""
+    try:
+        for i in range(10_000):
+            chunk = stream.read(sizes[i % len(sizes)])
+            if not chunk:
+                break
+            got += chunk
+    except _NotObjectLine:
+        assert first_bad is not None and (limit is None or first_bad < objects[cap])
+        return
+    assert first_bad is None or (limit is not None and first_bad > limit)
+    handed = [i for i in objects if limit is None or i <= limit]
+    assert stream.lines == len(handed)
+    assert stream.truncated == (limit is not None)
+    # What Arrow got is the file up to the end of the last line handed over (blank lines aside).
+    text = got.removeprefix(b"\xef\xbb\xbf").decode()
+    assert [line for line in text.split("\n") if line.strip()] == [lines[i] for i in handed]
+
+
+def test_absent_keys_are_not_nulls_where_objects_are(tmp_path):
+    """Through Arrow, an absent object keeps its properties required (MLflow's rule); a null does not."""
+    cases = {
+        '{"a":{"x":{"x":1}}}\n{"b":"s"}\n': "['a': {x: {x: long (required)} (required)} (optional), 'b': string (optional)]",
+        '{"a":{"x":1}}\n{"b":null}\n': "['a': {x: long (required)} (optional), 'b': Any (optional)]",
+        '{"a":{"x":1}}\n{"a":null}\n': "['a': {x: long (optional)} (optional)]",
+        '{"c":[{"y":{"z":true}},{}]}\n': "['c': Array({y: {z: boolean (required)} (optional)}) (required)]",
+    }
+    for i, (text, expected) in enumerate(cases.items()):
+        path = tmp_path / f"{i}.jsonl"
+        path.write_text(text)
+        assert repr(infer_files(path).schema) == expected
+        assert repr(finalize(_read_json_values(_task(path)))[0]) == expected
+
+
+_JSON_LEAVES = st.one_of(
+    st.integers(-5, 5),
+    st.sampled_from([0.5, 2.0, -1.25]),
+    st.sampled_from(["s", "2020-01-01"]),
+    st.booleans(),
+    st.none(),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["x", "y", "z"]), inner, max_size=2)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["a", "b", "c"]), _JSON_VALUES, max_size=3), min_size=1, max_size=5
+    )
+)
+def test_json_lines_match_mlflow(records):
+    """A JSON lines file infers MLflow's schema of its records (or both refuse them), on either path."""
+    import mlflow.types.utils
+
+    try:
+        oracle = ("ok", repr(mlflow.types.utils._infer_schema(records)))
+    except Exception:
+        oracle = ("raise", "")
+    with tempfile.TemporaryDirectory() as root:
+        path = os.path.join(root, "r.jsonl")
+        with open(path, "w") as fh:
+            fh.write("".join(json.dumps(r) + "\n" for r in records))
+        try:
+            ours = ("ok", repr(infer_files(path).schema))
+        except InferenceError:
+            ours = ("raise", "")
+    assert ours == oracle
+
 
 # --- nesting -----------------------------------------------------------------------------------------
 
@@ -114,3 +317,16 @@ def test_dask_checks_options_before_reading(unreadable):
 
     with pytest.raises(ConfigError, match=r"^Unknown policy 'bogus'"):
         infer_schema(unreadable, policy="bogus", scheduler="synchronous")
+
+
+def test_nested_values_from_json_lines_keep_their_types(tmp_path):
+    """Sanity: nested JSON values through the checked stream keep MLflow's types."""
+    rows = [{"id": i, "tags": ["x"] * (i % 2 + 1), "o": {"k": i}} for i in range(5)]
+    (tmp_path / "n.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert infer_files(tmp_path).schema == Schema(
+        [
+            ColSpec("long", "id"),
+            ColSpec(Array("string"), "tags"),
+            ColSpec(Object([Property("k", "long")]), "o"),
+        ]
+    )

@@ -43,6 +43,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -57,6 +58,7 @@ from sigbatch.errors import ConfigError, InferenceError
 from sigbatch.infer.finalize import POLICIES, InferenceResult, Selection, finalize
 from sigbatch.infer.partial import (
     EMPTY,
+    MAX_NESTING,
     FieldPartial,
     Partial,
     Sample,
@@ -98,6 +100,12 @@ _COMPRESSED = (".gz", ".bz2")
 _JSON_BATCH = 20_000
 _PARQUET_BATCH = 65_536
 _BOM = b"\xef\xbb\xbf"
+# Line starts in JSON lines text ("\n" then JSON's blanks): one whose first byte is not `{`, one
+# with blanks before its first byte, any that is not blank, and one whose first byte is unread.
+_NOT_OBJECT_LINE = re.compile(rb"\n[ \t\r]*[^{ \t\r\n]")
+_INDENTED_LINE = re.compile(rb"\n[ \t\r]")
+_LINE = re.compile(rb"\n[ \t\r]*[^ \t\r\n]")
+_OPEN_LINE = re.compile(rb"\n[ \t\r]*\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,9 +442,85 @@ def _read_json(task: FileTask) -> Partial:
     """JSON lines through Arrow's JSON reader where that is faithful, else parsed value by value."""
     try:
         partial = _read_json_arrow(task)
-    except pa.ArrowException:  # a type conflict, a bad line, an object that changes shape: values decide
+    except (pa.ArrowException, UnicodeDecodeError, _NotObjectLine):
+        # A type conflict, a bad line, a line that is not an object, an object that changes shape,
+        # text that is not UTF-8: the values decide.
         partial = None
     return partial if partial is not None else _read_json_values(task)
+
+
+class _NotObjectLine(Exception):
+    """A JSON line that does not start with ``{``: the file is read value by value instead."""
+
+
+class _ObjectLines:
+    """A JSON lines file's bytes as Arrow's reader pulls them, checked on the way, up to ``cap`` lines.
+
+    pyarrow's JSON reader crashes the process on some lines that are not objects (``null`` as the
+    first line) and reads others as a row of nulls, where Python's json counts them unreadable: so
+    it only ever gets lines that start with ``{`` (the first other line raises
+    :class:`_NotObjectLine` before Arrow sees it). The lines handed over are counted, so that a table
+    of another length (two objects on a line) is not trusted either, and reading stops after the
+    ``cap``-th (``truncated`` then says more lines follow). ``null`` says whether the text handed
+    over spells ``null`` anywhere: if not, every null Arrow reads is an absent key.
+    """
+
+    def __init__(self, raw: IO[bytes] | gzip.GzipFile | bz2.BZ2File, cap: int | None) -> None:
+        self._raw = raw
+        self._cap = cap
+        self._open = b"\n"  # a line start whose first byte is still to come (b"" mid-line)
+        head = raw.read(len(_BOM))
+        self._ahead = b"" if head == _BOM else head  # read to look for a BOM (dropped), not yet handed
+        self.lines = 0
+        self.truncated = False
+        self.null = False
+        self._last = b""  # the end of the previous read (a `null` may straddle two)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the file is closed."""
+        return bool(self._raw.closed)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._raw.close()
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes, at most ``size``; b"" at the end or once the cap is reached."""
+        if self.truncated:
+            return b""
+        if self._ahead:
+            data, self._ahead = (self._ahead, b"") if size < 0 else (self._ahead[:size], self._ahead[size:])
+            if size < 0 or len(data) < size:
+                data += self._raw.read(size - len(data) if size >= 0 else -1)
+        else:
+            data = self._raw.read(size)
+        text = self._open + data
+        bad = _NOT_OBJECT_LINE.search(text)
+        # Lines (as rows_per_partition counts them: not blank) start here; when all start with `{`
+        # at once (the common case), counting is quick.
+        plain = bad is None and not _INDENTED_LINE.search(text)
+        starts = text.count(b"\n{") if plain else len(_LINE.findall(text))
+        if self._cap is not None and self.lines + starts > self._cap:
+            # Hand over the text up to the newline before line cap + 1, then stop.
+            after = next(islice(_LINE.finditer(text), self._cap - self.lines, None))
+            if bad is not None and bad.start() < after.start():
+                raise _NotObjectLine
+            self.lines = self._cap
+            self.truncated = True
+            return self._handed(data[: max(after.start() + 1 - len(self._open), 0)])
+        if bad is not None:
+            raise _NotObjectLine
+        self.lines += starts
+        tail = _OPEN_LINE.search(text)
+        self._open = tail.group() if tail else b""
+        return self._handed(data)
+
+    def _handed(self, data: bytes) -> bytes:
+        """``data``, noting whether it spells ``null``."""
+        self.null = self.null or b"null" in self._last + data[:3] or b"null" in data
+        self._last = data[-3:]
+        return data
 
 
 def _read_json_arrow(task: FileTask) -> Partial | None:
@@ -445,30 +529,75 @@ def _read_json_arrow(task: FileTask) -> Partial | None:
     Arrow reads a column holding both integer and decimal literals as double; MLflow calls that a
     conflict. Any double column holding an integral value may hide one, so the values decide
     then. JSON has no timestamp type: strings Arrow parsed as timestamps are typed string again.
+
+    Raises:
+        _NotObjectLine: A line does not hold an object.
+        pyarrow.ArrowException: Arrow cannot read the lines (or they are not UTF-8).
     """
     import pyarrow.json as pj
 
-    cap = task.rows_per_partition
-    source = pa.input_stream(task.path, compression="detect")
-    exhausted = True
-    if cap is None:
-        table = pj.read_json(source)
-    else:
-        reader = pj.open_json(source, read_options=pj.ReadOptions(use_threads=False, block_size=1 << 20))
-        batches, rows = [], 0
-        for batch in reader:
-            batches.append(batch)
-            rows += batch.num_rows
-            if rows >= cap:
-                break
-        table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, cap)
-        exhausted = rows < cap or (rows == cap and next(iter(reader), None) is None)
+    with _open_text(task.path) as raw:
+        stream = _ObjectLines(raw, task.rows_per_partition)
+        table = pj.read_json(pa.PythonFile(stream, mode="r"))
+    if (
+        table.num_rows != stream.lines
+        or table.num_columns == 0
+        or any(_nesting(t) > MAX_NESTING for t in table.schema.types)
+    ):
+        # A line Arrow read as several rows, only empty objects (whose rows a table of no columns
+        # cannot count), or data too deep for the steps below: the values decide.
+        return None
+    table.validate(full=True)  # Arrow's JSON reader does not check UTF-8
     columns = [_one_column(c) for c in table.columns]
     if any(_has_integral_doubles(c) for c in columns):
         return None
     table = pa.Table.from_arrays([_timestamps_as_text(c) for c in columns], names=table.column_names)
     partial = partial_from_table(table, origin=task.origin)
-    return replace(partial, samples=(Sample(task.name, table.num_rows, exhausted=exhausted),))
+    # Arrow reads an absent key as null; MLflow tells them apart where Objects are (a None object
+    # makes every property optional, an absent one does not). Without a `null` in the text, every
+    # null is an absent key; with one, a null where objects are leaves the decision to the values.
+    if not stream.null:
+        partial = replace(partial, fields=tuple((n, _nulls_as_missing(f)) for n, f in partial.fields))
+    elif any(_null_objects(f) for _, f in partial.fields):
+        return None
+    return replace(partial, samples=(Sample(task.name, table.num_rows, exhausted=not stream.truncated),))
+
+
+def _nulls_as_missing(node: FieldPartial) -> FieldPartial:
+    """``node`` with its nulls, and those at any depth below it, counted as absent keys."""
+    return replace(
+        node,
+        missing=node.missing + node.nulls,
+        nulls=0,
+        properties=tuple((n, _nulls_as_missing(p)) for n, p in node.properties),
+        items=None if node.items is None else _nulls_as_missing(node.items),
+        values=None if node.values is None else _nulls_as_missing(node.values),
+    )
+
+
+def _null_objects(node: FieldPartial) -> bool:
+    """Whether a null sits where objects with properties are, at ``node`` or below."""
+    if node.properties and node.nulls:
+        return True
+    children = [p for _, p in node.properties] + [c for c in (node.items, node.values) if c is not None]
+    return any(_null_objects(c) for c in children)
+
+
+def _nesting(t: pa.DataType) -> int:
+    """How many list, struct or map levels ``t`` holds (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(t, 0)]
+    while stack:
+        t, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(t, pa.ExtensionType):
+            stack.append((t.storage_type, depth))
+        elif pa.types.is_dictionary(t):
+            stack.append((t.value_type, depth))
+        elif pa.types.is_map(t):
+            stack.append((t.item_type, depth + 1))
+        elif pa.types.is_nested(t):
+            stack.extend((t.field(i).type, depth + 1) for i in range(t.num_fields))
+    return deepest
 
 
 def _one_column(column: pa.ChunkedArray) -> pa.Array:
