@@ -264,6 +264,32 @@ def test_deep_arrow_and_records_are_refused():
         partial_from_records([{"c": value}])
 
 
+# --- Parquet -------------------------------------------------------------------------------------------
+
+
+def test_parquet_footer_is_read_by_position_not_dotted_name(tmp_path):
+    """A flat column `a.b` beside a struct `a{b}` gets its own null count from the footer."""
+    table = pa.table({"a.b": pa.array(["x", None, None]), "a": pa.array([{"b": 1}, {"b": 2}, {"b": 3}])})
+    pq.write_table(table, tmp_path / "p.parquet")
+    result = infer_files(tmp_path, rows_per_partition=1)
+    assert result.schema == Schema(
+        [ColSpec("string", "a.b", required=False), ColSpec(Object([Property("b", "long")]), "a")]
+    )
+    assert result.report.fields[0].nulls == 2 and result.report.samples[0].footer_rows == 3
+
+
+def test_parquet_repeated_column_names_are_refused(tmp_path):
+    """Two Parquet columns of one name: an error naming the file and the column."""
+    table = pa.Table.from_arrays([pa.array([1]), pa.array(["a"])], names=["a", "a"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    with pytest.raises(InferenceError) as info:
+        infer_files(tmp_path)
+    assert str(info.value) == (
+        "dup.parquet: column 'a' appears 2 times; a signature needs unique column names. "
+        "Hint: rename one of them when writing the file."
+    )
+
+
 @pytest.mark.parametrize(
     "name, array, arrow",
     [

@@ -362,14 +362,15 @@ def _read_parquet(task: FileTask) -> Partial:
     pf = pq.ParquetFile(task.path)
     meta, schema = pf.metadata, pf.schema_arrow
     total = meta.num_rows
-    leaves = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+    _check_unique(schema.names)
+    leaves = _flat_leaves(schema, meta)
     answered: dict[str, FieldPartial] = {}
     to_read: list[str] = []
-    for f in schema:
+    for i, f in enumerate(schema):
         kind = arrow_kind(f.type, f.name)
         node = None
-        if kind not in ("array", "object", "map") and f.name in leaves:
-            node = _footer_node(meta, leaves[f.name], kind, total, task.origin)
+        if i in leaves:
+            node = _footer_node(meta, leaves[i], kind, total, task.origin)
         if node is None:
             to_read.append(f.name)
         else:
@@ -401,6 +402,59 @@ def _read_parquet(task: FileTask) -> Partial:
         first=tuple(sorted((n, (task.origin, 0, i)) for i, n in enumerate(schema.names))),
         samples=(sample,),
     )
+
+
+def _check_unique(names: Sequence[str]) -> None:
+    """Refuse a file whose columns repeat a name (a schema, and Arrow's projection, need unique ones)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            msg = (
+                f"column {name!r} appears {list(names).count(name)} times; a signature needs unique "
+                "column names. Hint: rename one of them when writing the file."
+            )
+            raise InferenceError(msg)
+        seen.add(name)
+
+
+def _flat_leaves(schema: pa.Schema, meta: Any) -> dict[int, int]:
+    """The Parquet leaf column of each flat top-level field, by schema position.
+
+    Leaves are numbered depth first in schema order, so each field's first leaf follows from the
+    leaf counts of the fields before it; dotted paths cannot say it (a column named ``a.b`` and the
+    field ``b`` of a struct ``a`` share one). Each answer is checked against the footer's own leaf
+    (top level, same name); if the counts disagree with the footer, no field is answered there.
+    """
+    found: dict[int, int] = {}
+    leaf = 0
+    for i, f in enumerate(schema):
+        count = _leaf_count(f.type)
+        if count == 1 and not pa.types.is_nested(f.type):
+            if leaf >= meta.num_columns:
+                return {}
+            column = meta.schema.column(leaf)
+            if column.path == f.name and column.name == f.name and column.max_repetition_level == 0:
+                found[i] = leaf
+        leaf += count
+    return found if leaf == meta.num_columns else {}
+
+
+def _leaf_count(t: pa.DataType) -> int:
+    """How many Parquet leaf columns a field of Arrow type ``t`` is stored as."""
+    count, stack = 0, [t]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, pa.ExtensionType):
+            stack.append(t.storage_type)
+        elif pa.types.is_dictionary(t):
+            stack.append(t.value_type)
+        elif pa.types.is_map(t):
+            stack.extend((t.key_type, t.item_type))
+        elif pa.types.is_nested(t):
+            stack.extend(t.field(i).type for i in range(t.num_fields))
+        else:
+            count += 1
+    return count
 
 
 def _footer_node(meta: Any, column: int, kind: str | None, total: int, origin: int) -> FieldPartial | None:
