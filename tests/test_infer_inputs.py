@@ -307,6 +307,32 @@ def test_parquet_unsupported_types_name_file_and_column(tmp_path, name, array, a
     assert str(info.value).startswith(f"t.parquet: Field '{name}' has Arrow type {arrow}, which has no")
 
 
+# --- CSV -------------------------------------------------------------------------------------------------
+
+
+def test_csv_header_is_parsed_as_the_rows_are(tmp_path):
+    """A quoted newline in the header is one column name, not a phantom column."""
+    (tmp_path / "h.csv").write_text('a,"b\nc"\n1,2\n3,4\n')
+    result = infer_files(tmp_path)
+    assert result.schema == Schema([ColSpec("long", "a"), ColSpec("long", "b\nc")])
+    assert result.report.rows == 2
+
+
+def test_csv_repeated_header_names_are_refused(tmp_path):
+    """A CSV header repeating a name: an error naming the file and the column."""
+    (tmp_path / "dup.csv").write_text("a,a,b\n1,x,3\n")
+    with pytest.raises(InferenceError, match=r"^dup.csv: column 'a' appears 2 times; a signature needs"):
+        infer_files(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n"])
+def test_empty_csv_has_no_fields(tmp_path, text):
+    """An empty or blank CSV file has no columns (nothing to infer), not a read error."""
+    (tmp_path / "e.csv").write_text(text)
+    with pytest.raises(InferenceError, match=r"^Nothing to infer a schema from: no field in 0 rows\.$"):
+        infer_files(tmp_path)
+
+
 # --- options ---------------------------------------------------------------------------------------------
 
 

@@ -39,7 +39,6 @@ import bz2
 import csv
 import gzip
 import hashlib
-import io
 import json
 import math
 import os
@@ -99,6 +98,7 @@ _COMPRESSED = (".gz", ".bz2")
 # JSON lines parsed per call of json.loads (one array of many lines is much faster than a call each).
 _JSON_BATCH = 20_000
 _PARQUET_BATCH = 65_536
+_CSV_BLOCK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 # Line starts in JSON lines text ("\n" then JSON's blanks): one whose first byte is not `{`, one
 # with blanks before its first byte, any that is not blank, and one whose first byte is unread.
@@ -741,11 +741,10 @@ def _read_csv(task: FileTask) -> Partial:
     """A header, then text cells typed per cell, stopping after the row cap."""
     import pyarrow.csv as pacsv
 
-    with _open_text(task.path) as fh:
-        header = fh.readline().decode("utf-8-sig")
-    names = next(csv.reader(io.StringIO(header)), [])
+    names = _csv_header(task.path)
     if not names:
         return Partial(samples=(Sample(task.name, 0),))
+    _check_unique(names)
     skipped = [0]
 
     def skip(_row: Any) -> str:
@@ -754,7 +753,7 @@ def _read_csv(task: FileTask) -> Partial:
 
     reader = pacsv.open_csv(
         task.path,
-        read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 20),
+        read_options=pacsv.ReadOptions(use_threads=False, block_size=_CSV_BLOCK),
         parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
@@ -779,6 +778,34 @@ def _read_csv(task: FileTask) -> Partial:
         unreadable=skipped[0],
         samples=(Sample(task.name, rows_read, exhausted=exhausted),),
     )
+
+
+def _csv_header(path: str) -> list[str]:
+    """The column names of a CSV file, parsed as the rows are (quoted commas and newlines, a BOM).
+
+    Arrow's reader parses the header; opening it also types a first block, so a small one is tried
+    first (a header longer than that needs the full block). An empty or blank file has no columns.
+    """
+    import pyarrow.csv as pacsv
+
+    for block in (1 << 16, _CSV_BLOCK):
+        try:
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
+            )
+        except pa.ArrowInvalid:
+            if block < _CSV_BLOCK:
+                continue
+            with _open_text(path) as fh:
+                if not fh.read(1 << 16).strip():
+                    return []
+            raise
+        names = list(reader.schema.names)
+        reader.close()
+        return names
+    return []  # not reached: the last block size returns or raises
 
 
 # --- the local engine -------------------------------------------------------------------------
