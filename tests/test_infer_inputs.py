@@ -333,6 +333,17 @@ def test_empty_csv_has_no_fields(tmp_path, text):
         infer_files(tmp_path)
 
 
+def test_csv_impossible_dates_stay_strings(tmp_path):
+    """Only real calendar date-times are datetime; `2020-02-30` or `25:61:99` stay strings."""
+    real = ["2020-02-29", "2000-02-29", "2020-12-31T23:59:59.5+05:30", "2020-01-01 10:00Z", "0001-01-01"]
+    fake = ["2019-02-29", "1900-02-29", "0000-01-01", "2020-01-01T25:61:99", "9999-99-99", "2020-04-31"]
+    fake += ["2020-01-01T23:59:60", "2020-01-01 10:00+2400", "2020-01-01T10:60"]
+    (tmp_path / "d.csv").write_text("d,r,f\n" + "".join(f"{v},{real[0]},{fake[0]}\n" for v in real + fake))
+    result = infer_files(tmp_path, policy="widen")
+    assert result.schema == Schema([ColSpec("string", "d"), ColSpec("datetime", "r"), ColSpec("string", "f")])
+    assert result.report.field("d").types == (("string", len(fake)), ("datetime", len(real)))
+
+
 # --- options ---------------------------------------------------------------------------------------------
 
 

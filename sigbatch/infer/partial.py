@@ -938,9 +938,13 @@ _TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("boolean", r"^(?i:true|false)$"),
     (
         "datetime",
-        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$",
+        r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})"
+        r"(?:[T ](?P<h>[0-9]{2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2})(?:\.[0-9]+)?)?"
+        r"(?:Z|[+-](?P<oh>[0-9]{2}):?(?P<om>[0-9]{2}))?)?$",
     ),
 )
+# Days per month (index 1-12) in a common year.
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
 def partial_from_text(table: pa.Table, *, origin: int = 0, first_row: int = 0) -> Partial:
@@ -948,8 +952,9 @@ def partial_from_text(table: pa.Table, *, origin: int = 0, first_row: int = 0) -
 
     Per cell, vectorised: a null is null; an integer literal of up to 18 digits is ``long``; another
     number (``1.5``, ``1e3``, ``nan``) is ``double``; ``true``/``false`` (any case) is ``boolean``;
-    an ISO-8601 date or date-time is ``datetime``; anything else is ``string``. Like JSON values,
-    cells of different types in one column are a conflict that the policy settles.
+    an ISO-8601 date or date-time that exists (not ``2020-02-30`` or ``25:61``) is ``datetime``;
+    anything else is ``string``. Like JSON values, cells of different types in one column are a
+    conflict that the policy settles.
 
     Example:
         >>> t = pa.table({"x": ["1", "2.5", None, "n/a"]})
@@ -983,6 +988,8 @@ def _node_from_text(arr: pa.Array, origin: int, first_row: int) -> FieldPartial:
             mask = remaining
         else:
             mask = pc.and_(remaining, pc.fill_null(pc.match_substring_regex(arr, pattern), False))
+            if kind == "datetime":
+                mask = _real_datetimes(arr, mask, pattern)
             remaining = pc.and_not(remaining, mask)
         count = int(pc.sum(mask).as_py() or 0)
         if count:
@@ -992,3 +999,42 @@ def _node_from_text(arr: pa.Array, origin: int, first_row: int) -> FieldPartial:
             shown = [example_text(c) if kind == "string" else example_text(c)[1:-1] for c in cells]
             examples.append((kind, tuple((origin, first_row, i, s) for i, s in zip(idx, shown, strict=True))))
     return FieldPartial(nulls=arr.null_count, types=_sorted_kinds(typed), examples=_sorted_kinds(examples))
+
+
+def _real_datetimes(arr: pa.Array, mask: pa.Array, pattern: str) -> pa.Array:
+    """``mask`` without the cells that spell no real date-time (``2020-02-30``, ``25:61``).
+
+    A real one has a year from 1, a month 1-12, a day within its month (February 29 in leap years
+    only), an hour 0-23, minutes and seconds 0-59 and an offset below 24 hours: the date-times that
+    Arrow and pandas parse. Only the cells ``mask`` marks (those spelling one) are looked at.
+    """
+    marked = mask.to_numpy(zero_copy_only=False)
+    where = np.flatnonzero(marked)
+    if not len(where):
+        return mask
+    parts = pc.extract_regex(arr.take(pa.array(where)), pattern)
+
+    def number(name: str) -> np.ndarray:
+        digits = parts.field(name)
+        return pc.cast(pc.if_else(pc.equal(digits, ""), "0", digits), pa.int32()).to_numpy()
+
+    year, month, day = number("y"), number("mo"), number("d")
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days = _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    real = (
+        (year >= 1)
+        & (month >= 1)
+        & (month <= 12)
+        & (day >= 1)
+        & (day <= days)
+        & (number("h") <= 23)
+        & (number("mi") <= 59)
+        & (number("s") <= 59)
+        & (number("oh") <= 23)
+        & (number("om") <= 59)
+    )
+    if real.all():
+        return mask
+    marked = marked.copy()
+    marked[where[~real]] = False
+    return pa.array(marked)
