@@ -382,6 +382,36 @@ def test_dask_checks_options_before_reading(unreadable):
         infer_schema(unreadable, policy="bogus", scheduler="synchronous")
 
 
+@pytest.mark.spark
+def test_spark_checks_options_and_raises_executor_errors_as_sigbatchs(unreadable, spark, capsys):
+    """Spark checks options first; an executor's InferenceError reaches the caller as itself (one line)."""
+    from sigbatch.cli import main
+    from sigbatch.spark import infer_schema
+
+    with pytest.raises(ConfigError, match=r"^Unknown policy 'bogus'"):
+        infer_schema(unreadable, spark=spark, policy="bogus")
+    with pytest.raises(InferenceError) as info:
+        infer_schema(unreadable, spark=spark)
+    assert type(info.value) is InferenceError
+    assert str(info.value) == (
+        "b.parquet: cannot read as parquet: Parquet magic bytes not found in footer. "
+        "Either the file is corrupted or this is not a parquet file."
+    )
+    frame = spark.createDataFrame([(decimal.Decimal("1.50"),)], "d decimal(5,2)")
+    with pytest.raises(InferenceError) as info:
+        infer_schema(frame)
+    assert type(info.value) is InferenceError
+    assert str(info.value).startswith("Field 'd' has Arrow type decimal128(5, 2), which has no")
+    (unreadable / "a.jsonl").write_text('{"a": 1}\n')
+    (unreadable / "c.jsonl").write_text('{"a": ' + "[" * 150 + "]" * 150 + "}\n")
+    assert main(["infer", str(unreadable), "--engine", "spark", "--format", "json"]) == 2
+    assert capsys.readouterr().err == (
+        "sigbatch infer: error: c.jsonl: Field 'a" + "[]" * 29 + "…' is nested 101 levels deep; sigbatch "
+        "infers at most 100 levels of arrays, objects and maps. Hint: flatten the data, or store the deep "
+        "part as a JSON string.\n"
+    )
+
+
 def test_nested_values_from_json_lines_keep_their_types(tmp_path):
     """Sanity: nested JSON values through the checked stream keep MLflow's types."""
     rows = [{"id": i, "tags": ["x"] * (i % 2 + 1), "o": {"k": i}} for i in range(5)]

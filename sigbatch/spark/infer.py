@@ -21,15 +21,26 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from sigbatch import errors
+from sigbatch.errors import InferenceError, SigbatchError
 from sigbatch.infer.finalize import InferenceResult, Selection
-from sigbatch.infer.lake import choose_partitions, finish, merge_dicts, plan_files, read_task_dict
+from sigbatch.infer.lake import (
+    check_options,
+    choose_partitions,
+    finish,
+    merge_dicts,
+    plan_files,
+    read_task_dict,
+)
 from sigbatch.infer.partial import EMPTY, Partial, Sample, merge, merge_all, partial_from_table
 
 __all__ = ["infer_schema"]
@@ -71,6 +82,14 @@ def infer_schema(
     Example:
         result = infer_schema(spark.read.parquet("lake/"), fraction=0.1, seed=3)
     """
+    check_options(
+        format=format,
+        fraction=fraction,
+        max_partitions=max_partitions,
+        rows_per_partition=rows_per_partition,
+        seed=seed,
+        policy=policy,
+    )
     if isinstance(source, DataFrame):
         partial, selection = _dataframe_partial(source, fraction, max_partitions, rows_per_partition, seed)
         return finish(partial, policy, selection)
@@ -85,8 +104,41 @@ def infer_schema(
         engine="spark",
     )
     rdd = session.sparkContext.parallelize([t.to_dict() for t in tasks], len(tasks))
-    merged = rdd.map(read_task_dict).reduce(merge_dicts)
+    merged = rdd.map(_read_or_error).reduce(_merge_or_error)
+    _raise_error([merged])
     return finish(Partial.from_dict(merged), policy, selection)
+
+
+# sigbatch's errors raised on an executor come back to the driver as data, {"error": [position,
+# class name, message]}, and are raised there as themselves: a PythonException would carry them
+# wrapped in Java frames (and Spark would retry a task whose data cannot change). The error of the
+# earliest file or partition wins, so a run reports the same one every time.
+
+
+def _read_or_error(task: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`~sigbatch.infer.lake.read_task_dict`, a sigbatch error returned as an error dict."""
+    try:
+        return read_task_dict(task)
+    except SigbatchError as exc:
+        return {"error": [task["origin"], type(exc).__name__, str(exc)]}
+
+
+def _merge_or_error(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
+    """Two partial dicts merged, or the earlier error of either."""
+    failed = [d["error"] for d in (left, right) if "error" in d]
+    return {"error": min(failed)} if failed else merge_dicts(left, right)
+
+
+def _raise_error(dicts: list[Mapping[str, Any]]) -> None:
+    """Raise the earliest error dict among ``dicts`` as the sigbatch error it was on the executor."""
+    failed = [d["error"] for d in dicts if "error" in d]
+    if not failed:
+        return
+    _, kind, message = min(failed)
+    cls = getattr(errors, kind, None)
+    if not (isinstance(cls, type) and issubclass(cls, SigbatchError)):
+        cls = InferenceError
+    raise cls(message)
 
 
 def _dataframe_partial(
@@ -97,11 +149,6 @@ def _dataframe_partial(
     seed: int,
 ) -> tuple[Partial, Selection]:
     """The merged partial of the chosen partitions of ``df``, and the selection."""
-    if rows_per_partition is not None and rows_per_partition < 1:
-        from sigbatch.errors import ConfigError
-
-        msg = f"rows_per_partition must be at least 1, got {rows_per_partition!r}"
-        raise ConfigError(msg)
     count = df.rdd.getNumPartitions()
     keys = [f"partition {i}" for i in range(count)]
     chosen = choose_partitions(keys, fraction=fraction, max_partitions=max_partitions, seed=seed)
@@ -114,10 +161,15 @@ def _dataframe_partial(
         context = TaskContext.get()
         pid = context.partitionId() if context is not None else -1
         if pid in keep:
-            yield _partition_summary(batches, pid, cap)
+            try:
+                yield _partition_summary(batches, pid, cap)
+            except SigbatchError as exc:
+                error = {"error": [pid, type(exc).__name__, str(exc)]}
+                yield pa.RecordBatch.from_pydict({"partial": [json.dumps(error)]})
 
-    texts = [row.partial for row in df.mapInArrow(summarise, _PARTIAL_SCHEMA).collect()]
-    partial = merge(_declared(df), merge_all(Partial.from_json(t) for t in texts))
+    dicts = [json.loads(row.partial) for row in df.mapInArrow(summarise, _PARTIAL_SCHEMA).collect()]
+    _raise_error(dicts)
+    partial = merge(_declared(df), merge_all(Partial.from_dict(d) for d in dicts))
     selection = Selection(
         source="Spark DataFrame",
         format=None,
