@@ -19,14 +19,21 @@ this process. Every engine therefore reads each file the same way and gives the 
 * **JSON lines**: values keep their nesting (lists are Arrays, objects are Objects, integers
   ``long``, decimals ``double``, everything else ``string``). A file is read by Arrow's JSON reader
   (vectorised, typed per column) when that typing is MLflow's: if the reader fails (values of two
-  types under one key, a bad line) or a ``double`` column holds an integral value (which may have
-  been an integer literal, a conflict for MLflow), the file is parsed line by line with Python's
-  ``json`` and typed value by value instead, where a bad line or a line that is not an object is
-  counted ``unreadable``. Through Arrow, a key absent from a line counts as null (Arrow cannot tell
-  them apart); the schema is the same either way.
-* **CSV**: a header line, then every cell read as text and typed by what it spells (see
-  :func:`~sigbatch.infer.partial.partial_from_text`); only an empty cell is null; a malformed row
-  is counted ``unreadable``.
+  types under one key, a bad line, text that is not UTF-8), a line does not start with ``{`` (Arrow
+  never sees it: a ``null`` line crashes pyarrow), a line holds more than one value, or a
+  ``double`` column holds an integral value (which may have been an integer literal, a conflict for
+  MLflow), the file is parsed line by line with Python's ``json`` and typed value by value
+  instead, where a bad line or a line that is not an object is counted ``unreadable``. Through
+  Arrow, a key absent from a line reads as null; without a ``null`` in the text it is counted
+  absent, and with one, a null where objects are sends the file to the values (MLflow makes every
+  property of a ``None`` object optional, not of an absent one), so the schema is the same either
+  way. Data nested deeper than :data:`~sigbatch.infer.partial.MAX_NESTING` levels is refused.
+* **CSV**: a header (parsed by Arrow as the rows are), then every cell read as text and typed by
+  what it spells (see :func:`~sigbatch.infer.partial.partial_from_text`); only an empty cell is
+  null; a malformed row is counted ``unreadable``.
+
+An error reading one file names it; an error raised on a Spark executor is raised on the driver as
+itself.
 
 Example:
     result = infer_files("lake/", rows_per_partition=1000)
