@@ -1427,18 +1427,23 @@ def enforce(
 def _parse_errors(batch: _Batch, bad: np.ndarray, reasons: dict[int, list[Reason]]) -> None:
     """Rows whose reader kept the raw text in :data:`CORRUPT_COLUMN`: one PARSE_ERROR each, in place
     of what their (null) columns would say."""
-    corrupt = batch.arrow.get(CORRUPT_COLUMN)
-    if corrupt is None or corrupt.null_count == len(corrupt):
+    if CORRUPT_COLUMN in batch.arrow:
+        corrupt = batch.arrow[CORRUPT_COLUMN]
+        if corrupt.null_count == len(corrupt):
+            return
+        texts = {int(i): corrupt[int(i)].as_py() for i in np.flatnonzero(~_nulls(corrupt))}
+    elif CORRUPT_COLUMN in batch.objects:  # records, or a column Arrow could not type
+        texts = {i: v for i, v in enumerate(batch.objects[CORRUPT_COLUMN]) if not _is_null(v)}
+    else:
         return
-    for pos in np.flatnonzero(~_nulls(corrupt)):
-        i = int(pos)
+    for i, text in texts.items():
         bad[i] = True
         reasons[i] = [
             Reason(
                 "",
                 ReasonCode.PARSE_ERROR,
                 "a record the reader can parse",
-                describe_value(corrupt[i].as_py()),
+                describe_value(text),
                 f"the source record could not be parsed; its raw text is in {CORRUPT_COLUMN}",
             )
         ]

@@ -88,9 +88,9 @@ def _accepts_params(fn: Callable[..., Any]) -> bool:
 def from_callable(obj: Any, uri: str = "<callable>", signature: ModelSignature | None = None) -> Model:
     """Wrap a callable ``f(df[, params])`` or an object with ``predict(df[, params])``.
 
-    A class with a ``predict`` method is instantiated first, without arguments.
+    A class is instantiated first, without arguments: its instances are the model.
     """
-    if inspect.isclass(obj) and callable(getattr(obj, "predict", None)):
+    if inspect.isclass(obj):
         try:
             obj = obj()
         except Exception as exc:
@@ -320,6 +320,9 @@ def score_batch(
     """
     scored = _score(data, model, signature, params, profile, on_schema_mismatch, typed=False)
     source = scored.enforced.source_rows(scored.rows, keep_columns)
+    if keep_columns is None and CORRUPT_COLUMN in source.column_names:
+        # null in every scored row (such rows are quarantined): only the quarantine keeps it
+        source = source.remove_column(source.column_names.index(CORRUPT_COLUMN))
     for name in scored.predictions.column_names:
         if name in source.column_names:
             source = source.remove_column(source.column_names.index(name))

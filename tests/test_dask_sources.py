@@ -111,6 +111,37 @@ def test_clean_json_has_no_corrupt_record_column(tmp_path):
     assert source.rows == 2
 
 
+def test_null_lines_and_lines_with_two_objects(tmp_path):
+    """A line `null` is a row of nulls, and a corrupt record only where the source has other corrupt
+    lines (as Spark reads it); pyarrow never sees such a line (a first line `null` crashed it). A
+    line holding two objects is one corrupt record (pyarrow would read it as two rows; Spark reads
+    the first object only)."""
+    (tmp_path / "only_null").mkdir()
+    (tmp_path / "only_null" / "a.jsonl").write_text('null\n{"id": 1, "v": 1.0}\n{"id": 2, "v": 2.0}\n')
+    source = _read(tmp_path / "only_null", "json")
+    assert source.schema.names == ["id", "v"]  # no _corrupt_record column
+    assert [(r["id"], r["v"], r["_sigbatch_row"]) for r in _rows(source)] == [
+        (None, None, 0),
+        (1, 1.0, 1),
+        (2, 2.0, 2),
+    ]
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "a.jsonl").write_text('null\n{"id": 1, "v": 1.0}\n')
+    (tmp_path / "mixed" / "b.jsonl").write_text(
+        '{"id": 2, "v": 2.0}{"id": 3, "v": 3.0}\n5\n{"id": 4, "v": 4.0}\n'
+    )
+    assert [
+        (r["_sigbatch_file"], r["_sigbatch_row"], r["id"], r[CORRUPT_COLUMN])
+        for r in _rows(_read(tmp_path / "mixed", "json"))
+    ] == [
+        ("a.jsonl", 0, None, "null"),
+        ("a.jsonl", 1, 1, None),
+        ("b.jsonl", 0, None, '{"id": 2, "v": 2.0}{"id": 3, "v": 3.0}'),
+        ("b.jsonl", 1, None, "5"),
+        ("b.jsonl", 2, 4, None),
+    ]
+
+
 def test_corrupt_record_column_comes_last_whichever_file_found_it(tmp_path):
     """A corrupt line in the first file does not put the column before the other files' columns."""
     (tmp_path / "a.jsonl").write_text('{"x": 1}\nnot json\n')

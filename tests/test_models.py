@@ -148,6 +148,11 @@ def test_models_that_cannot_load_are_named(tmp_path, monkeypatch):
         "        self.k = 2.0\n"
         "    def predict(self, df):\n"
         "        return pd.Series([self.k] * len(df), name='score')\n"
+        "class Called:\n"
+        "    def __init__(self):\n"
+        "        self.k = 3.0\n"
+        "    def __call__(self, df):\n"
+        "        return pd.Series([self.k] * len(df), name='score')\n"
         "class NeedsArgs:\n"
         "    def __init__(self, path):\n"
         "        self.path = path\n"
@@ -169,6 +174,9 @@ def test_models_that_cannot_load_are_named(tmp_path, monkeypatch):
     sig = ModelSignature(Schema([ColSpec("long", "x")]), Schema([ColSpec("double", "score")]))
     result = score_batch([{"x": 1}, {"x": 2}], "python:sb_class_models:Scorer", sig)
     assert result.scored.column("score").to_pylist() == [2.0, 2.0] and result.quarantine.num_rows == 0
+    # a class without predict() whose instances are callable
+    result = score_batch([{"x": 1}], "python:sb_class_models:Called", sig)
+    assert result.scored.column("score").to_pylist() == [3.0] and result.quarantine.num_rows == 0
     pytest.importorskip("mlflow")
     (tmp_path / "not_a_model").mkdir()
     with pytest.raises(sigbatch.ModelLoadError, match=r"model URI '.*not_a_model': MLflow cannot load it \("):
@@ -234,6 +242,7 @@ def test_records_the_reader_could_not_parse_are_parse_errors():
         }
     )
     result = score_batch(table, lambda df: df["id"] * 10, sig)
+    assert result.scored.column_names == ["id", "name", "prediction"]  # _corrupt_record: quarantine only
     assert result.scored.column("id").to_pylist() == [1, 3]
     assert result.scored.column("prediction").to_pylist() == [10, 30]
     (bad,) = result.quarantine.to_pylist()
@@ -251,6 +260,15 @@ def test_records_the_reader_could_not_parse_are_parse_errors():
             "message": "the source record could not be parsed; its raw text is in _corrupt_record",
         }
     ]
+
+
+def test_records_with_a_corrupt_record_key_are_parse_errors():
+    """The same rows as records (how replay hands rows back) give the same PARSE_ERROR."""
+    sig = ModelSignature(Schema([ColSpec("long", "id", required=False)]))
+    result = score_batch([{"id": 1}, {"_corrupt_record": "{bad"}, {"id": 3}], lambda df: df["id"], sig)
+    assert result.scored.column("id").to_pylist() == [1, 3]
+    (bad,) = result.quarantine.to_pylist()
+    assert (bad["_sigbatch_row"], [e["code"] for e in bad["_sigbatch_errors"]]) == (1, ["PARSE_ERROR"])
 
 
 def test_missing_mlflow_gives_an_install_hint(monkeypatch, tmp_path):

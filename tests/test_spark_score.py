@@ -1058,3 +1058,25 @@ def test_scored_output_has_no_corrupt_record_column(spark, tmp_path):
     assert pq.read_table(Path(config.output) / "quarantine").column("_corrupt_record").to_pylist() == [
         '{"id": "2", "name": '
     ]
+
+
+def test_csv_quoted_line_breaks_are_read_as_on_dask(spark, tmp_path):
+    """A quoted CSV field holding a line break is one value on Spark (read with multiLine) as on
+    Dask, and a ragged record beside it is a corrupt record on both."""
+    from sigbatch.config import SourceConfig
+    from sigbatch.dask.io import read_piece_table
+    from sigbatch.dask.io import read_source as dask_source
+    from sigbatch.spark.io import read_source
+
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "a.csv").write_text('id,s\n1,a\n2,"multi\nline"\n3\n4,d\n')
+    source = SourceConfig(str(tmp_path / "lake"), None, "csv", {"header": True})
+    on_spark = [tuple(r) for r in read_source(spark, source).collect()]
+    dask = dask_source(source)
+    on_dask = [
+        (r["id"], r["s"], r["_corrupt_record"])
+        for p in dask.pieces
+        for r in read_piece_table(p, dask.schema, dask.options).to_pylist()
+    ]
+    expected = [("1", "a", None), ("2", "multi\nline", None), ("3", None, "3"), ("4", "d", None)]
+    assert on_spark == expected and on_dask == expected

@@ -41,6 +41,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -423,22 +424,40 @@ def _parse_json(data: bytes, schema: pa.Schema | None) -> pa.Table:
     return pj.read_json(io.BytesIO(data), parse_options=parse)
 
 
+#: A line that does not start with "{" (blank lines aside): not an object, or not on one line.
+_OTHER_LINE = re.compile(rb"^[ \t\r]*[^{ \t\r\n]", re.MULTILINE)
+_OBJECT_LINE = re.compile(rb"^[ \t\r]*\{", re.MULTILINE)
+
+
 def _read_json(data: bytes, schema: pa.Schema | None) -> pa.Table:
-    """JSON lines in one pyarrow pass; a piece that pass refuses is read again line by line."""
+    """JSON lines in one pyarrow pass; a piece that pass refuses is read again line by line.
+
+    pyarrow only sees pieces whose every line starts with "{" (it crashes the process on some
+    others, such as a first line ``null``), and its rows are kept only when they are one per line
+    (it reads ``{...}{...}`` on one line as two rows; Spark and the line-by-line pass do not).
+    """
     if not data.strip(_JSON_SPACE):
         return _empty(schema)  # pyarrow refuses an empty file; Spark reads no rows from it
-    try:
-        return _parse_json(data, schema)
-    except pa.ArrowInvalid:
-        table = _read_json_lines(data, schema)
-        if table is None:
-            raise  # every line is an object: the lines disagree on a type, no line is corrupt
-        return table
+    error: pa.ArrowInvalid | None = None
+    if _OTHER_LINE.search(data) is None:
+        try:
+            table = _parse_json(data, schema)
+        except pa.ArrowInvalid as exc:
+            error = exc
+        else:
+            if table.num_rows == len(_OBJECT_LINE.findall(data)):
+                return table
+    table = _read_json_lines(data, schema)
+    if table is None:
+        # every line is one object: the lines disagree on a type, no line is corrupt
+        raise error if error is not None else pa.ArrowInvalid("the lines could not be read as JSON objects")
+    return table
 
 
 def _read_json_lines(data: bytes, schema: pa.Schema | None) -> pa.Table | None:
     """Spark's PERMISSIVE mode: a line that is not a JSON object is a row of nulls whose
-    ``_corrupt_record`` is the line's text; the other lines are parsed as in a clean file.
+    ``_corrupt_record`` is the line's text (a line ``null`` only when other lines are corrupt, as
+    Spark's own schema inference has it); the other lines are parsed as in a clean file.
     None when every line is an object.
     """
     lines = [line for line in data.splitlines() if line.strip(_JSON_SPACE)]  # blank lines are no rows
@@ -453,8 +472,14 @@ def _read_json_lines(data: bytes, schema: pa.Schema | None) -> pa.Table | None:
         raise pa.ArrowInvalid(msg) from None
     # the good rows at their own positions, null rows at the corrupt lines'
     index = pa.array(np.cumsum(good) - 1, mask=~good)
+    # Spark reads a line `null` as a row of nulls, and as a corrupt record only when the source has
+    # other corrupt lines too (its schema then has the column: here, the planning pass's schema)
+    nulls = np.fromiter((line.strip(_JSON_SPACE) == b"null" for line in lines), dtype=bool, count=len(lines))
+    others = bool((~good & ~nulls).any())
+    with_column = others or (schema is not None and CORRUPT_COLUMN in schema.names)
+    corrupt = ~good if with_column else np.zeros(len(lines), dtype=bool)
     raw = pa.array(
-        [None if ok else line.decode("utf-8", "replace") for line, ok in zip(lines, good, strict=True)],
+        [line.decode("utf-8", "replace") if bad else None for line, bad in zip(lines, corrupt, strict=True)],
         pa.string(),
     )
     names, columns = [], []
@@ -464,7 +489,7 @@ def _read_json_lines(data: bytes, schema: pa.Schema | None) -> pa.Table | None:
             taken = pc.coalesce(raw, taken.combine_chunks().cast(pa.string()))
         names.append(name)
         columns.append(taken)
-    if CORRUPT_COLUMN not in names:
+    if CORRUPT_COLUMN not in names and with_column:
         names.append(CORRUPT_COLUMN)
         columns.append(raw)
     return pa.Table.from_arrays(columns, names=names)

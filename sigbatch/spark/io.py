@@ -75,6 +75,8 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     fields keeps its first fields (missing ones null, extra ones dropped) and its text there, so
     the core quarantines it as a parse error instead of scoring a padded or cut row. Options
     ``columnNameOfCorruptRecord`` or a ``mode`` other than PERMISSIVE leave the read as asked.
+    CSV is read with ``multiLine`` (a quoted field may hold a line break, as the Dask job reads
+    it) unless the options set it.
 
     Example:
         from sigbatch.config import SourceConfig
@@ -90,6 +92,9 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     if source.path is None:  # pragma: no cover - the config loader refuses this
         msg = "set 'source.path' or 'source.table'"
         raise ConfigError(msg)
+    if source.format.lower() == "csv" and "multiline" not in {k.lower() for k in source.options}:
+        # a quoted field may hold a line break, as the Dask job reads it (each file one partition)
+        reader = reader.option("multiLine", True)
     try:
         df = reader.format(source.format).load(source.path)
         if _csv_with_corrupt_records(source, df):
