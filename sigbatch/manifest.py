@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from sigbatch.errors import ConfigError, SigbatchError
-from sigbatch.quarantine import ERRORS_COLUMN, STAGE_COLUMN
+from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN, STAGE_COLUMN
 from sigbatch.types import ModelSignature
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Counts",
     "Manifest",
     "Stopwatch",
+    "check_source_columns",
     "count_outputs",
     "finish_job",
     "is_uri",
@@ -146,6 +147,25 @@ def is_uri(path: str | Path) -> bool:
         (True, True, False, False)
     """
     return bool(_URI.match(str(path)))
+
+
+#: The columns a job adds to identify a source row (its file, the file's split, the row's position).
+IDENTITY_NAMES = ("_sigbatch_file", "_sigbatch_file_offset", ROW_COLUMN)
+
+
+def check_source_columns(names: list[str]) -> None:
+    """Refuse a job's source that has a column named as one of the row identity columns.
+
+    Raises:
+        ConfigError: naming the columns.
+    """
+    clash = [n for n in names if n in IDENTITY_NAMES]
+    if clash:
+        msg = (
+            f"the source has column(s) {clash} named as the columns a job adds to identify each "
+            "row; rename or drop them before scoring"
+        )
+        raise ConfigError(msg)
 
 
 def prepare_output(output: str | Path, mode: str) -> Path:

@@ -567,20 +567,23 @@ def test_file_id_is_sparks_xxhash64(spark):
     assert {r["t"]: r["h"] for r in rows.collect()} == {t: file_id(t) for t in texts}
 
 
-def test_source_column_named_like_the_file_identity_is_kept_as_data(spark, models, tmp_path):
-    """A source column called _sigbatch_file (here integers) is not taken for file ids: the job
-    keeps it as it is in the quarantine, in one pass."""
+def test_source_column_named_like_the_file_identity_is_refused(spark, models, tmp_path):
+    """A source column called _sigbatch_file would be confused with the row identity the job adds
+    (and dropped from the scored rows): the job refuses it by name, before any work, as Dask's does."""
+    from sigbatch.dask import run_scoring as dask_run_scoring
     from sigbatch.spark import run_scoring
 
-    table, expected = models.landing_table(50)
+    table, _ = models.landing_table(50)
     table = table.append_column("_sigbatch_file", pa.array(range(1000, 1050), pa.int64()))
     config = _config(
         tmp_path, _write_parquet(table, tmp_path / "lake"), f"signature={_signature_file(tmp_path, models)}"
     )
-    manifest = run_scoring(spark, config)
-    assert "drop_first_pass" not in manifest.timings and "score_and_write_scored" in manifest.timings
-    quarantine = pq.read_table(Path(config.output) / "quarantine")
-    assert {r["id"]: r["_sigbatch_file"] for r in quarantine.to_pylist()} == {i: 1000 + i for i in expected}
+    message = r"the source has column\(s\) \['_sigbatch_file'\] named as the columns a job adds to identify each row"
+    with pytest.raises(ConfigError, match=message):
+        run_scoring(spark, config)
+    with pytest.raises(ConfigError, match=message):
+        dask_run_scoring(config)
+    assert not Path(config.output).exists()
 
 
 def test_file_paths_looks_up_ids_the_listing_does_not_give(spark, models, tmp_path, monkeypatch):

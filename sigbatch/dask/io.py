@@ -190,7 +190,8 @@ def read_source(
         compute: how to run the schema pass of text formats (the job's scheduler).
         identity: add the row identity columns (the job leaves them out when the config names
             ``output.key_columns``). A source that has a column of one of those names is read
-            as it is, without identity.
+            as it is, without identity (the scoring job refuses such a source; see
+            :func:`sigbatch.manifest.check_source_columns`).
 
     Raises:
         ConfigError: no such path, no files, unknown reader options, or files whose schemas

@@ -51,6 +51,7 @@ from sigbatch.manifest import (
     SCORED_DIR,
     Manifest,
     Stopwatch,
+    check_source_columns,
     finish_job,
     is_uri,
     prepare_output,
@@ -416,6 +417,7 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         source = read_source(
             config.source, blocksize=config.dask_blocksize, compute=compute, identity=not config.key_columns
         )
+        check_source_columns(source.schema.names)
         # preflight runs here, before the output is touched
         spec, sig, params, layout = _prepare(
             source.frame._meta,

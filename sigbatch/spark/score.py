@@ -80,6 +80,7 @@ from sigbatch.manifest import (
     STAGING_PREFIX,
     Manifest,
     Stopwatch,
+    check_source_columns,
     finish_job,
     prepare_output,
     remove_entries,
@@ -592,6 +593,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
 
     sig = _job_signature(config)
     raw = read_source(spark, config.source)
+    check_source_columns(raw.columns)
     _check_columns("output.key_columns", config.key_columns, raw.columns)
     _check_columns("output.keep_columns", config.keep_columns, raw.columns)
 
