@@ -21,7 +21,7 @@ from typing import Any
 
 from sigbatch.config import flatten_keys, parse_overrides, read_config_file, unknown_key
 from sigbatch.errors import ConfigError, DependencyError
-from sigbatch.infer.finalize import POLICIES, InferenceResult
+from sigbatch.infer.finalize import POLICIES, InferenceResult, json_target_problem
 from sigbatch.infer.lake import FORMATS, infer_files
 
 __all__ = ["DASK_SCHEDULERS", "ENGINES", "INFER_KEYS", "InferConfig", "load_infer_config", "run_infer"]
@@ -162,11 +162,10 @@ def _check_output(origin: str, output: str) -> None:
     if not output:
         msg = f"{origin}: key 'output' is empty; give a file path for the signature JSON, or leave it out"
         raise ConfigError(msg)
-    if target.is_dir():
-        msg = f"{origin}: key 'output': {output} is a directory; give a file path for the signature JSON"
-        raise ConfigError(msg)
-    if not target.parent.is_dir():
-        msg = f"{origin}: key 'output': directory {target.parent} does not exist (create it first)"
+    problem = json_target_problem(target)
+    if problem is not None:
+        where = f"{output} " if target.is_dir() else ""
+        msg = f"{origin}: key 'output': {where}{problem}"
         raise ConfigError(msg)
 
 

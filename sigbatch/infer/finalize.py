@@ -267,6 +267,15 @@ class Report:
         return lines
 
 
+def json_target_problem(target: Path) -> str | None:
+    """Why ``target`` cannot become the signature JSON file (a directory, or in a missing one), or None."""
+    if target.is_dir():
+        return "is a directory; give a file path for the signature JSON"
+    if not target.parent.is_dir():
+        return f"directory {target.parent} does not exist (create it first)"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class InferenceResult:
     """The outcome of a lake-scale inference: the schema, the report, and the merged partial."""
@@ -289,11 +298,9 @@ class InferenceResult:
             SignatureFileError: ``path`` is a directory or in a missing one, or cannot be written.
         """
         target = Path(path)
-        if target.is_dir():
-            msg = f"{target}: is a directory; give a file path for the signature JSON"
-            raise SignatureFileError(msg)
-        if not target.parent.is_dir():
-            msg = f"{target}: directory {target.parent} does not exist (create it first)"
+        problem = json_target_problem(target)
+        if problem is not None:
+            msg = f"{target}: {problem}"
             raise SignatureFileError(msg)
         try:
             target.write_text(json.dumps(self.signature.to_dict(), indent=2) + "\n", encoding="utf-8")
