@@ -376,3 +376,14 @@ def test_pandas_frame_partial():
         [ColSpec("double", "x", False), ColSpec("long", "n"), ColSpec(Array("string"), "tags")]
     )
     assert DataType.long in schema.input_types()
+
+
+def test_merge_and_from_dict_refuse_what_is_not_a_partial():
+    """merge takes Partial objects only, and a partial read back from a dict may only name the
+    known types: a mistake is an error that says so, not a silent result."""
+    with pytest.raises(TypeError, match=r"merge takes two Partial objects .*got NoneType"):
+        merge(None, EMPTY)
+    with pytest.raises(TypeError, match=r"merge takes two Partial objects .*got dict"):
+        merge(EMPTY, {"rows": 1})
+    with pytest.raises(InferenceError, match=r"a partial names unknown type\(s\) \['bogus'\]"):
+        Partial.from_dict({"rows": 3, "fields": {"a": {"types": {"bogus": 3}}}})

@@ -167,7 +167,15 @@ class FieldPartial:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Self:
-        """Read :meth:`to_dict`'s form."""
+        """Read :meth:`to_dict`'s form.
+
+        Raises:
+            InferenceError: a type name that is not one of :data:`KINDS`.
+        """
+        unknown = sorted(set(d.get("types", {})) - set(KINDS))
+        if unknown:
+            msg = f"a partial names unknown type(s) {unknown}; the types are {list(KINDS)}"
+            raise InferenceError(msg)
         return cls(
             missing=int(d.get("missing", 0)),
             nulls=int(d.get("nulls", 0)),
@@ -289,6 +297,12 @@ def merge(left: Partial, right: Partial) -> Partial:
         >>> p.rows, p.field("a").missing, p.field("b").missing
         (2, 1, 1)
     """
+    for side in (left, right):
+        if not isinstance(side, Partial):
+            msg = (
+                f"merge takes two Partial objects (Partial.from_dict reads a dict), got {type(side).__name__}"
+            )
+            raise TypeError(msg)
     if left == EMPTY:
         return right
     if right == EMPTY:
