@@ -1065,7 +1065,8 @@ def test_scored_output_has_no_corrupt_record_column(spark, tmp_path):
 
 def test_csv_quoted_line_breaks_are_read_as_on_dask(spark, tmp_path):
     """A quoted CSV field holding a line break is one value on Spark (read with multiLine) as on
-    Dask, and a ragged record beside it is a corrupt record on both."""
+    Dask, a ragged record beside it is a corrupt record on both, and both take the first line as
+    the header by default."""
     from sigbatch.config import SourceConfig
     from sigbatch.dask.io import read_piece_table
     from sigbatch.dask.io import read_source as dask_source
@@ -1073,7 +1074,7 @@ def test_csv_quoted_line_breaks_are_read_as_on_dask(spark, tmp_path):
 
     (tmp_path / "lake").mkdir()
     (tmp_path / "lake" / "a.csv").write_text('id,s\n1,a\n2,"multi\nline"\n3\n4,d\n')
-    source = SourceConfig(str(tmp_path / "lake"), None, "csv", {"header": True})
+    source = SourceConfig(str(tmp_path / "lake"), None, "csv", {})  # the header is the first line on both
     on_spark = [tuple(r) for r in read_source(spark, source).collect()]
     dask = dask_source(source)
     on_dask = [

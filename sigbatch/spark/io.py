@@ -75,8 +75,8 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     fields keeps its first fields (missing ones null, extra ones dropped) and its text there, so
     the core quarantines it as a parse error instead of scoring a padded or cut row. Options
     ``columnNameOfCorruptRecord`` or a ``mode`` other than PERMISSIVE leave the read as asked.
-    CSV is read with ``multiLine`` (a quoted field may hold a line break, as the Dask job reads
-    it) unless the options set it.
+    CSV is read with ``multiLine`` (a quoted field may hold a line break) and ``header`` (the first
+    line names the columns), as the Dask job reads it, unless the options set them.
 
     Example:
         from sigbatch.config import SourceConfig
@@ -92,9 +92,14 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     if source.path is None:  # pragma: no cover - the config loader refuses this
         msg = "set 'source.path' or 'source.table'"
         raise ConfigError(msg)
-    if source.format.lower() == "csv" and "multiline" not in {k.lower() for k in source.options}:
-        # a quoted field may hold a line break, as the Dask job reads it (each file one partition)
-        reader = reader.option("multiLine", True)
+    given = {k.lower() for k in source.options}
+    if source.format.lower() == "csv":
+        # as the Dask job reads CSV: a quoted field may hold a line break (each file one partition),
+        # and the first line is the header
+        if "multiline" not in given:
+            reader = reader.option("multiLine", True)
+        if "header" not in given:
+            reader = reader.option("header", True)
     try:
         df = reader.format(source.format).load(source.path)
         if _csv_with_corrupt_records(source, df):
