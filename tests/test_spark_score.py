@@ -1084,3 +1084,30 @@ def test_csv_quoted_line_breaks_are_read_as_on_dask(spark, tmp_path):
     ]
     expected = [("1", "a", None), ("2", "multi\nline", None), ("3", None, "3"), ("4", "d", None)]
     assert on_spark == expected and on_dask == expected
+
+
+def test_ragged_csv_records_with_inferred_types_are_corrupt_on_both_engines(spark, tmp_path):
+    """With inferSchema: true, a record with too few or too many fields is a corrupt record on
+    Spark as on Dask (its first fields typed, its text kept), not a padded or cut row."""
+    from sigbatch.config import SourceConfig
+    from sigbatch.dask.io import read_piece_table
+    from sigbatch.dask.io import read_source as dask_source
+    from sigbatch.spark.io import read_source
+
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "a.csv").write_text("id,v,s\n1,0.5,a\n2,1.5\n3,2.5,c,extra\n4,3.5,d\n")
+    source = SourceConfig(str(tmp_path / "lake"), None, "csv", {"inferSchema": True})
+    on_spark = [tuple(r) for r in read_source(spark, source).collect()]
+    dask = dask_source(source)
+    on_dask = [
+        (r["id"], r["v"], r["s"], r["_corrupt_record"])
+        for p in dask.pieces
+        for r in read_piece_table(p, dask.schema, dask.options).to_pylist()
+    ]
+    expected = [
+        (1, 0.5, "a", None),
+        (2, 1.5, None, "2,1.5"),
+        (3, 2.5, "c", "3,2.5,c,extra"),
+        (4, 3.5, "d", None),
+    ]
+    assert on_spark == expected and on_dask == expected

@@ -70,8 +70,9 @@ def _options(options: dict[str, Any]) -> dict[str, str]:
 def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
     """The source rows, as the config describes them (a path and format, or a table name).
 
-    A CSV source read with Spark's default types (no ``inferSchema: true``) gets a
-    ``_corrupt_record`` column, as Spark's JSON reader has one: a record with too few or too many
+    A CSV source is read again with the schema of the first read (text, or the types
+    ``inferSchema: true`` found) plus a ``_corrupt_record`` column, as Spark's JSON reader has
+    one: a record with too few or too many
     fields keeps its first fields (missing ones null, extra ones dropped) and its text there, so
     the core quarantines it as a parse error instead of scoring a padded or cut row. Options
     ``columnNameOfCorruptRecord`` or a ``mode`` other than PERMISSIVE leave the read as asked.
@@ -122,7 +123,6 @@ def _csv_with_corrupt_records(source: SourceConfig, df: DataFrame) -> bool:
     options = {k.lower(): str(v).lower() for k, v in source.options.items()}
     return (
         source.format.lower() == "csv"
-        and options.get("inferschema", "false") != "true"
         and "columnnameofcorruptrecord" not in options
         and options.get("mode", "permissive") == "permissive"
         and bool(df.columns)  # an empty source: nothing to read
