@@ -46,8 +46,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sigbatch.errors import ConfigError
-from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR, SCORED_DIR
-from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN, STAGE_COLUMN
+from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR, REPLAY_QUARANTINE_DIR, REPLAYED_DIR, SCORED_DIR
+from sigbatch.quarantine import ERRORS_COLUMN, IDENTITY_COLUMNS, ROW_COLUMN, STAGE_COLUMN
 from sigbatch.types import AnyType, Array, ColSpec, ColumnType, DataType, Map, ModelSignature, Object, Schema
 
 __all__ = [
@@ -84,8 +84,6 @@ __all__ = [
 ]
 
 ENGINES = ("local", "dask", "spark")
-REPLAYED_DIR = "replayed"
-REPLAY_QUARANTINE_DIR = "quarantine_after_replay"
 #: Where a row sits, added by the engine adapters: the quarantine file (relative to the
 #: quarantine directory) and the row's position in that file.
 FILE_COLUMN = "_sigbatch_audit_file"
@@ -112,7 +110,7 @@ DRIFT_SCHEMA = pa.schema([pa.field("partial", pa.string())])
 _REASON_COLUMNS = (ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN)
 #: Where a quarantined row came from, as the scoring jobs record it (source file, split offset,
 #: row in it; in-memory scoring records the row only). Shown with examples, kept by a replay.
-LOCATION_COLUMNS = ("_sigbatch_file", "_sigbatch_file_offset", ROW_COLUMN)
+LOCATION_COLUMNS = IDENTITY_COLUMNS
 #: Rows that were not records at all are kept as JSON text in this column (source data).
 RAW_COLUMN = "_sigbatch_raw"
 _MODEL_ERROR = "MODEL_ERROR"

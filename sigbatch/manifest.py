@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from sigbatch.errors import ConfigError, SigbatchError
-from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN, STAGE_COLUMN
+from sigbatch.quarantine import ERRORS_COLUMN, IDENTITY_COLUMNS, STAGE_COLUMN
 from sigbatch.types import ModelSignature
 
 __all__ = [
@@ -48,9 +48,11 @@ __all__ = [
 MANIFEST_NAME = "_sigbatch_manifest.json"
 SCORED_DIR = "scored"
 QUARANTINE_DIR = "quarantine"
-#: What a scoring job and the replays after it leave in an output directory (the replay's own
-#: directories are named in sigbatch.audit too); an overwrite replaces all of them.
-JOB_ENTRIES = (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME, "replayed", "quarantine_after_replay")
+REPLAYED_DIR = "replayed"  # a replay's rows that now pass
+REPLAY_QUARANTINE_DIR = "quarantine_after_replay"  # the rows still quarantined after replays
+#: What a scoring job and the replays after it leave in an output directory; an overwrite
+#: replaces all of them.
+JOB_ENTRIES = (SCORED_DIR, QUARANTINE_DIR, MANIFEST_NAME, REPLAYED_DIR, REPLAY_QUARANTINE_DIR)
 #: Where a running job writes, inside its output directory, until it replaces the old outputs.
 STAGING_PREFIX = "_sigbatch_tmp_"
 
@@ -149,17 +151,13 @@ def is_uri(path: str | Path) -> bool:
     return bool(_URI.match(str(path)))
 
 
-#: The columns a job adds to identify a source row (its file, the file's split, the row's position).
-IDENTITY_NAMES = ("_sigbatch_file", "_sigbatch_file_offset", ROW_COLUMN)
-
-
 def check_source_columns(names: list[str]) -> None:
     """Refuse a job's source that has a column named as one of the row identity columns.
 
     Raises:
         ConfigError: naming the columns.
     """
-    clash = [n for n in names if n in IDENTITY_NAMES]
+    clash = [n for n in names if n in IDENTITY_COLUMNS]
     if clash:
         msg = (
             f"the source has column(s) {clash} named as the columns a job adds to identify each "

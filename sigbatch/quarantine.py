@@ -18,7 +18,10 @@ import pyarrow as pa
 __all__ = [
     "CORRUPT_COLUMN",
     "ERRORS_COLUMN",
+    "FILE_COLUMN",
+    "IDENTITY_COLUMNS",
     "KIND_COLUMN",
+    "OFFSET_COLUMN",
     "PRED_PREFIX",
     "REASON_TYPE",
     "ROW_COLUMN",
@@ -102,6 +105,11 @@ REASON_TYPE = pa.struct(
 ERRORS_COLUMN = "_sigbatch_errors"
 STAGE_COLUMN = "_sigbatch_stage"
 ROW_COLUMN = "_sigbatch_row"
+#: Where a source row came from, as the scoring jobs add it: its file, the file split's start,
+#: and (with ROW_COLUMN) its position there.
+FILE_COLUMN = "_sigbatch_file"
+OFFSET_COLUMN = "_sigbatch_file_offset"
+IDENTITY_COLUMNS = (FILE_COLUMN, OFFSET_COLUMN, ROW_COLUMN)
 #: The raw text of a source record its reader could not parse (Spark's ``columnNameOfCorruptRecord``;
 #: the Dask reader makes the same column): such a row is quarantined with ``PARSE_ERROR``.
 CORRUPT_COLUMN = "_corrupt_record"

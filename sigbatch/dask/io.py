@@ -57,7 +57,7 @@ import pyarrow.compute as pc
 
 from sigbatch.config import SourceConfig
 from sigbatch.errors import ConfigError
-from sigbatch.quarantine import ROW_COLUMN
+from sigbatch.quarantine import FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
 
 __all__ = [
     "CORRUPT_COLUMN",
@@ -72,9 +72,6 @@ __all__ = [
     "write_parquet",
 ]
 
-FILE_COLUMN = "_sigbatch_file"
-OFFSET_COLUMN = "_sigbatch_file_offset"
-IDENTITY_COLUMNS = (FILE_COLUMN, OFFSET_COLUMN, ROW_COLUMN)
 # Spark's columnNameOfCorruptRecord: the raw text of a JSON line or CSV record that does not parse.
 CORRUPT_COLUMN = "_corrupt_record"
 

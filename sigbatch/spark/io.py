@@ -31,7 +31,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from sigbatch.errors import ConfigError, DependencyError
 from sigbatch.manifest import is_uri
-from sigbatch.quarantine import CORRUPT_COLUMN, ROW_COLUMN
+from sigbatch.quarantine import CORRUPT_COLUMN, FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -51,10 +51,6 @@ __all__ = [
     "with_source_identity",
     "write_output",
 ]
-
-FILE_COLUMN = "_sigbatch_file"
-OFFSET_COLUMN = "_sigbatch_file_offset"
-IDENTITY_COLUMNS = (FILE_COLUMN, OFFSET_COLUMN, ROW_COLUMN)
 
 
 def quoted(name: str) -> str:
