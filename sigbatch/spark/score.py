@@ -634,21 +634,8 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     if rows_in is None:
         rows_in = raw.count()
     lap("count_source")
-    if remote is not None:
-        staging = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
-        scored_path = remote.child(f"{staging}/{SCORED_DIR}")
-        quarantine_path = remote.child(f"{staging}/{QUARANTINE_DIR}")
-    else:
-        staging = staging_dir(out).name
-        scored_path, quarantine_path = str(out / staging / SCORED_DIR), str(out / staging / QUARANTINE_DIR)
-
-    def remove(*names: str) -> None:
-        """Delete entries of the job's staging directory."""
-        if remote is not None:
-            remote.delete(tuple(f"{staging}/{name}" for name in names))
-        else:
-            remove_entries(out / staging, names)
-
+    staging = _Staging(remote, out)
+    scored_path, quarantine_path = staging.path(SCORED_DIR), staging.path(QUARANTINE_DIR)
     previous = str(spark.conf.get(_BATCH_CONF, "10000"))
     spark.conf.set(_BATCH_CONF, str(config.spark_batch_size))
     try:
@@ -666,7 +653,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
                     "scoring again through a local checkpoint (see spark.inline_quarantine_mb)",
                     file=sys.stderr,
                 )
-                remove(SCORED_DIR)
+                staging.remove(SCORED_DIR)
                 lap("drop_first_pass")
         if quarantine is not None:
             _write_quarantine(spark, *quarantine, quarantine_path, config.output_format)
@@ -676,18 +663,12 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
             _score_checkpointed(
                 framed.mapInArrow(scorer, struct), sig, keep, scored_path, quarantine_path, config, lap
             )
-        if remote is not None:
-            remote.replace(staging, (SCORED_DIR, QUARANTINE_DIR))
-        else:
-            replace_outputs(out, out / staging)
+        staging.replace_outputs()
     except BaseException:
         # no half-written outputs: a failed job leaves its staging directory nowhere, and an
         # earlier run's outputs as they were
         try:
-            if remote is not None:
-                remote.delete((staging,))
-            else:
-                shutil.rmtree(out / staging, ignore_errors=True)
+            staging.discard()
         except Exception:  # pragma: no cover - best effort: the job's own error is the one to see
             pass
         raise
@@ -706,6 +687,44 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         else (lambda _out, n: remote.counts(SCORED_DIR, QUARANTINE_DIR, config.output_format, n)),
         writer=None if remote is None else (lambda _out, m: remote.write_text(MANIFEST_NAME, m.to_json())),
     )
+
+
+class _Staging:
+    """Where the job writes inside its output (a local directory or a Hadoop URI) until its outputs
+    replace the earlier run's (:func:`~sigbatch.manifest.replace_outputs`, :meth:`HadoopOutput.replace`)."""
+
+    def __init__(self, remote: HadoopOutput | None, out: Any) -> None:
+        self.remote, self.out = remote, out
+        self.name = (
+            f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}" if remote is not None else staging_dir(out).name
+        )
+
+    def path(self, entry: str) -> str:
+        """Where the job writes an entry."""
+        if self.remote is not None:
+            return self.remote.child(f"{self.name}/{entry}")
+        return str(self.out / self.name / entry)
+
+    def remove(self, *entries: str) -> None:
+        """Delete entries the job wrote."""
+        if self.remote is not None:
+            self.remote.delete(tuple(f"{self.name}/{entry}" for entry in entries))
+        else:
+            remove_entries(self.out / self.name, entries)
+
+    def replace_outputs(self) -> None:
+        """The job's scored and quarantined rows replace the earlier run's outputs."""
+        if self.remote is not None:
+            self.remote.replace(self.name, (SCORED_DIR, QUARANTINE_DIR))
+        else:
+            replace_outputs(self.out, self.out / self.name)
+
+    def discard(self) -> None:
+        """Delete everything the job wrote."""
+        if self.remote is not None:
+            self.remote.delete((self.name,))
+        else:
+            shutil.rmtree(self.out / self.name, ignore_errors=True)
 
 
 def _output_columns(
