@@ -885,6 +885,34 @@ def test_delta_without_delta_spark_says_what_to_install(spark, models, tmp_path)
         run_scoring(spark, config)
 
 
+def test_delta_without_its_jars_fails_before_any_work(spark, models, tmp_path, monkeypatch):
+    """delta-spark installed but the session started without Delta's jars: one clear error, raised
+    before the job reads anything, and no output directory is left behind."""
+    from sigbatch.spark import run_scoring
+
+    fake = tmp_path / "site" / "delta"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(fake.parent))
+    table, _ = models.landing_table(10)
+    config = _config(
+        tmp_path,
+        _write_parquet(table, tmp_path / "lake"),
+        f"signature={_signature_file(tmp_path, models)}",
+        "output.format=delta",
+    )
+    jobs_before = len(spark.sparkContext.statusTracker().getJobIdsForGroup())
+    with pytest.raises(DependencyError) as err:
+        run_scoring(spark, config)
+    assert str(err.value) == (
+        "output.format 'delta': delta-spark is installed, but this Spark session has no Delta data source "
+        "(its jars are not on the classpath): start Spark with Delta's package and session settings (see "
+        "https://docs.delta.io/latest/quick-start.html), or use output.format=parquet"
+    )
+    assert len(spark.sparkContext.statusTracker().getJobIdsForGroup()) == jobs_before
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_engine_spark(spark, models, tmp_path, capsys):
     """`sigbatch score --engine spark --config conf/score_spark.yaml` runs the job and prints the counts."""
     from sigbatch.cli import main

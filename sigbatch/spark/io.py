@@ -253,17 +253,44 @@ def file_paths(scan: DataFrame, ids: set[int]) -> dict[int, str]:
     return {i: found[i] for i in ids if i in found}
 
 
+_DELTA_HINT = (
+    "start Spark with Delta's package and session settings (see "
+    "https://docs.delta.io/latest/quick-start.html), or use output.format=parquet"
+)
+
+
+def check_output_format(spark: SparkSession, fmt: str) -> None:
+    """Fail before any work when Spark cannot write ``fmt``: Delta needs the ``delta-spark``
+    package on the driver and its jars in the session (``spark.jars.packages``).
+
+    Raises:
+        DependencyError: The package or the session's data source is missing.
+    """
+    if fmt != "delta":
+        return
+    if importlib.util.find_spec("delta") is None:
+        msg = f"output.format 'delta' needs Delta Lake: `pip install delta-spark` and {_DELTA_HINT}"
+        raise DependencyError(msg)
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    try:
+        jvm.org.apache.spark.sql.execution.datasources.DataSource.lookupDataSource(
+            fmt, spark._jsparkSession.sessionState().conf()
+        )
+    except Exception as exc:  # Py4JJavaError: Spark's DATA_SOURCE_NOT_FOUND
+        msg = (
+            "output.format 'delta': delta-spark is installed, but this Spark session has no Delta data "
+            f"source (its jars are not on the classpath): {_DELTA_HINT}"
+        )
+        raise DependencyError(msg) from exc
+
+
 def write_output(df: DataFrame, path: str, fmt: str) -> None:
     """Write one output directory through Spark's committer (``error`` mode: never over data).
 
-    ``fmt`` is ``parquet`` or ``delta`` (needs the ``delta-spark`` package and its jars).
+    ``fmt`` is ``parquet`` or ``delta`` (checked by :func:`check_output_format`).
     """
-    if fmt == "delta" and importlib.util.find_spec("delta") is None:
-        msg = (
-            "output.format 'delta' needs Delta Lake: `pip install delta-spark` and start Spark with "
-            "its package (see https://docs.delta.io/latest/quick-start.html), or use output.format=parquet"
-        )
-        raise DependencyError(msg)
+    check_output_format(df.sparkSession, fmt)
     df.write.format(fmt).mode("errorifexists").save(path)
 
 

@@ -95,6 +95,7 @@ from sigbatch.spark.io import (
     IDENTITY_COLUMNS,
     OFFSET_COLUMN,
     HadoopOutput,
+    check_output_format,
     file_paths,
     is_uri,
     quoted,
@@ -591,6 +592,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     clock = Stopwatch()
     lap = clock.lap
 
+    check_output_format(spark, config.output_format)
     sig = _job_signature(config)
     raw = read_source(spark, config.source)
     check_source_columns(raw.columns)
