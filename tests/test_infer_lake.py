@@ -211,6 +211,53 @@ def test_csv_cells_are_typed_and_malformed_rows_counted(tmp_path):
     assert [c.path for c in result.report.conflicts] == ["x"]
 
 
+def _empty_csv_lake(root):
+    """A header-only CSV file, and one whose column ``a`` has only empty cells."""
+    root.mkdir()
+    (root / "header.csv").write_text("a,b,c\n")
+    (root / "rows.csv").write_text("a,b,c\n,1,x\n,2,y\n")
+    return root
+
+
+def test_csv_columns_without_a_typed_cell_are_strings(tmp_path):
+    """A CSV column is text: with no rows, or only empty cells, it is a string (as pandas' read_csv
+    gives MLflow for a header-only file, and as the scoring jobs read it), not Any."""
+    header_only = tmp_path / "header"
+    header_only.mkdir()
+    (header_only / "h.csv").write_text("a,b\n")
+    assert infer_files(header_only).schema == Schema([ColSpec("string", "a"), ColSpec("string", "b")])
+    result = infer_files(_empty_csv_lake(tmp_path / "lake"))
+    assert result.schema == Schema(
+        [ColSpec("string", "a", required=False), ColSpec("long", "b"), ColSpec("string", "c")]
+    )
+    assert [(f.path, f.types) for f in result.report.fields] == [
+        ("a", (("string", 0),)),
+        ("b", (("long", 2), ("string", 0))),
+        ("c", (("string", 2),)),
+    ]
+    # the printed report shows a declared type (count 0) only where no cell was typed
+    lines = [line.split() for line in result.report.text().splitlines()]
+    printed = {p[0]: p[4:] for p in lines if p and p[0] in ("a", "b", "c")}
+    assert printed == {"a": ["string", "0"], "b": ["long", "2"], "c": ["string", "2"]}
+
+
+def test_csv_empty_columns_same_on_dask(tmp_path):
+    """Dask finds the same signature for the CSV lake with empty files and columns."""
+    from sigbatch.dask import infer_schema
+
+    lake = _empty_csv_lake(tmp_path / "lake")
+    assert infer_schema(lake, scheduler="threads").schema == infer_files(lake).schema
+
+
+@pytest.mark.spark
+def test_csv_empty_columns_same_on_spark(tmp_path, spark):
+    """Spark finds the same signature for the CSV lake with empty files and columns."""
+    from sigbatch.spark import infer_schema
+
+    lake = _empty_csv_lake(tmp_path / "lake")
+    assert infer_schema(lake, spark=spark).schema == infer_files(lake).schema
+
+
 def test_json_rows_per_partition_stops_reading(tmp_path):
     """Reading a JSON lines file stops after rows_per_partition rows and says so."""
     (tmp_path / "big.jsonl").write_text("".join(f'{{"i": {i}}}\n' for i in range(500)))

@@ -218,7 +218,9 @@ class Report:
         lines.append("")
         lines.append(f"  {'field':<{width}}  {'rows':>11}  {'present':>8}  {'null':>7}  types")
         for f in self.fields:
-            types = ", ".join(f"{k} {c:,}" for k, c in f.types) or "-"
+            # a type declared by the data's schema (count 0) is shown only where no value was typed
+            shown = [(k, c) for k, c in f.types if c > 0] or f.types
+            types = ", ".join(f"{k} {c:,}" for k, c in shown) or "-"
             lines.append(
                 f"  {f.path:<{width}}  {f.rows:>11,}  {f.presence_rate:>8.1%}  {f.null_rate:>7.1%}  {types}"
             )

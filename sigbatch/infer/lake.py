@@ -30,7 +30,8 @@ this process. Every engine therefore reads each file the same way and gives the 
   way. Data nested deeper than :data:`~sigbatch.infer.partial.MAX_NESTING` levels is refused.
 * **CSV**: a header (parsed by Arrow as the rows are), then every cell read as text and typed by
   what it spells (see :func:`~sigbatch.infer.partial.partial_from_text`); only an empty cell is
-  null; a malformed row is counted ``unreadable``.
+  null; a column with no typed cell (a header-only file, only empty cells) is a string; a malformed
+  row is counted ``unreadable``.
 
 An error reading one file names it; an error raised on a Spark executor is raised on the driver as
 itself.

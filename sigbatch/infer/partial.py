@@ -968,7 +968,8 @@ def partial_from_text(table: pa.Table, *, origin: int = 0, first_row: int = 0) -
     number (``1.5``, ``1e3``, ``nan``) is ``double``; ``true``/``false`` (any case) is ``boolean``;
     an ISO-8601 date or date-time that exists (not ``2020-02-30`` or ``25:61``) is ``datetime``;
     anything else is ``string``. Like JSON values, cells of different types in one column are a
-    conflict that the policy settles.
+    conflict that the policy settles. A column with no typed cell is declared ``string`` (count 0):
+    CSV cells are text, and typed cells of other partitions win over the declaration.
 
     Example:
         >>> t = pa.table({"x": ["1", "2.5", None, "n/a"]})
@@ -1012,7 +1013,11 @@ def _node_from_text(arr: pa.Array, origin: int, first_row: int) -> FieldPartial:
             cells = arr.take(pa.array(idx, pa.int64())).to_pylist()
             shown = [example_text(c) if kind == "string" else example_text(c)[1:-1] for c in cells]
             examples.append((kind, tuple((origin, first_row, i, s) for i, s in zip(idx, shown, strict=True))))
-    return FieldPartial(nulls=arr.null_count, types=_sorted_kinds(typed), examples=_sorted_kinds(examples))
+    # No typed cell (no rows, or only empty ones): the column is still text, declared as string
+    # (count 0) as a Parquet footer declares its columns' types; typed values elsewhere win.
+    return FieldPartial(
+        nulls=arr.null_count, types=_sorted_kinds(typed or [("string", 0)]), examples=_sorted_kinds(examples)
+    )
 
 
 def _real_datetimes(arr: pa.Array, mask: pa.Array, pattern: str) -> pa.Array:
