@@ -42,8 +42,12 @@ def _is_type(value: Any, dtype: DataType) -> bool:
     return type(value) in _EXACT_TYPES.get(dtype, ())
 
 
-def _param_scalar(value: Any, dtype: DataType) -> Any:
-    """Check one scalar param value and convert it to its Python form (MLflow's rules)."""
+def _param_scalar(value: Any, dtype: DataType | Object) -> Any:
+    """Check one scalar param value and convert it to its Python form (MLflow's rules).
+
+    An Object dtype gets here for each item of a list (shape ``(-1,)``) param: as in MLflow, only
+    None passes, a dict is "not a scalar", and any other value fails MLflow's type check.
+    """
     if value is None:
         return None
     if dtype is DataType.datetime:
@@ -62,6 +66,10 @@ def _param_scalar(value: Any, dtype: DataType) -> Any:
     if not np.isscalar(value):
         msg = f"Value must be a scalar for type `{dtype}`, got `{value}`"
         raise SignatureError(msg)
+    if isinstance(dtype, Object):
+        # MLflow fails here on its own type check (an Object has no `to_numpy`); say what is wrong
+        msg = f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`"
+        raise SignatureError(msg)
     if _is_type(value, dtype) or any(_is_type(value, t) for t in _WIDENINGS.get(dtype, ())):
         return dtype.to_python()(value)
     msg = f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`"  # type: ignore[str-bytes-safe]
@@ -77,8 +85,16 @@ def validate_param_value(spec: ParamSpec, value: Any) -> Any:
         3.0
     """
     if spec.shape == (-1,):
-        if not (isinstance(value, (list, np.ndarray)) and np.array(value).ndim == 1):
-            ndim = np.array(value, dtype=object).ndim
+        is_list = isinstance(value, (list, np.ndarray))
+        try:
+            ndim = np.array(value).ndim if is_list else np.array(value, dtype=object).ndim
+        except ValueError as exc:  # MLflow lets numpy's "inhomogeneous shape" error escape
+            msg = (
+                f"Value must be a 1D array with shape (-1,) for param {spec!r}, received a ragged "
+                f"{type(value).__name__} (its items have different shapes); give a flat list of scalars"
+            )
+            raise SignatureError(msg) from exc
+        if not (is_list and ndim == 1):
             msg = (
                 f"Value must be a 1D array with shape (-1,) for param {spec!r}, "
                 f"received {type(value).__name__} with ndim {ndim}"
@@ -92,12 +108,13 @@ def validate_param_value(spec: ParamSpec, value: Any) -> Any:
         raise SignatureError(msg)
     try:
         if spec.shape is None and isinstance(spec.dtype, Object):
-            from sigbatch.pyvalues import enforce_value
+            from sigbatch.pyvalues import mlflow_error
 
             # Validated on a copy; the model receives the caller's value unchanged, as in MLflow.
-            enforce_value(copy.deepcopy(value), spec.dtype, required=True)
+            error = mlflow_error(copy.deepcopy(value), spec.dtype, required=True)
+            if error is not None:
+                raise SignatureError(error)
             return value
-        assert isinstance(spec.dtype, DataType)
         if spec.shape is None:
             return _param_scalar(value, spec.dtype)
         return [_param_scalar(v, spec.dtype) for v in value]

@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime as _dt
 import string as _string
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from sigbatch.errors import SignatureError, SignatureTypeError
+from sigbatch.errors import InferenceError, SignatureError, SignatureTypeError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -632,6 +632,8 @@ class ParamSchema:
 class ModelSignature:
     """A model's input schema, output schema and parameter schema (each may be None).
 
+    As in MLflow, ``inputs`` and ``outputs`` may also be a dataclass (class or instance): its
+    fields' type hints become the schema (see :func:`sigbatch.infer.dataclass_schema`).
     Printed as MLflow prints it, each heading followed by a space (``"inputs: "``).
 
     Example:
@@ -650,17 +652,18 @@ class ModelSignature:
 
     def __init__(
         self,
-        inputs: Schema | None = None,
-        outputs: Schema | None = None,
+        # A dataclass has no static type, hence Any (as in MLflow's signature).
+        inputs: Schema | Any = None,
+        outputs: Schema | Any = None,
         params: ParamSchema | None = None,
     ) -> None:
-        if inputs and not isinstance(inputs, Schema):
+        if inputs and not isinstance(inputs, Schema) and not _is_user_dataclass(inputs):
             msg = (
                 "inputs must be either None, mlflow.models.signature.Schema, or a dataclass,"
                 f"got '{type(inputs).__name__}'"
             )
             raise SignatureTypeError(msg)
-        if outputs and not isinstance(outputs, Schema):
+        if outputs and not isinstance(outputs, Schema) and not _is_user_dataclass(outputs):
             msg = (
                 "outputs must be either None, mlflow.models.signature.Schema, or a dataclass,"
                 f"got '{type(outputs).__name__}'"
@@ -675,6 +678,10 @@ class ModelSignature:
         if inputs is None and outputs is None and params is None:
             msg = "At least one of inputs, outputs or params must be provided"
             raise SignatureError(msg)
+        if _is_user_dataclass(inputs):
+            inputs = _dataclass_schema(inputs)
+        if _is_user_dataclass(outputs):
+            outputs = _dataclass_schema(outputs)
         object.__setattr__(self, "inputs", inputs)
         object.__setattr__(self, "outputs", outputs)
         object.__setattr__(self, "params", params)
@@ -694,3 +701,21 @@ class ModelSignature:
         from sigbatch.wire import signature_from_dict
 
         return signature_from_dict(signature_dict)
+
+
+def _is_user_dataclass(value: Any) -> bool:
+    """A dataclass class or instance to read a schema from (not one of this module's types)."""
+    # The types here are dataclasses too, MLflow's are not: MLflow refuses a ColSpec as inputs.
+    cls = value if isinstance(value, type) else type(value)
+    return is_dataclass(value) and cls.__module__ != __name__
+
+
+def _dataclass_schema(dataclass: Any) -> Schema:
+    """The schema of a dataclass given to ModelSignature; an unsupported hint is a SignatureError."""
+    # Imported here: sigbatch.infer imports this module.
+    from sigbatch.infer.hints import dataclass_schema
+
+    try:
+        return dataclass_schema(dataclass)
+    except InferenceError as exc:
+        raise SignatureError(str(exc)) from exc

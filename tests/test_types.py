@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+from dataclasses import make_dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -120,3 +123,64 @@ def test_param_defaults_are_converted_like_mlflow():
         ParamSpec("t", "long", True)
     with pytest.raises(ValueError, match=r"Missing required properties: \{'k'\}"):
         ParamSpec("cfg", Object([Property("k", "long")]), {"x": 1})
+
+
+# Built with make_dataclass: this module's `from __future__ import annotations` would turn class-body
+# hints into strings, which neither MLflow nor sigbatch resolve. `Optional[X]` is kept on purpose
+# beside `X | None`: the two have different union origins (typing.Union, types.UnionType).
+_Req = make_dataclass("Req", [("text", str), ("n", int)])
+_Inner = make_dataclass("Inner", [("k", int), ("v", Optional[str]), ("xs", list[int])])  # noqa: UP045
+DATACLASS_SCHEMAS = [
+    (_Req, "['text': string (required), 'n': long (required)]"),
+    (
+        make_dataclass(
+            "Opt",
+            [("a", Optional[int]), ("b", float | None), ("c", bool), ("d", bytes), ("e", datetime.date)],  # noqa: UP045
+        ),
+        "['a': long (optional), 'b': float (optional), 'c': boolean (required), "
+        "'d': binary (required), 'e': datetime (required)]",
+    ),
+    (
+        make_dataclass("Lists", [("tags", list[str]), ("maybe", Optional[list[float]])]),  # noqa: UP045
+        "['tags': Array(string) (required), 'maybe': Array(float) (optional)]",
+    ),
+    (
+        make_dataclass("Outer", [("inner", _Inner), ("items", list[_Inner]), ("opt", Optional[_Inner])]),  # noqa: UP045
+        "['inner': {k: long (required), v: string (optional), xs: Array(long) (required)} (required), "
+        "'items': Array({k: long (required), v: string (optional), xs: Array(long) (required)}) (required), "
+        "'opt': {k: long (required), v: string (optional), xs: Array(long) (required)} (optional)]",
+    ),
+    (
+        make_dataclass("Child", [("extra", bool)], bases=(_Req,)),
+        "['text': string (required), 'n': long (required), 'extra': boolean (required)]",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("dataclass", "expected"), DATACLASS_SCHEMAS, ids=lambda x: getattr(x, "__name__", "")
+)
+def test_signature_reads_a_dataclass_like_mlflow(dataclass, expected):
+    """A dataclass given as inputs or outputs becomes the schema MLflow makes of it (printed alike)."""
+    assert repr(ModelSignature(inputs=dataclass).inputs) == expected
+    assert repr(ModelSignature(outputs=dataclass).outputs) == expected
+
+
+def test_signature_reads_dataclass_instances_and_keeps_schemas():
+    """A dataclass instance works like its class; a Schema (itself a dataclass here) is kept as given."""
+    sig = ModelSignature(inputs=_Req("a", 1), outputs=_Req)
+    assert sig.inputs == sig.outputs == Schema([ColSpec("string", "text"), ColSpec("long", "n")])
+    assert ModelSignature(inputs=sig.inputs).inputs is sig.inputs
+    assert ModelSignature.from_dict(sig.to_dict()) == sig
+
+
+def test_signature_refuses_types_and_unsupported_dataclasses_like_mlflow():
+    """sigbatch's own types are not dataclass inputs (MLflow's message); a bad hint is a SignatureError."""
+    with pytest.raises(sigbatch.SignatureTypeError) as info:
+        ModelSignature(inputs=ColSpec("long"))
+    assert str(info.value) == (
+        "inputs must be either None, mlflow.models.signature.Schema, or a dataclass,got 'ColSpec'"
+    )
+    with pytest.raises(sigbatch.SignatureError) as info:
+        ModelSignature(outputs=make_dataclass("Bad", [("x", int | str)]))
+    assert str(info.value) == "Only Optional[...] is supported as a Union type in dataclass fields"
