@@ -23,6 +23,8 @@ the reasons of every refused row.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -313,11 +315,23 @@ def _as_schema(schema: Schema | ModelSignature) -> Schema:
     return schema
 
 
-def _bind_columns(names: list[str], schema: Schema) -> dict[int, str | None]:
-    """Map each ColSpec index to its source column (by name, or by position when unnamed)."""
+def _bind_columns(
+    names: list[str], schema: Schema, labels: Mapping[str, Any] | None = None
+) -> dict[int, str | None]:
+    """Map each ColSpec index to its source column (by name, or by position when unnamed).
+
+    ``labels`` are a DataFrame's own column labels by column name (``str(label)``): a name binds to
+    the column whose label equals it, as in MLflow (``0`` binds to the label ``0``, not ``"0"``).
+    """
     if schema.has_input_names():
-        return {i: (spec.name if spec.name in names else None) for i, spec in enumerate(schema.inputs)}
+        by_label = {labels[n] if labels else n: n for n in names}
+        return {i: by_label.get(spec.name) for i, spec in enumerate(schema.inputs)}  # type: ignore[arg-type]
     return {i: (names[i] if i < len(names) else None) for i in range(len(schema.inputs))}
+
+
+def _label(spec: Any, i: int) -> str:
+    """A ColSpec's column name as text (its position when unnamed)."""
+    return str(spec.name) if spec.name is not None else str(i)
 
 
 def preflight(
@@ -335,21 +349,34 @@ def preflight(
     if profile not in _PROFILES:
         msg = f"unknown profile {profile!r}; expected one of {list(_PROFILES)}"
         raise SignatureError(msg)
-    schema = _as_schema(schema)
+    return _preflight(source_schema, _as_schema(schema), profile)
+
+
+def _preflight(
+    source_schema: pa.Schema, schema: Schema, profile: str, labels: Mapping[str, Any] | None = None
+) -> Preflight:
+    """:func:`preflight`, binding names to a DataFrame's ``labels`` when given (see :func:`_bind_columns`)."""
     names = list(source_schema.names)
     _check_reserved(names)
-    bound = _bind_columns(names, schema)
+    bound = _bind_columns(names, schema, labels)
     problems: list[ColumnProblem] = []
     missing = []
     for i, spec in enumerate(schema.inputs):
         column = bound[i]
-        label = spec.name if spec.name is not None else str(i)
+        label = _label(spec, i)
         if column is None:
             if spec.required:
                 missing.append(label)
                 msg = f"required column '{label}' is absent from the source"
                 hint = _close_match(label, names)
-                if hint:
+                if hint == label and labels:
+                    # the same text, another label: the DataFrame's label 0 is not the name '0'
+                    msg += (
+                        f" (Hint: the data labels that column {labels[hint]!r} "
+                        f"({type(labels[hint]).__name__}), the signature names it {spec.name!r} "
+                        f"({type(spec.name).__name__}))"
+                    )
+                elif hint:
                     msg += f" (Hint: did you mean '{hint}'?)"
                 problems.append(
                     ColumnProblem(label, ReasonCode.MISSING_REQUIRED, repr(spec.type), "missing", msg)
@@ -385,6 +412,11 @@ class _Batch:
     # rows that are not records at all (e.g. a list in a list of dicts)
     not_records: dict[int, Any] = field(default_factory=dict)
     from_records: bool = False
+    # DataFrame input only: each column's own label by its name (``str(label)``), and the columns
+    # of pandas' numeric and boolean extension dtypes (Int64, Float64, boolean, int64[pyarrow])
+    labels: dict[str, Any] | None = None
+    extension: dict[str, pd.Series] = field(default_factory=dict)
+    frame: pd.DataFrame | None = None
 
 
 def _combine(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -431,26 +463,35 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
         if (
             _src_kind(arr.type) in ("list", "struct", "map")
             and series.dtype == object
-            and _has_float(arr.type)
+            and (_has(arr.type, pa.types.is_floating) or _has(arr.type, pa.types.is_struct))
         ):
-            # Arrow turns ints next to floats into floats; MLflow judges each value by its own
-            # type, so such columns are checked value by value. Others keep the vectorised path.
+            # Arrow turns ints next to floats into floats, and dicts into structs with every key
+            # any of them has (no Map, extra null properties); MLflow judges each value by its own
+            # type and keys, so such columns are checked value by value. Others keep the vectorised path.
             objects[name] = series.tolist()
         else:
             arrow[name] = arr
-    return _Batch(len(df), arrow, objects, order)
+    extension = {
+        name: df[col]
+        for name, col in zip(order, df.columns, strict=True)
+        if name in arrow
+        and not isinstance(df[col].dtype, np.dtype)
+        and getattr(df[col].dtype, "kind", "") in "iufb"
+    }
+    labels = dict(zip(order, df.columns, strict=True))
+    return _Batch(len(df), arrow, objects, order, labels=labels, extension=extension, frame=df)
 
 
-def _has_float(t: pa.DataType) -> bool:
-    """Whether a (nested) Arrow type holds floating-point values anywhere."""
-    if pa.types.is_floating(t):
+def _has(t: pa.DataType, test: Any) -> bool:
+    """Whether ``test`` holds for a (nested) Arrow type or any type inside it."""
+    if test(t):
         return True
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return _has_float(t.value_type)
+        return _has(t.value_type, test)
     if pa.types.is_map(t):
-        return _has_float(t.item_type)
+        return _has(t.key_type, test) or _has(t.item_type, test)
     if pa.types.is_struct(t):
-        return any(_has_float(t.field(i).type) for i in range(t.num_fields))
+        return any(_has(t.field(i).type, test) for i in range(t.num_fields))
     return False
 
 
@@ -491,13 +532,36 @@ def _batch_of(data: Any) -> _Batch:
         return _from_pandas(data)
     if isinstance(data, list):
         return _from_records(data)
-    if isinstance(data, dict):
-        return _from_records([data])
     msg = (
-        "enforce() takes a pandas DataFrame, a pyarrow Table or RecordBatch, or a list of dicts; "
+        "enforce() takes a pandas DataFrame, a pyarrow Table or RecordBatch, a list of dicts or a dict; "
         f"got {type(data).__name__}"
     )
     raise SignatureError(msg)
+
+
+def _dict_input(data: dict[Any, Any], schema: Schema) -> list[Any] | pd.DataFrame:
+    """A dict as MLflow reads it: one record when the signature has arrays or objects or when every
+    value is a scalar (or a list of strings), else a dict of columns.
+
+    Raises:
+        SignatureError: The columns do not make a DataFrame (e.g. lists of different lengths).
+    """
+
+    def scalar(value: Any) -> bool:
+        return value is None or bool(np.isscalar(value))
+
+    if any(isinstance(spec.type, (Array, Object)) for spec in schema.inputs) or all(
+        scalar(v) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in data.values()
+    ):
+        return [data]
+    try:
+        return pd.DataFrame(data)
+    except Exception as exc:  # pandas' own message says what is wrong (lengths, index)
+        msg = (
+            "This model contains a column-based signature, which suggests a DataFrame input. There was "
+            f"an error casting the input data to a DataFrame: {exc}"
+        )
+        raise SignatureError(msg) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -791,7 +855,7 @@ class EnforceResult:
     valid_mask: np.ndarray
     reasons: dict[int, list[Reason]]
     schema: Schema
-    _py_columns: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    _py_columns: dict[str, pd.Series] = field(default_factory=dict, repr=False)
     _batch: _Batch | None = field(default=None, repr=False)
     _model_sources: dict[str, pa.Array] = field(default_factory=dict, repr=False)
 
@@ -830,7 +894,7 @@ class EnforceResult:
 def model_frame(
     valid: pa.Table,
     schema: Schema,
-    py_columns: dict[str, list[Any]] | None = None,
+    py_columns: dict[str, pd.Series] | None = None,
     sources: dict[str, pa.Array] | None = None,
 ) -> pd.DataFrame:
     """The pandas frame a model receives for a conformed table (see :meth:`EnforceResult.to_pandas`).
@@ -842,18 +906,20 @@ def model_frame(
     sources = sources or {}
     data: dict[Any, Any] = {}
     for i, spec in enumerate(schema.inputs):
-        name = spec.name if spec.name is not None else str(i)
+        name = _label(spec, i)
         if name not in valid.column_names:
             continue
         key = spec.name if spec.name is not None else i
         col = valid.column(name)
         t = spec.type
         if name in py_columns:
-            data[key] = pd.Series(py_columns[name], dtype=object)
+            data[key] = py_columns[name]
         elif name in sources:
             data[key] = _nested_series(sources[name], t)
         elif isinstance(t, DataType):
-            if t in (DataType.string, DataType.binary):
+            if t is DataType.string:  # pandas' own text dtype, as for a Parquet read (str on pandas 3)
+                data[key] = col.to_pandas()
+            elif t is DataType.binary:
                 data[key] = pd.Series(col.to_pylist(), dtype=object)
             elif t is DataType.datetime:
                 data[key] = pd.Series(col.to_numpy(zero_copy_only=False)).astype("datetime64[ns]")
@@ -1199,6 +1265,36 @@ def _python_scalars(
     return bad, out
 
 
+def _extension_refusals(
+    label: str, series: pd.Series, t: DataType, judged: np.ndarray, reasons: dict[int, list[Reason]]
+) -> np.ndarray:
+    """The rows of a pandas extension column (Int64, Float64, boolean, int64[pyarrow]) that MLflow
+    refuses beyond what Arrow's values show: its matrix reads such a column by its dtype (no 0/1
+    rule: Int64 is not int64), and converting its NA to numpy fails ("cannot convert NA to integer").
+    Adds reasons for rows not already ``judged`` bad, and gives those MLflow's message.
+    """
+    from sigbatch.pyvalues import ColumnViolation, conform_series
+
+    na = series.isna().to_numpy()
+    refused = np.zeros(len(series), dtype=bool)
+    # the non-NA values are judged by their dtype alone; one NA stands for all of them
+    for rows, part in ((~na, series[~na]), (na, series[na].iloc[:1])):
+        if not rows.any():
+            continue
+        try:
+            conform_series(label, part, t)
+        except ColumnViolation as exc:
+            refused |= rows
+            for pos in np.flatnonzero(rows):
+                i = int(pos)
+                if judged[i]:  # already refused (a null in a required column): in MLflow's words
+                    reasons[i] = [dataclasses.replace(r, message=exc.message) for r in reasons[i]]
+                    continue
+                reason = Reason(label, exc.code, t.name, describe_value(series.iloc[i]), exc.message)
+                reasons.setdefault(i, []).append(reason)
+    return refused
+
+
 def _null_refused(value: Any, t: DataType, from_records: bool) -> bool:
     """Whether MLflow refuses a lone null in a required scalar column of this kind."""
     from sigbatch.pyvalues import ColumnViolation, conform_series
@@ -1238,7 +1334,8 @@ def enforce(
     """Check every row of ``data`` against ``schema``; split it into valid and quarantined rows.
 
     Args:
-        data: a pandas DataFrame, a pyarrow Table or RecordBatch, or a list of dicts.
+        data: a pandas DataFrame, a pyarrow Table or RecordBatch, a list of dicts, or a dict (one
+            record, or a dict of columns, as MLflow reads it).
         schema: the input Schema (or a ModelSignature, whose inputs are used).
         profile: ``mlflow`` (default), ``strict`` or ``lenient`` (see the module docstring).
         on_schema_mismatch: ``fail`` raises :class:`SchemaMismatchError` for whole-column problems;
@@ -1264,6 +1361,8 @@ def enforce(
         msg = f"on_error must be 'quarantine' or 'raise', got {on_error!r}"
         raise SignatureError(msg)
     schema = _as_schema(schema)
+    if isinstance(data, dict):
+        data = _dict_input(data, schema)
     if on_error == "raise":
         from sigbatch.mlflow_messages import raise_like_mlflow
 
@@ -1284,14 +1383,14 @@ def enforce(
             )
         )
     names = batch.order
-    bound = _bind_columns(names, schema)
+    bound = _bind_columns(names, schema, batch.labels)
     column_problems: list[ColumnProblem] = []
     if not batch.from_records:
         # (a list of dicts has no columns: a missing key is a problem of that row alone)
         source = pa.schema(
             [pa.field(nm, batch.arrow[nm].type if nm in batch.arrow else pa.null()) for nm in names]
         )
-        problems = preflight(source, schema, profile=profile).problems
+        problems = _preflight(source, schema, profile, batch.labels).problems
         # columns held as Python objects are checked value by value, not by an Arrow type
         column_problems = [p for p in problems if _root(p.column) not in batch.objects]
         if column_problems and on_schema_mismatch == "fail":
@@ -1305,7 +1404,7 @@ def enforce(
     model_sources: dict[str, pa.Array] = {}  # Arrow values the model frame is built from, lazily
     problem_columns = {_root(p.column) for p in column_problems}
     for idx, spec in enumerate(schema.inputs):
-        label = spec.name if spec.name is not None else str(idx)
+        label = _label(spec, idx)
         column = bound[idx]
         t = spec.type
         required = bool(spec.required)
@@ -1373,10 +1472,18 @@ def enforce(
                 # a row without the key was judged above; its placeholder null says nothing more
                 col_bad &= batch.present[column]
                 col_reasons = {i: rs for i, rs in col_reasons.items() if batch.present[column][i]}
+            if column in batch.extension and profile == "mlflow":
+                col_bad |= _extension_refusals(label, batch.extension[column], t, col_bad, col_reasons)
             for i, rs in col_reasons.items():
                 reasons.setdefault(i, []).extend(rs)
             bad |= col_bad
             conformed[label] = values
+            if t is DataType.string and batch.frame is not None and batch.labels is not None:
+                series = batch.frame[batch.labels[column]]
+                if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+                    # MLflow hands a DataFrame's text column to the model as it is (its dtype too)
+                    py_columns[label] = series
+                    continue
             own_kind = {DataType.string: "str", DataType.binary: "bytes", DataType.boolean: "bool"}.get(t)
             if own_kind is not None and _src_kind(arr.type) != own_kind and profile != "lenient":
                 # MLflow passes such columns to the model untouched (e.g. text for a binary column)
@@ -1415,13 +1522,21 @@ def enforce(
     _parse_errors(batch, bad, reasons)
     valid_mask = ~bad
     valid = _valid_table(conformed, schema, valid_mask)
-    py_valid = {
-        k: [v for v, ok in zip(vals, valid_mask, strict=True) if ok] for k, vals in py_columns.items()
-    }
+    py_valid = {k: _valid_values(vals, valid_mask, batch.from_records) for k, vals in py_columns.items()}
     keep = pa.array(valid_mask)
     sources = {k: arr.filter(keep) for k, arr in model_sources.items()}
     quarantine = _quarantine_table(batch, np.flatnonzero(~valid_mask), reasons, Stage.INPUT)
     return EnforceResult(valid, quarantine, valid_mask, reasons, schema, py_valid, batch, sources)
+
+
+def _valid_values(values: list[Any] | pd.Series, valid_mask: np.ndarray, from_records: bool) -> pd.Series:
+    """A column's values for the valid rows, as MLflow's frame holds them: a DataFrame's own column
+    as it is; records' values with the dtype pandas infers for them (``pd.DataFrame(records)``: str,
+    bool); other Python values as objects."""
+    if isinstance(values, pd.Series):
+        return values[valid_mask].reset_index(drop=True)
+    kept = [v for v, ok in zip(values, valid_mask, strict=True) if ok]
+    return pd.Series(kept) if from_records and kept else pd.Series(kept, dtype=object)
 
 
 def _parse_errors(batch: _Batch, bad: np.ndarray, reasons: dict[int, list[Reason]]) -> None:
@@ -1493,7 +1608,7 @@ def _valid_table(conformed: dict[str, pa.Array], schema: Schema, mask: np.ndarra
     arrays = []
     fields = []
     for i, spec in enumerate(schema.inputs):
-        label = spec.name if spec.name is not None else str(i)
+        label = _label(spec, i)
         arr = conformed[label]
         arr = arr.filter(keep) if len(arr) == len(mask) else arr
         arrays.append(arr)

@@ -300,7 +300,8 @@ def score_batch(
     """Enforce the signature on every row, score the valid rows, and quarantine the rest.
 
     Args:
-        data: a pandas DataFrame, pyarrow Table/RecordBatch or list of dicts.
+        data: a pandas DataFrame, pyarrow Table/RecordBatch, list of dicts or dict (see
+            :func:`sigbatch.enforce`).
         model: a model URI (see :func:`load_model`), a :class:`Model`, or a callable.
         signature: defaults to the model's signature; a path is read with
             :func:`~sigbatch.wire.load_signature` (a model directory, an MLmodel, a JSON or YAML file).

@@ -68,7 +68,7 @@ def _param_scalar(value: Any, dtype: DataType | Object) -> Any:
         raise SignatureError(msg)
     if isinstance(dtype, Object):
         # MLflow fails here on its own type check (an Object has no `to_numpy`); say what is wrong
-        msg = f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`"
+        msg = f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`"  # type: ignore[str-bytes-safe]
         raise SignatureError(msg)
     if _is_type(value, dtype) or any(_is_type(value, t) for t in _WIDENINGS.get(dtype, ())):
         return dtype.to_python()(value)

@@ -95,18 +95,24 @@ def conform_series(name: str, values: pd.Series, t: DataType) -> pd.Series:
         except TypeError as exc:  # MLflow lets this one through unwrapped
             raise ColumnViolation(str(exc), ReasonCode.TYPE_MISMATCH) from exc
     target = t.to_numpy()
-    if not isinstance(values.dtype, np.dtype):
+    # pandas' extension dtypes (Int64, Float64, boolean, int64[pyarrow]) have a kind and an item
+    # size too, and MLflow reads them as numpy's
+    itemsize = getattr(values.dtype, "itemsize", None)
+    if itemsize is None:
         is_upcast = False
     elif kind == target.kind:
-        is_upcast = values.dtype.itemsize <= target.itemsize
+        is_upcast = itemsize <= target.itemsize
     elif kind == "u" and target.kind == "i":
-        is_upcast = values.dtype.itemsize < target.itemsize
+        is_upcast = itemsize < target.itemsize
     elif kind in ("i", "u") and target == np.float64:
-        is_upcast = values.dtype.itemsize <= 6
+        is_upcast = itemsize <= 6
     else:
         is_upcast = False
     if is_upcast:
-        return values.astype(target, errors="raise")
+        try:
+            return values.astype(target, errors="raise")
+        except (ValueError, TypeError) as exc:  # an extension dtype's NA: "cannot convert NA to integer"
+            raise ColumnViolation(str(exc), ReasonCode.UNSAFE_CAST) from exc
     if (
         values.dtype == np.int64
         and target in (np.float32, np.float64)
