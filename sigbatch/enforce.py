@@ -886,7 +886,8 @@ class EnforceResult:
 
         Scalar columns get MLflow's numpy dtypes (int64 for long, float32 for float, ...; an
         optional integer column with missing values becomes float64 with NaN, as pandas holds
-        it); string columns hold Python strings; nested columns hold Python lists and dicts.
+        it); text columns the dtype MLflow gives them (a DataFrame's own, else pandas' text
+        dtype: ``str`` on pandas 3); nested columns hold Python lists and dicts.
         """
         return model_frame(self.valid, self.schema, self._py_columns, self._model_sources)
 
