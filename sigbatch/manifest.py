@@ -301,20 +301,26 @@ def finish_job(
     config: Any,
     signature: ModelSignature,
     clock: Stopwatch,
+    written: str | Path | None = None,
+    publish: Callable[[], None] | None = None,
     counter: Callable[[str | Path, int], Counts] | None = None,
     writer: Callable[[str | Path, Manifest], None] | None = None,
 ) -> Manifest:
-    """The last step of every scoring job: count what was written, check, write the manifest.
+    """The last step of every scoring job: count what was written, check, publish, write the manifest.
 
     ``config`` is the job's :class:`~sigbatch.config.ScoreConfig`; ``clock`` its stopwatch (it
-    gains ``count_outputs`` and ``total``). ``counter`` and ``writer`` replace
-    :func:`count_outputs` and :meth:`Manifest.write` for outputs that are not local directories
-    (the Spark job's ``hdfs://`` or ``s3a://`` outputs). Raises :class:`AccountingError` when rows
-    in != scored + quarantined.
+    gains ``count_outputs`` and ``total``). ``written`` is where the outputs are (the job's staging
+    directory; default ``output``), and ``publish`` moves them into ``output`` once the counts
+    add up, so a job whose counts do not add up leaves an earlier run's outputs as they were.
+    ``counter`` and ``writer`` replace :func:`count_outputs` and :meth:`Manifest.write` for outputs
+    that are not local directories (the Spark job's ``hdfs://`` or ``s3a://`` outputs). Raises
+    :class:`AccountingError` when rows in != scored + quarantined.
     """
-    counts = (counter or count_outputs)(output, rows_in)
+    counts = (counter or count_outputs)(output if written is None else written, rows_in)
     clock.lap("count_outputs")
     counts.check()
+    if publish is not None:
+        publish()
     if counter is None and getattr(config, "key_columns", None):
         _warn_null_keys(Path(output), list(config.key_columns))
     timings = dict(clock.timings)

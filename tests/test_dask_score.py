@@ -19,7 +19,7 @@ from sigbatch import Array, ColSpec, ModelSignature, Schema, SchemaMismatchError
 from sigbatch.config import load_score_config
 from sigbatch.dask import run_scoring, score
 from sigbatch.errors import ConfigError
-from sigbatch.manifest import read_manifest
+from sigbatch.manifest import AccountingError, read_manifest
 from tests.cases.score_cases import CASES, SEED_INPUTS, seed_table
 
 pytestmark = pytest.mark.dask
@@ -330,6 +330,33 @@ def test_failed_overwrite_keeps_the_earlier_outputs(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run_scoring(_config(lake, out, "parquet", "output.mode=overwrite"))
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert read_manifest(out).job_id == first.job_id
+
+
+def test_overwrite_whose_counts_do_not_add_up_keeps_the_earlier_run(tmp_path, monkeypatch):
+    """The new outputs are counted in the staging directory before they replace the earlier run's:
+    an AccountingError in an overwrite leaves the earlier outputs and manifest as they were."""
+    import dataclasses
+
+    import sigbatch.manifest as manifest_module
+
+    lake = _write_seed_lake(tmp_path, "parquet")
+    out = tmp_path / "out"
+    first = run_scoring(_config(lake, out, "parquet"))
+    before = {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*")}
+    real_count = manifest_module.count_outputs
+    counted = []
+
+    def one_row_lost(output, rows_in):
+        counted.append(Path(output).parent == out and Path(output).name.startswith("_sigbatch_tmp_"))
+        counts = real_count(output, rows_in)
+        return dataclasses.replace(counts, rows_scored=counts.rows_scored - 1)
+
+    monkeypatch.setattr(manifest_module, "count_outputs", one_row_lost)
+    with pytest.raises(AccountingError, match="rows lost"):
+        run_scoring(_config(lake, out, "parquet", "output.mode=overwrite"))
+    assert counted == [True]
+    assert {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*")} == before
     assert read_manifest(out).job_id == first.job_id
 
 

@@ -830,6 +830,37 @@ def test_lost_rows_fail_the_job_loudly(spark, models, tmp_path, monkeypatch):
     with pytest.raises(AccountingError, match="rows lost"):
         spark_score.run_scoring(spark, config)
     assert not (Path(config.output) / MANIFEST_NAME).exists()
+    assert list(Path(config.output).iterdir()) == []
+
+
+def test_overwrite_whose_counts_do_not_add_up_keeps_the_earlier_run(spark, models, tmp_path, monkeypatch):
+    """The new outputs are counted before they replace the earlier run's: an AccountingError in an
+    overwrite leaves the earlier outputs and manifest as they were, and no staging directory."""
+    import importlib
+
+    spark_score = importlib.import_module("sigbatch.spark.score")
+    table, _ = models.landing_table(60)
+    source = _write_parquet(table, tmp_path / "lake")
+    sig_file = _signature_file(tmp_path, models)
+    first = spark_score.run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}"))
+    out = Path(_config(tmp_path, source).output)
+    before = {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*")}
+    real_write = spark_score.write_output
+
+    def lossy_write(df, path, fmt):
+        real_write(df, path, fmt)
+        if path.endswith("scored"):
+            next(
+                p for p in sorted(Path(path).glob("*.parquet")) if pq.ParquetFile(p).metadata.num_rows
+            ).unlink()
+
+    monkeypatch.setattr(spark_score, "write_output", lossy_write)
+    with pytest.raises(AccountingError, match="rows lost"):
+        spark_score.run_scoring(
+            spark, _config(tmp_path, source, f"signature={sig_file}", "output.mode=overwrite")
+        )
+    assert {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*")} == before
+    assert read_manifest(out).job_id == first.job_id
 
 
 def test_key_columns_identify_records(spark, models, tmp_path):

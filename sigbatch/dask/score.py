@@ -444,19 +444,21 @@ def run_scoring(config: ScoreConfig) -> Manifest:
                 on_schema_mismatch=config.on_schema_mismatch,
             )
             compute(*writes)  # one graph: both writes of a partition share its scoring task
-            replace_outputs(out, staging)  # an earlier run's outputs stay until here
+            lap("score_and_write")
+            return finish_job(
+                out,
+                source.rows,
+                engine="dask",
+                engine_version=dask.__version__,
+                config=config,
+                signature=sig,
+                clock=clock,
+                written=staging,
+                # an earlier run's outputs stay until the new ones are counted and add up
+                publish=lambda: replace_outputs(out, staging),
+            )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        lap("score_and_write")
-    return finish_job(
-        out,
-        source.rows,
-        engine="dask",
-        engine_version=dask.__version__,
-        config=config,
-        signature=sig,
-        clock=clock,
-    )
 
 
 def _job_tasks(

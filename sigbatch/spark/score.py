@@ -665,7 +665,31 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
             _score_checkpointed(
                 framed.mapInArrow(scorer, struct), sig, keep, scored_path, quarantine_path, config, lap
             )
-        staging.replace_outputs()
+        return finish_job(
+            out,
+            rows_in,
+            engine="spark",
+            engine_version=spark.version,
+            config=config,
+            signature=sig,
+            clock=clock,
+            written=staging.location,
+            # an earlier run's outputs stay until the new ones are counted and add up
+            publish=staging.replace_outputs,
+            counter=None
+            if remote is None
+            else (
+                lambda _out, n: remote.counts(
+                    f"{staging.name}/{SCORED_DIR}",
+                    f"{staging.name}/{QUARANTINE_DIR}",
+                    config.output_format,
+                    n,
+                )
+            ),
+            writer=None
+            if remote is None
+            else (lambda _out, m: remote.write_text(MANIFEST_NAME, m.to_json())),
+        )
     except BaseException:
         # no half-written outputs: a failed job leaves its staging directory nowhere, and an
         # earlier run's outputs as they were
@@ -676,19 +700,6 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         raise
     finally:
         spark.conf.set(_BATCH_CONF, previous)
-    return finish_job(
-        out,
-        rows_in,
-        engine="spark",
-        engine_version=spark.version,
-        config=config,
-        signature=sig,
-        clock=clock,
-        counter=None
-        if remote is None
-        else (lambda _out, n: remote.counts(SCORED_DIR, QUARANTINE_DIR, config.output_format, n)),
-        writer=None if remote is None else (lambda _out, m: remote.write_text(MANIFEST_NAME, m.to_json())),
-    )
 
 
 class _Staging:
@@ -700,6 +711,11 @@ class _Staging:
         self.name = (
             f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}" if remote is not None else staging_dir(out).name
         )
+
+    @property
+    def location(self) -> str:
+        """The staging directory itself."""
+        return self.remote.child(self.name) if self.remote is not None else str(self.out / self.name)
 
     def path(self, entry: str) -> str:
         """Where the job writes an entry."""
