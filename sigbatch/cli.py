@@ -191,7 +191,7 @@ def _build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--signature", required=True, help="the corrected signature (MLmodel, .json, .yaml)")
     replay.add_argument("--model", help="model URI (default: the one in the manifest)")
     replay.add_argument(
-        "--profile", choices=("mlflow", "strict", "lenient"), default="mlflow", help="enforcement profile"
+        "--profile", choices=("mlflow", "strict", "lenient"), help="enforcement profile (default: the job's)"
     )
     replay.set_defaults(handler=_cmd_replay)
 

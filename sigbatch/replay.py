@@ -175,7 +175,7 @@ def replay(
     *,
     model: str | None = None,
     params: dict[str, Any] | None = None,
-    profile: str = "mlflow",
+    profile: str | None = None,
 ) -> ReplayResult:
     """Re-enforce and score the quarantined rows of ``output`` against ``signature``.
 
@@ -183,8 +183,9 @@ def replay(
         output: a scoring job's output directory (with ``_sigbatch_manifest.json``).
         signature: the corrected signature (or the original one, after a model fix).
         model: the model URI (default: the manifest's ``model``).
-        params: inference parameters, as for :func:`sigbatch.models.score_batch`.
-        profile: the enforcement profile (``mlflow``, ``strict`` or ``lenient``).
+        params: inference parameters, as for :func:`sigbatch.models.score_batch` (default: the
+            job's ``params``, from the manifest).
+        profile: the enforcement profile, ``mlflow``, ``strict`` or ``lenient`` (default: the job's).
 
     Raises:
         ConfigError: ``output`` is not a job output, or no model is known.
@@ -196,6 +197,9 @@ def replay(
     if not model_uri:
         msg = f"{out / MANIFEST_NAME} names no model; pass --model URI"
         raise ConfigError(msg)
+    job = doc.get("config") or {}
+    profile = profile or job.get("profile") or "mlflow"
+    params = (job.get("params") or None) if params is None else params
     replays: list[dict[str, Any]] = list(doc.get("replays") or [])
     source_name = REPLAY_QUARANTINE_DIR if replays else QUARANTINE_DIR
     source_dir = out / source_name
@@ -207,10 +211,13 @@ def replay(
     replayed_before = footer_rows(_parquet_files(replayed_dir))
     claimed_before = sum(int(r.get("rows_replayed", 0)) for r in replays)
     if replayed_before != claimed_before:
+        listed = {name for r in replays for name in r.get("files", ())}
+        strays = sorted(p.name for p in _parquet_files(replayed_dir) if p.name not in listed)
+        shown = ", ".join(strays[:5]) + (f" and {len(strays) - 5} more" if len(strays) > 5 else "")
         msg = (
             f"{replayed_dir} holds {replayed_before:,} rows but the manifest's replays account for "
             f"{claimed_before:,}: an earlier replay was interrupted after writing; remove the files "
-            f"not listed in the manifest's replays and run again"
+            f"not listed in the manifest's replays ({shown or 'none: a listed file was changed'}) and run again"
         )
         raise AccountingError(msg)
 

@@ -148,8 +148,21 @@ def test_files_left_by_an_interrupted_replay_are_refused(output):
     replay(output, CORRECTED)
     stray = output / "replayed" / "replay-009-part.00000.parquet"
     shutil.copy(next(iter((output / "replayed").glob("*.parquet"))), stray)
-    with pytest.raises(AccountingError, match="interrupted"):
+    with pytest.raises(AccountingError) as err:
         replay(output, CORRECTED)
+    assert "interrupted" in str(err.value)
+    assert "(replay-009-part.00000.parquet) and run again" in str(err.value)
+
+
+def test_replay_uses_the_job_s_profile_unless_told(output):
+    """A replay enforces with the profile the job ran with (from the manifest), or the one given."""
+    manifest = output / "_sigbatch_manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["config"]["profile"] = "strict"
+    manifest.write_text(json.dumps(doc))
+    replay(output, CORRECTED)
+    replay(output, CORRECTED, profile="lenient")
+    assert [r["profile"] for r in json.loads(manifest.read_text())["replays"]] == ["strict", "lenient"]
 
 
 def test_cli_replay(output, tmp_path, capsys):
