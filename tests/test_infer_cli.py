@@ -162,6 +162,20 @@ def test_config_checks_scheduler_and_output_paths_before_inferring(lake, tmp_pat
     )
 
 
+def test_source_uris_file_is_read_others_are_refused_clearly(lake, capsys):
+    """A file: URI names a local lake; hdfs:// or s3a:// is refused with what to do instead."""
+    from sigbatch.infer.config import load_infer_config
+
+    assert load_infer_config(None, None, {"source.path": lake.as_uri()}).source == str(lake)
+    assert main(["infer", "s3a://bucket/lake"]) == 2
+    assert capsys.readouterr().err == (
+        "sigbatch infer: error: <command line>: key 'source.path': s3a://bucket/lake is a s3a:// URI; "
+        "sigbatch infer reads the lake's files as paths that the driver (and, with --engine spark, every "
+        "executor) can open: a local disk or a shared mount. For a lake on HDFS or S3, read it with Spark "
+        "and call sigbatch.spark.infer_schema(spark.read.format(...).load(path)) (see docs/spark.md)\n"
+    )
+
+
 def test_write_json_to_a_directory_or_a_missing_one_is_clear(lake, tmp_path):
     """InferenceResult.write_json names the path when it cannot be a file there."""
     from sigbatch import SignatureFileError

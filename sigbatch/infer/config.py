@@ -18,11 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from sigbatch.config import flatten_keys, parse_overrides, read_config_file, unknown_key
 from sigbatch.errors import ConfigError, DependencyError
 from sigbatch.infer.finalize import POLICIES, InferenceResult, json_target_problem
 from sigbatch.infer.lake import FORMATS, infer_files
+from sigbatch.manifest import is_uri
 
 __all__ = ["DASK_SCHEDULERS", "ENGINES", "INFER_KEYS", "InferConfig", "load_infer_config", "run_infer"]
 
@@ -133,7 +135,18 @@ def load_infer_config(
         if values[key] is not None and values[key] < 1:
             msg = f"{origin}: key '{key}' must be at least 1, got {values[key]!r}"
             raise ConfigError(msg)
-    if not Path(values["source.path"]).exists():
+    source = str(values["source.path"])
+    if is_uri(source) and not source.startswith("file:"):
+        msg = (
+            f"{origin}: key 'source.path': {source} is a {source.split(':', 1)[0]}:// URI; sigbatch infer "
+            "reads the lake's files as paths that the driver (and, with --engine spark, every executor) "
+            "can open: a local disk or a shared mount. For a lake on HDFS or S3, read it with Spark and "
+            "call sigbatch.spark.infer_schema(spark.read.format(...).load(path)) (see docs/spark.md)"
+        )
+        raise ConfigError(msg)
+    if source.startswith("file:"):
+        values["source.path"] = source = unquote(urlparse(source).path)
+    if not Path(source).exists():
         msg = f"{origin}: key 'source.path': {values['source.path']} does not exist"
         raise ConfigError(msg)
     if values["output"] is not None:
