@@ -807,16 +807,11 @@ def test_output_mode_error_refuses_to_overwrite(spark, models, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "quarantine", "scored"]
 
 
-def test_lost_rows_fail_the_job_loudly(spark, models, tmp_path, monkeypatch):
-    """When a written file goes missing the job raises AccountingError and writes no manifest."""
+def _lose_a_scored_file(monkeypatch):
+    """Make the Spark job's scored output lose one written file; returns the job module."""
     import importlib
 
     spark_score = importlib.import_module("sigbatch.spark.score")  # the package's `score` is the function
-
-    table, _ = models.landing_table(100)
-    config = _config(
-        tmp_path, _write_parquet(table, tmp_path / "lake"), f"signature={_signature_file(tmp_path, models)}"
-    )
     real_write = spark_score.write_output
 
     def lossy_write(df, path, fmt):
@@ -827,6 +822,16 @@ def test_lost_rows_fail_the_job_loudly(spark, models, tmp_path, monkeypatch):
             ).unlink()
 
     monkeypatch.setattr(spark_score, "write_output", lossy_write)
+    return spark_score
+
+
+def test_lost_rows_fail_the_job_loudly(spark, models, tmp_path, monkeypatch):
+    """When a written file goes missing the job raises AccountingError and writes no manifest."""
+    table, _ = models.landing_table(100)
+    config = _config(
+        tmp_path, _write_parquet(table, tmp_path / "lake"), f"signature={_signature_file(tmp_path, models)}"
+    )
+    spark_score = _lose_a_scored_file(monkeypatch)
     with pytest.raises(AccountingError, match="rows lost"):
         spark_score.run_scoring(spark, config)
     assert not (Path(config.output) / MANIFEST_NAME).exists()
@@ -836,25 +841,15 @@ def test_lost_rows_fail_the_job_loudly(spark, models, tmp_path, monkeypatch):
 def test_overwrite_whose_counts_do_not_add_up_keeps_the_earlier_run(spark, models, tmp_path, monkeypatch):
     """The new outputs are counted before they replace the earlier run's: an AccountingError in an
     overwrite leaves the earlier outputs and manifest as they were, and no staging directory."""
-    import importlib
+    from sigbatch.spark import run_scoring
 
-    spark_score = importlib.import_module("sigbatch.spark.score")
     table, _ = models.landing_table(60)
     source = _write_parquet(table, tmp_path / "lake")
     sig_file = _signature_file(tmp_path, models)
-    first = spark_score.run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}"))
+    first = run_scoring(spark, _config(tmp_path, source, f"signature={sig_file}"))
     out = Path(_config(tmp_path, source).output)
     before = {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*")}
-    real_write = spark_score.write_output
-
-    def lossy_write(df, path, fmt):
-        real_write(df, path, fmt)
-        if path.endswith("scored"):
-            next(
-                p for p in sorted(Path(path).glob("*.parquet")) if pq.ParquetFile(p).metadata.num_rows
-            ).unlink()
-
-    monkeypatch.setattr(spark_score, "write_output", lossy_write)
+    spark_score = _lose_a_scored_file(monkeypatch)
     with pytest.raises(AccountingError, match="rows lost"):
         spark_score.run_scoring(
             spark, _config(tmp_path, source, f"signature={sig_file}", "output.mode=overwrite")
