@@ -258,6 +258,25 @@ def test_csv_empty_columns_same_on_spark(tmp_path, spark):
     assert infer_schema(lake, spark=spark).schema == infer_files(lake).schema
 
 
+def test_local_engine_reports_progress_per_file(tmp_path):
+    """infer_files calls progress after each file with files read, files to read and rows read;
+    the CLI's terminal line redraws in place and ends after the last file."""
+    import io
+
+    from sigbatch.infer.config import terminal_progress
+
+    for i in range(3):
+        (tmp_path / f"p{i}.jsonl").write_text('{"a": 1}\n' * (i + 1) + "[1]\n")
+    calls = []
+    infer_files(tmp_path, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 3, 2), (2, 3, 5), (3, 3, 9)]
+    out = io.StringIO()
+    show = terminal_progress(out, every=3600)
+    for call in calls:
+        show(*call)
+    assert out.getvalue() == "\rsigbatch infer: 1/3 files, 2 rows\rsigbatch infer: 3/3 files, 9 rows\n"
+
+
 def test_json_rows_per_partition_stops_reading(tmp_path):
     """Reading a JSON lines file stops after rows_per_partition rows and says so."""
     (tmp_path / "big.jsonl").write_text("".join(f'{{"i": {i}}}\n' for i in range(500)))

@@ -14,10 +14,12 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote, urlparse
 
 from sigbatch.config import flatten_keys, parse_overrides, read_config_file, unknown_key
@@ -197,6 +199,33 @@ def _check_set_on(origin: str, set_on: str) -> None:
         raise ConfigError(msg)
 
 
+def terminal_progress(out: IO[str], every: float = 0.2) -> Callable[[int, int, int], None]:
+    """A progress line for :func:`~sigbatch.infer.lake.infer_files`, redrawn in place on ``out``
+    at most every ``every`` seconds, and once more, ended, after the last file.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> show = terminal_progress(out, every=0)
+        >>> show(1, 2, 500); show(2, 2, 1200)
+        >>> out.getvalue()
+        '\\rsigbatch infer: 1/2 files, 500 rows\\rsigbatch infer: 2/2 files, 1,200 rows\\n'
+    """
+    shown = [float("-inf")]
+
+    def show(done: int, total: int, rows: int) -> None:
+        now = time.monotonic()
+        if done < total and now - shown[0] < every:
+            return
+        shown[0] = now
+        out.write(
+            f"\rsigbatch infer: {done:,}/{total:,} files, {rows:,} rows" + ("\n" if done == total else "")
+        )
+        out.flush()
+
+    return show
+
+
 def run_infer(config: InferConfig) -> InferenceResult:
     """Run the inference a config describes on its engine, then write the outputs it names.
 
@@ -213,14 +242,22 @@ def run_infer(config: InferConfig) -> InferenceResult:
         "policy": config.policy,
     }
     if config.engine == "local":
-        result = infer_files(config.source, **sampling)
+        result = infer_files(
+            config.source, **sampling, progress=terminal_progress(sys.stderr) if sys.stderr.isatty() else None
+        )
     elif config.engine == "dask":
         try:
             from sigbatch.dask.infer import infer_schema as dask_infer
         except ImportError as exc:
             msg = f"engine 'dask' needs Dask: install with `pip install 'sigbatch[dask]'` ({exc})"
             raise DependencyError(msg) from exc
-        result = dask_infer(config.source, scheduler=config.dask_scheduler, **sampling)
+        if sys.stderr.isatty():  # Dask's own bar (local schedulers; long runs only)
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(minimum=2.0, out=sys.stderr):
+                result = dask_infer(config.source, scheduler=config.dask_scheduler, **sampling)
+        else:
+            result = dask_infer(config.source, scheduler=config.dask_scheduler, **sampling)
     else:
         try:
             from sigbatch.spark.infer import infer_schema as spark_infer

@@ -51,7 +51,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
@@ -834,6 +834,7 @@ def infer_files(
     rows_per_partition: int | None = None,
     seed: int = 0,
     policy: str = "strict",
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> InferenceResult:
     """The schema of a directory of Parquet, JSON lines or CSV files, inferred in this process.
 
@@ -845,6 +846,7 @@ def infer_files(
         rows_per_partition: Stop reading each file after this many rows; None for all.
         seed: Chooses the files, deterministically.
         policy: ``strict``, ``widen`` or ``majority`` (see :func:`~sigbatch.infer.finalize.finalize`).
+        progress: Called after each file with (files read, files to read, rows read so far).
 
     Returns:
         The schema, the report (recording which files and rows were read) and the merged partial.
@@ -865,4 +867,11 @@ def infer_files(
         rows_per_partition=rows_per_partition,
         seed=seed,
     )
-    return finish(merge_all(read_task(t) for t in tasks), policy, selection)
+    partials = []
+    rows = 0
+    for task in tasks:
+        partials.append(read_task(task))
+        rows += partials[-1].rows + partials[-1].unreadable
+        if progress is not None:
+            progress(len(partials), len(tasks), rows)
+    return finish(merge_all(partials), policy, selection)
