@@ -6,17 +6,15 @@ master and settings from the command line. See :func:`sigbatch.spark.run_scoring
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
-from sigbatch.cli import main as cli_main
+from sigbatch.cli import exit_with, job_main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the Spark scoring job with the command line's arguments; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    return cli_main(["score", "--engine", "spark", *args])
+    return job_main("jobs/score_spark.py", ["score", "--engine", "spark"], argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_with(main())

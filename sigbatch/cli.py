@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from sigbatch.errors import SigbatchError
 
@@ -276,5 +277,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int:
+    """A job script's ``main``: the CLI ``command`` (which fixes the engine) with the script's
+    arguments; an ``--engine`` among them is refused, since the script names its engine."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if any(a == "--engine" or a.startswith("--engine=") for a in args):
+        engine = command[command.index("--engine") + 1]
+        sys.stderr.write(
+            f"{script}: error: this job runs the {engine} engine; --engine is not an option here\n"
+        )
+        return 2
+    return main([*command, *args])
+
+
+def exit_with(code: int) -> NoReturn:
+    """End the process with ``code``; after an interrupt (130), at once.
+
+    A Dask job's worker threads may be inside a long model call when Ctrl-C arrives; the job has
+    already discarded its staging directory, and waiting for the threads (as the interpreter does
+    at exit) would keep the process alive until they finish the partition.
+    """
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    raise SystemExit(code)
+
+
+def run() -> NoReturn:
+    """The ``sigbatch`` command: :func:`main` with the process's arguments, then :func:`exit_with`."""
+    exit_with(main())
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

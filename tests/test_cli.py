@@ -80,3 +80,75 @@ def test_show_arrow_and_spark_forms_keep_nullability(capsys):
     assert main(["show", "examples/seed_model", "--format", "spark"]) == 0
     out = capsys.readouterr().out
     assert " |-- a: array (nullable = false)" in out and " |    |-- e: string (nullable = true)" in out
+
+
+def test_job_scripts_name_their_engine(capsys):
+    """jobs/score_dask.py runs Dask and jobs/score_spark.py Spark: an --engine flag is refused."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for name, engine in (("score_dask", "dask"), ("score_spark", "spark")):
+        spec = importlib.util.spec_from_file_location(name, root / "jobs" / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for flag in (["--engine", "spark"], ["--engine=dask"]):
+            assert module.main(["--config", "conf/score_dask.yaml", *flag]) == 2
+            assert capsys.readouterr().err == (
+                f"jobs/{name}.py: error: this job runs the {engine} engine; --engine is not an option here\n"
+            )
+
+
+def test_ctrl_c_ends_a_dask_job_at_once(tmp_path):
+    """Ctrl-C while a model call is running: the command exits with 130 at once (the worker thread
+    is not waited for) and leaves no output behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sigbatch.demo import DEMO_SIGNATURE, make_rows
+
+    (tmp_path / "sleepy.py").write_text(
+        "import pathlib, time\n"
+        f"MARK = pathlib.Path({str(tmp_path / 'started')!r})\n"
+        "def model(frame):\n"
+        "    MARK.touch()\n"
+        "    time.sleep(120)\n"
+        "    return frame['b'].isna().astype('float64').rename('score')\n"
+    )
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "part.jsonl").write_text("".join(json.dumps(r) + "\n" for r in make_rows(200)))
+    sig = tmp_path / "signature.json"
+    sig.write_text(json.dumps(DEMO_SIGNATURE.to_dict()))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    command = [sys.executable, "-m", "sigbatch.cli", "score", "--quiet"]
+    for setting in (
+        f"source.path={tmp_path / 'lake'}",
+        "source.format=json",
+        "model=python:sleepy:model",
+        f"signature={sig}",
+        f"output.path={tmp_path / 'out'}",
+    ):
+        command += ["--set", setting]
+    job = subprocess.Popen(
+        command,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        for _ in range(600):  # until the model is running (or the job ended on its own)
+            if (tmp_path / "started").exists() or job.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert (tmp_path / "started").exists()
+        job.send_signal(signal.SIGINT)
+        assert job.wait(timeout=60) == 130  # the model call alone would take 120 s
+        assert job.stderr is not None and job.stderr.read().endswith("interrupted\n")
+    finally:
+        job.kill()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == []

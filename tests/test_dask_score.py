@@ -360,6 +360,46 @@ def test_overwrite_whose_counts_do_not_add_up_keeps_the_earlier_run(tmp_path, mo
     assert read_manifest(out).job_id == first.job_id
 
 
+def interrupting_model(frame: pd.DataFrame) -> pd.Series:
+    """Counts its calls; the first one is a Ctrl-C, the others take a while."""
+    import time
+
+    with _CALLS_LOCK:
+        CALLS.update(["calls"])
+        first = CALLS["calls"] == 1
+    if first:
+        raise KeyboardInterrupt
+    time.sleep(0.05)
+    return frame["id"].astype("float64").rename("score")
+
+
+def test_interrupt_stops_the_queued_partitions(tmp_path):
+    """Ctrl-C during a threads job: the partitions not started yet are dropped, so the job stops
+    within a partition's time (it used to score the whole lake in the background first)."""
+    import time
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    for i in range(40):
+        pq.write_table(
+            pa.table({"id": pa.array([i], pa.int64()), "x": pa.array([1.0])}), lake / f"p{i:02d}.parquet"
+        )
+    CALLS.clear()
+    config = _config(
+        lake,
+        tmp_path / "out",
+        "parquet",
+        "dask.workers=2",
+        signature=ID_SIG,
+        model="python:tests.test_dask_score:interrupting_model",
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_scoring(config)
+    time.sleep(1.0)  # what is still queued would run now: 40 partitions of 0.05 s on 2 threads
+    assert CALLS["calls"] <= 4
+    assert [p.name for p in (tmp_path / "out").iterdir()] == []
+
+
 def test_job_scores_each_row_once(tmp_path):
     """The job writes both outputs from one compute: the model sees every row exactly once."""
     lake = tmp_path / "lake"
