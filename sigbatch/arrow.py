@@ -171,7 +171,8 @@ def arrow_field(spec: ColSpec | TensorSpec, name: str | None = None) -> pa.Field
         >>> arrow_field(ColSpec(AnyType(), "extra", required=False))
         pyarrow.Field<extra: string>
     """
-    field_name = spec.name if spec.name is not None else name
+    # an integer name (a DataFrame's label, as MLflow writes it) is the column's text name in Arrow
+    field_name = str(spec.name) if spec.name is not None else name
     if field_name is None:
         msg = f"The spec {spec!r} has no name; pass name= (sigbatch uses its position, e.g. '0')"
         raise SignatureError(msg)

@@ -123,9 +123,16 @@ def _read_type(d: Any, where: str) -> Any:
     raise _Bad(f"{where}.type", f"unsupported type {kind!r}; expected one of {names}")
 
 
+def _required(value: Any, where: str) -> Any:
+    """``required`` as written: true or false (null too: MLflow's "not said" on complex columns)."""
+    if value is not None and not isinstance(value, bool):
+        raise _Bad(f"{where}.required", f"expected true or false, got {value!r}")
+    return value
+
+
 def _read_property(name: str, body: Any, where: str) -> Property:
     body = _need_dict(body, where)
-    required = body.get("required", True)
+    required = _required(body.get("required", True), where)
     dtype = _read_type({k: v for k, v in body.items() if k != "required"}, where)
     return Property(name, dtype, required=required)
 
@@ -138,11 +145,13 @@ def _read_colspec(d: dict[str, Any], where: str) -> ColSpec:
         if extra:
             raise _Bad(where, f"unexpected key(s) {sorted(extra)}")
         body = {k: v for k, v in d.items() if k not in ("name", "required")}
-        return ColSpec(_read_type(body, where), d.get("name"), d.get("required"))
+        return ColSpec(_read_type(body, where), d.get("name"), _required(d.get("required"), where))
     extra = set(d) - {"type", "name", "required"}
     if extra:
         raise _Bad(where, f"unexpected key(s) {sorted(extra)} for a {kind!r} column")
-    return ColSpec(_read_type({"type": kind}, where), d.get("name"), d.get("required", True))
+    return ColSpec(
+        _read_type({"type": kind}, where), d.get("name"), _required(d.get("required", True), where)
+    )
 
 
 def _read_tensor(d: dict[str, Any], where: str) -> TensorSpec:

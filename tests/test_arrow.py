@@ -411,3 +411,14 @@ def test_conforming_tables_hold_valid_data(schema_and_table):
     for spec, column in zip(schema.inputs, table.columns, strict=True):
         if spec.required:
             assert column.null_count == 0
+
+
+def test_integer_names_are_text_in_arrow_and_spark_forms():
+    """A column named by an integer (a DataFrame label, as MLflow writes it) is that text in Arrow."""
+    from sigbatch import ColSpec, Schema
+    from sigbatch.arrow import to_arrow
+
+    schema = Schema([ColSpec("long", 5), ColSpec("string", "s", required=False)])
+    assert to_arrow(schema) == pa.schema(
+        [pa.field("5", pa.int64(), nullable=False), pa.field("s", pa.string())]
+    )

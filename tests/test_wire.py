@@ -102,6 +102,16 @@ def test_load_signature_reads_every_file_kind(tmp_path):
             "s.json",
             r"key inputs\[0\]: unexpected key\(s\) \['colour'\]",
         ),
+        (
+            '{"inputs": [{"type": "array", "items": {"type": "long"}, "name": "x", "required": "no"}]}',
+            "s.json",
+            r"s\.json: key inputs\[0\]\.required: expected true or false, got 'no'$",
+        ),
+        (
+            '{"inputs": [{"type": "object", "name": "o", "properties": {"p": {"type": "long", "required": 1}}}]}',
+            "s.json",
+            r"s\.json: key inputs\[0\]\.properties\.p\.required: expected true or false, got 1$",
+        ),
         ('{"inputs": null, "outputs": null}', "s.json", r"none of inputs, outputs or params is set"),
         ('{"inputz": "[]"}', "s.json", r"unexpected key\(s\) \['inputz'\]"),
         ("flavors: {}\n", "MLmodel", r"MLmodel: key signature: the model has no signature"),
