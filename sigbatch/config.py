@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from sigbatch.errors import ConfigError
+from sigbatch.errors import ConfigError, yaml_problem
 
 __all__ = [
     "SCORE_KEYS",
@@ -117,13 +117,17 @@ def flatten_keys(doc: Any, known: Iterable[str], prefix: str = "") -> dict[str, 
     """Nested sections as dotted keys (``output: {path: x}`` -> ``output.path``).
 
     A mapping is opened only where known keys lie below it, so mapping-valued keys (``params``,
-    ``source.options``) stay whole.
+    ``source.options``) stay whole; such a section left empty (``dask:`` with every key below it
+    commented out) sets nothing.
     """
     known = list(known)
     out: dict[str, Any] = {}
     for key, value in doc.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and any(k.startswith(name + ".") for k in known):
+        section = any(k.startswith(name + ".") for k in known)
+        if section and value is None:
+            continue
+        if isinstance(value, dict) and section:
             out.update(flatten_keys(value, known, name + "."))
         else:
             out[name] = value
@@ -139,7 +143,7 @@ def read_config_file(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        msg = f"{p}: invalid YAML: {exc}"
+        msg = f"{p}: invalid YAML: {yaml_problem(exc)}"
         raise ConfigError(msg) from None
     if not isinstance(doc, dict):
         msg = f"{p}: expected a mapping of keys at the top level, got {type(doc).__name__}"
@@ -158,7 +162,7 @@ def parse_overrides(items: Sequence[str] | None) -> dict[str, Any]:
         try:
             out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as exc:
-            msg = f"--set {key}: cannot read the value {raw!r} ({exc})"
+            msg = f"--set {key}: cannot read the value {raw!r} ({yaml_problem(exc)})"
             raise ConfigError(msg) from None
     return out
 
@@ -227,7 +231,12 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
     if path is not None:
         origin, doc = read_config_file(path)
         values.update(_check(origin, flatten_keys(doc, SCORE_KEYS)))
-    values.update(_check("--set", parse_overrides(overrides)))
+    overridden = _check("--set", parse_overrides(overrides))
+    values.update(overridden)
+
+    def where(key: str) -> str:  # what set the key: the file or --set
+        return "--set" if key in overridden else origin
+
     for key, spec in SCORE_KEYS.items():
         if key not in values:
             if spec.default is _REQUIRED:
@@ -245,10 +254,10 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
         and "://" not in values["source.path"]
         and not Path(values["source.path"]).exists()
     ):
-        msg = f"{origin}: key 'source.path': {values['source.path']} does not exist"
+        msg = f"{where('source.path')}: key 'source.path': {values['source.path']} does not exist"
         raise ConfigError(msg)
     if values["signature"] is not None and not Path(values["signature"]).exists():
-        msg = f"{origin}: key 'signature': {values['signature']} does not exist"
+        msg = f"{where('signature')}: key 'signature': {values['signature']} does not exist"
         raise ConfigError(msg)
     return ScoreConfig(
         source=SourceConfig(

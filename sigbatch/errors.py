@@ -61,3 +61,23 @@ class ConfigError(SigbatchError, ValueError):
 
 class DependencyError(SigbatchError, ImportError):
     """An optional dependency is missing; the message says what to install."""
+
+
+def yaml_problem(exc: Exception) -> str:
+    """A YAML parser's error as one line: what is wrong and where (its own text spans lines).
+
+    Example:
+        >>> import yaml
+        >>> try:
+        ...     yaml.safe_load("a: [1, 2\\n")
+        ... except yaml.YAMLError as exc:
+        ...     print(yaml_problem(exc))
+        expected ',' or ']', but got '<stream end>' at line 2, column 1 (while parsing a flow sequence)
+    """
+    problem = getattr(exc, "problem", None)
+    if problem is None:
+        return " ".join(str(exc).split())
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    context = getattr(exc, "context", None)
+    return f"{problem}{where}" + (f" ({context})" if context else "")

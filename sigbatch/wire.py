@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sigbatch.errors import SignatureError, SignatureFileError
+from sigbatch.errors import SignatureError, SignatureFileError, yaml_problem
 from sigbatch.types import (
     AnyType,
     Array,
@@ -282,7 +282,7 @@ def load_signature(path: str | os.PathLike[str]) -> ModelSignature:
         doc = json.loads(text) if target.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         kind = "JSON" if target.suffix == ".json" else "YAML"
-        msg = f"{target}: invalid {kind}: {exc}"
+        msg = f"{target}: invalid {kind}: {exc if kind == 'JSON' else yaml_problem(exc)}"
         raise SignatureFileError(msg) from None
     if not isinstance(doc, dict):
         msg = f"{target}: expected a mapping at the top level, got {type(doc).__name__}"
@@ -330,7 +330,7 @@ def set_signature(
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        msg = f"{target}: invalid YAML: {exc}"
+        msg = f"{target}: invalid YAML: {yaml_problem(exc)}"
         raise SignatureFileError(msg) from None
     if not isinstance(doc, dict):
         msg = f"{target}: expected a mapping at the top level, got {type(doc).__name__}"

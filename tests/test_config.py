@@ -71,6 +71,33 @@ def test_config_errors_name_the_key(tmp_path, overrides, message):
         load_score_config(None, base + overrides)
 
 
+def test_config_errors_name_what_set_the_key(tmp_path):
+    """A missing path given with --set is blamed on --set, one in the file on the file; a section
+    left empty is no key at all; invalid YAML is one line saying where."""
+    path = _write(tmp_path, f"source:\n  path: {tmp_path}\nmodel: python:m:f\noutput:\n  path: out\ndask:\n")
+    assert load_score_config(path).dask_scheduler == "threads"
+    with pytest.raises(ConfigError) as err:
+        load_score_config(path, ["source.path=/no/such/lake"])
+    assert str(err.value) == "--set: key 'source.path': /no/such/lake does not exist"
+    in_file = _write(tmp_path, "source:\n  path: /no/such/lake\nmodel: python:m:f\noutput:\n  path: out\n")
+    with pytest.raises(ConfigError) as err:
+        load_score_config(in_file)
+    assert str(err.value) == f"{in_file}: key 'source.path': /no/such/lake does not exist"
+    broken = _write(tmp_path, "source:\n  path: [x\n")
+    with pytest.raises(ConfigError) as err:
+        load_score_config(broken)
+    assert str(err.value) == (
+        f"{broken}: invalid YAML: expected ',' or ']', but got '<stream end>' at line 3, column 1 "
+        "(while parsing a flow sequence)"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_score_config(None, ["params={a: 1"])
+    assert str(err.value) == (
+        "--set params: cannot read the value '{a: 1' (expected ',' or '}', but got '<stream end>' at line 1, "
+        "column 6 (while parsing a flow mapping))"
+    )
+
+
 def test_config_missing_required_key(tmp_path):
     """A config without a model says which key is missing and what it is for."""
     path = _write(tmp_path, f"source:\n  path: {tmp_path}\noutput:\n  path: out\n")
