@@ -318,7 +318,30 @@ def set_signature(
     if not isinstance(signature, ModelSignature):
         msg = f"set_signature expects a ModelSignature, got {type(signature).__name__}"
         raise SignatureError(msg)
-    target = _model_file(Path(model_dir))
+    target, doc = _read_mlmodel(Path(model_dir))
+    if keep_existing:
+        signature = _keep_existing(signature, doc.get("signature"), target)
+    doc["signature"] = signature_to_dict(signature)
+    # MLflow writes MLmodel with safe_dump(default_flow_style=False): sorted keys, block style.
+    _replace_file(target, yaml.safe_dump(doc, default_flow_style=False))
+    return target
+
+
+def check_set_signature(model_dir: str | os.PathLike[str], *, keep_existing: bool = False) -> None:
+    """Check, before any work, that :func:`set_signature` can write into ``model_dir``: its MLmodel
+    is readable YAML and (``keep_existing``) its current signature can be read.
+
+    Raises:
+        SignatureFileError: As :func:`set_signature` would.
+    """
+    target, doc = _read_mlmodel(Path(model_dir))
+    if keep_existing:
+        _existing(doc.get("signature"), target)
+
+
+def _read_mlmodel(model_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """A model's MLmodel file and its YAML mapping."""
+    target = _model_file(model_dir)
     try:
         text = target.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -335,12 +358,7 @@ def set_signature(
     if not isinstance(doc, dict):
         msg = f"{target}: expected a mapping at the top level, got {type(doc).__name__}"
         raise SignatureFileError(msg)
-    if keep_existing:
-        signature = _keep_existing(signature, doc.get("signature"), target)
-    doc["signature"] = signature_to_dict(signature)
-    # MLflow writes MLmodel with safe_dump(default_flow_style=False): sorted keys, block style.
-    _replace_file(target, yaml.safe_dump(doc, default_flow_style=False))
-    return target
+    return target, doc
 
 
 def _model_file(path: Path) -> Path:
@@ -358,20 +376,27 @@ def _model_file(path: Path) -> Path:
     return target
 
 
-def _keep_existing(signature: ModelSignature, current: Any, target: Path) -> ModelSignature:
-    """``signature`` with its unset parts taken from the model's ``current`` signature mapping."""
+def _existing(current: Any, target: Path) -> ModelSignature | None:
+    """The model's ``current`` signature mapping, read (None when it has none)."""
     if current is None or (
         isinstance(current, dict) and all(current.get(p) in (None, "", [], "null") for p in _PARTS)
     ):
-        return signature  # no signature yet: nothing to keep
+        return None
     try:
-        existing = _signature_from_mapping(current, str(target), "signature")
+        return _signature_from_mapping(current, str(target), "signature")
     except SignatureFileError as exc:
         msg = (
             f"{exc}; the current signature cannot be read, so its outputs and params cannot be "
             f"kept. Hint: fix or remove the signature section of {target}, then set the inputs again."
         )
         raise SignatureFileError(msg) from None
+
+
+def _keep_existing(signature: ModelSignature, current: Any, target: Path) -> ModelSignature:
+    """``signature`` with its unset parts taken from the model's ``current`` signature mapping."""
+    existing = _existing(current, target)
+    if existing is None:
+        return signature  # no signature yet: nothing to keep
     return ModelSignature(
         inputs=signature.inputs if signature.inputs is not None else existing.inputs,
         outputs=signature.outputs if signature.outputs is not None else existing.outputs,

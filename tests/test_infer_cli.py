@@ -155,6 +155,22 @@ def test_config_checks_scheduler_and_output_paths_before_inferring(lake, tmp_pat
             "MLmodel file) nor an MLmodel file"
         )
     assert victim.read_text() == "# keep me\nengine: spark\n"
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text("flavors: [unclosed\n")
+    assert error(set_on=str(model)) == (
+        f"<command line>: key 'set_on': {model / 'MLmodel'}: invalid YAML: expected ',' or ']', but got "
+        "'<stream end>' at line 2, column 1 (while parsing a flow sequence)"
+    )
+    (model / "MLmodel").write_text('signature:\n  inputs: \'[{"type": "strin", "name": "a"}]\'\n')
+    assert error(set_on=str(model)).startswith(
+        f"<command line>: key 'set_on': {model / 'MLmodel'}: key signature.inputs[0].type: unsupported type "
+        "'strin'"
+    )
+    written = tmp_path / "sig.json"
+    assert main(["infer", str(lake), "--set-on", str(model), "--output", str(written)]) == 2
+    assert not written.exists()  # refused before any work: nothing written
+    assert capsys.readouterr().err.startswith("sigbatch infer: error: <command line>: key 'set_on': ")
     assert main(["infer", str(lake), "--output", ""]) == 2
     assert capsys.readouterr().err == (
         "sigbatch infer: error: <command line>: key 'output' is empty; give a file path for the "

@@ -23,7 +23,7 @@ from typing import IO, Any
 from urllib.parse import unquote, urlparse
 
 from sigbatch.config import flatten_keys, parse_overrides, read_config_file, unknown_key
-from sigbatch.errors import ConfigError, DependencyError
+from sigbatch.errors import ConfigError, DependencyError, SigbatchError
 from sigbatch.infer.finalize import POLICIES, InferenceResult, json_target_problem
 from sigbatch.infer.lake import FORMATS, infer_files
 from sigbatch.manifest import is_uri
@@ -197,6 +197,13 @@ def _check_set_on(origin: str, set_on: str) -> None:
             "MLmodel file) nor an MLmodel file"
         )
         raise ConfigError(msg)
+    from sigbatch.wire import check_set_signature
+
+    try:  # before any work: a broken MLmodel would fail the command after the inference
+        check_set_signature(target, keep_existing=True)
+    except SigbatchError as exc:
+        msg = f"{origin}: key 'set_on': {exc}"
+        raise ConfigError(msg) from None
 
 
 def terminal_progress(out: IO[str], every: float = 0.2) -> Callable[[int, int, int], None]:
