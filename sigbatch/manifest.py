@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -43,6 +44,7 @@ __all__ = [
     "replace_outputs",
     "signature_hash",
     "staging_dir",
+    "visible_files",
 ]
 
 MANIFEST_NAME = "_sigbatch_manifest.json"
@@ -137,6 +139,25 @@ def _warn_null_keys(out: Path, keys: list[str]) -> None:
 
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def visible_files(root: Path) -> list[Path]:
+    """The files below a directory, sorted, that Spark and Dask read: names starting with ``_`` or
+    ``.`` (``_SUCCESS``, ``.crc``, staging directories) are skipped at any depth.
+
+    Raises:
+        ConfigError: A link among them points to nothing (its data would be skipped without a word).
+    """
+    found = []
+    for f in sorted(root.rglob("*")):
+        if any(part.startswith(("_", ".")) for part in f.relative_to(root).parts):
+            continue
+        if f.is_file():
+            found.append(f)
+        elif f.is_symlink() and not f.exists():
+            msg = f"{f}: a link to {os.readlink(f)}, which does not exist; fix or remove the link"
+            raise ConfigError(msg)
+    return found
 
 
 def is_uri(path: str | Path) -> bool:

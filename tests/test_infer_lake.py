@@ -277,6 +277,25 @@ def test_local_engine_reports_progress_per_file(tmp_path):
     assert out.getvalue() == "\rsigbatch infer: 1/3 files, 2 rows\rsigbatch infer: 3/3 files, 9 rows\n"
 
 
+def test_a_link_to_nothing_in_the_lake_is_an_error(tmp_path):
+    """A dangling link among the data files is named, not skipped (its rows would vanish); one in a
+    hidden or underscore directory is ignored like everything there. The Dask job lists the same."""
+    from sigbatch.dask.io import list_files
+
+    (tmp_path / "a.jsonl").write_text('{"x": 1}\n')
+    (tmp_path / "_tmp").mkdir()
+    (tmp_path / "_tmp" / "gone.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    assert infer_files(tmp_path).report.rows == 1
+    (tmp_path / "b.jsonl").symlink_to(tmp_path / "missing.jsonl")
+    expected = f"{tmp_path / 'b.jsonl'}: a link to {tmp_path / 'missing.jsonl'}, which does not exist; fix or remove the link"
+    with pytest.raises(ConfigError) as err:
+        infer_files(tmp_path)
+    assert str(err.value) == expected
+    with pytest.raises(ConfigError) as err:
+        list_files(tmp_path, "json")
+    assert str(err.value) == expected
+
+
 def test_json_rows_per_partition_stops_reading(tmp_path):
     """Reading a JSON lines file stops after rows_per_partition rows and says so."""
     (tmp_path / "big.jsonl").write_text("".join(f'{{"i": {i}}}\n' for i in range(500)))

@@ -57,6 +57,7 @@ import pyarrow.compute as pc
 
 from sigbatch.config import SourceConfig
 from sigbatch.errors import ConfigError
+from sigbatch.manifest import visible_files
 from sigbatch.quarantine import FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
 
 __all__ = [
@@ -148,13 +149,7 @@ def list_files(path: str | os.PathLike[str], fmt: str) -> list[str]:
     if not p.is_dir():
         msg = f"source.path {text!r} does not exist"
         raise ConfigError(msg)
-    files = sorted(
-        str(f)
-        for f in p.rglob("*")
-        if f.is_file()
-        and not any(part.startswith(("_", ".")) for part in f.relative_to(p).parts)
-        and _base_name(f.name).endswith(_SUFFIXES[fmt])
-    )
+    files = [str(f) for f in visible_files(p) if _base_name(f.name).endswith(_SUFFIXES[fmt])]
     if not files:
         msg = f"source.path {text!r} holds no {fmt} files (looked for {', '.join(_SUFFIXES[fmt])})"
         raise ConfigError(msg)

@@ -77,6 +77,7 @@ from sigbatch.infer.partial import (
     partial_from_table,
     partial_from_text,
 )
+from sigbatch.manifest import visible_files
 
 __all__ = [
     "FORMATS",
@@ -173,11 +174,7 @@ def list_files(source: str | os.PathLike[str], format: str | None = None) -> tup
     if root.is_file():
         candidates = [root]
     else:
-        candidates = sorted(
-            f
-            for f in root.rglob("*")
-            if f.is_file() and not any(part.startswith(("_", ".")) for part in f.relative_to(root).parts)
-        )
+        candidates = visible_files(root)
     by_format: dict[str, list[Path]] = {}
     for f in candidates:
         fmt = _format_of(f)
