@@ -57,7 +57,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from sigbatch.demo import run_demo
 
-    summary = run_demo(args.output, rows=args.rows, overwrite=args.overwrite)
+    progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
+    summary = run_demo(args.output, rows=args.rows, overwrite=args.overwrite, progress=progress)
     sys.stdout.write(summary.text() + "\n")
     return 0
 
@@ -101,12 +102,17 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from sigbatch.audit import AuditOptions, audit
-    from sigbatch.report import check_target, write_html, write_json
+    from sigbatch.errors import ConfigError
+    from sigbatch.report import check_target, render_html, write_html, write_json
 
+    if args.json == "-" and args.html == "-":
+        msg = "--json - and --html - both ask for stdout; write one of them to a file (--json PATH or --html PATH)"
+        raise ConfigError(msg)
     json_file = None if args.json == "-" else args.json  # '-': the JSON goes to stdout
+    html_file = None if args.html == "-" else args.html  # '-': the HTML goes to stdout
     reports = [
         (label, target)
-        for label, target in (("html report", args.html), ("json summary", json_file))
+        for label, target in (("html report", html_file), ("json summary", json_file))
         if target
     ]
     for label, target in reports:  # a report path that cannot be written fails before the audit's work
@@ -119,11 +125,14 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         quarantine="original" if args.original else "current",
     )
     summary = audit(args.output, engine=args.engine, options=options)
-    if args.html:
-        write_html(summary, args.html)
+    if html_file:
+        write_html(summary, html_file)
     if json_file:
         write_json(summary, json_file)
-    sys.stdout.write(summary.to_json() if args.json == "-" else summary.text())
+    if args.html == "-":
+        sys.stdout.write(render_html(summary))
+    else:
+        sys.stdout.write(summary.to_json() if args.json == "-" else summary.text())
     for label, target in reports:
         sys.stderr.write(f"{label}: {target}\n")
     for line in summary.mismatches:  # also on stderr: after a long table, or instead of it with --json -
@@ -132,10 +141,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from sigbatch.replay import replay
-    from sigbatch.wire import load_signature
+    from sigbatch.replay import load_replay_signature, replay, terminal_progress
 
-    result = replay(args.output, load_signature(args.signature), model=args.model, profile=args.profile)
+    signature = load_replay_signature(args.signature)
+    progress = terminal_progress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    result = replay(args.output, signature, model=args.model, profile=args.profile, progress=progress)
     sys.stdout.write(result.text())
     return 0
 
@@ -172,12 +182,19 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a small lake with bad rows, score it, print a summary")
     demo.add_argument("--rows", type=int, default=20_000, help="rows to generate (default 20,000)")
     demo.add_argument("--output", default="sigbatch-demo", help="output directory (default ./sigbatch-demo)")
-    demo.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier demo run")
+    demo.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the outputs of an earlier demo run (a directory of other files is refused)",
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress on the terminal")
     demo.set_defaults(handler=_cmd_demo)
 
     audit = sub.add_parser("audit", help="report a scoring job's quarantine: counts, reasons, values, drift")
     audit.add_argument("output", metavar="OUTPUT_DIR", help="a scoring job's output directory")
-    audit.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report here")
+    audit.add_argument(
+        "--html", metavar="PATH", help="also write a self-contained HTML report here ('-': stdout, no table)"
+    )
     audit.add_argument("--json", metavar="PATH", help="also write the JSON summary ('-': stdout, no table)")
     audit.add_argument("--engine", choices=("local", "dask", "spark"), default="local", help="default local")
     audit.add_argument("--top-paths", type=int, default=10, help="paths detailed with values and examples")
@@ -194,6 +211,7 @@ def _build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--profile", choices=("mlflow", "strict", "lenient"), help="enforcement profile (default: the job's)"
     )
+    replay.add_argument("--quiet", action="store_true", help="no progress on the terminal")
     replay.set_defaults(handler=_cmd_replay)
 
     for register in _EXTRA_COMMANDS:

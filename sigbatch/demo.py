@@ -12,6 +12,10 @@ What it does, in the order a user would:
    model ``python:sigbatch.examples.models:tag_counter``, which also refuses one value on purpose:
    ``scored/`` and ``quarantine/`` Parquet plus the manifest, rows in = scored + quarantined checked;
 4. writes ``<output>/score_dask.yaml``, the job's config, so the next run is one command.
+
+It also writes ``<output>/_sigbatch_demo.json``, a small marker that says the directory holds a
+demo's output: ``overwrite=True`` replaces only such a directory (or an empty one), never a
+directory of other files.
 """
 
 from __future__ import annotations
@@ -21,16 +25,29 @@ import json
 import random
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sigbatch.errors import ConfigError, DependencyError
 from sigbatch.types import Array, ColSpec, ModelSignature, Object, Property, Schema
 
-__all__ = ["DEMO_SIGNATURE", "MODEL_URI", "DemoSummary", "infer_demo_signature", "make_rows", "run_demo"]
+__all__ = [
+    "DEMO_MARKER",
+    "DEMO_SIGNATURE",
+    "MODEL_URI",
+    "DemoSummary",
+    "infer_demo_signature",
+    "is_demo_output",
+    "make_rows",
+    "run_demo",
+]
 
 MODEL_URI = "python:sigbatch.examples.models:tag_counter"
+#: The file that marks a directory as a demo's output (``overwrite`` replaces only such a directory).
+DEMO_MARKER = "_sigbatch_demo.json"
+_WRITTEN_BY = "sigbatch demo"
 # What inference finds on clean seed-shaped rows (checked in the tests).
 DEMO_SIGNATURE = ModelSignature(
     Schema(
@@ -67,16 +84,19 @@ _FAULTS = (
 )
 
 
-def make_rows(n: int, bad_fraction: float = 0.03, seed: int = 7) -> list[dict[str, Any]]:
-    """Seed-shaped records, about ``bad_fraction`` of them broken in one of five ways."""
+def _iter_rows(n: int, bad_fraction: float, seed: int) -> Iterator[dict[str, Any]]:
+    """The records of :func:`make_rows`, one at a time (the lake is written file by file)."""
     rng = random.Random(seed)
-    rows = []
     for _ in range(n):
         row = _good_row(rng)
         if rng.random() < bad_fraction:
             rng.choice(_FAULTS)(row)
-        rows.append(row)
-    return rows
+        yield row
+
+
+def make_rows(n: int, bad_fraction: float = 0.03, seed: int = 7) -> list[dict[str, Any]]:
+    """Seed-shaped records, about ``bad_fraction`` of them broken in one of five ways."""
+    return list(_iter_rows(n, bad_fraction, seed))
 
 
 def infer_demo_signature(rows: int = TRAINING_ROWS, seed: int = 11) -> ModelSignature:
@@ -163,22 +183,128 @@ def _config_text(out: Path) -> str:
     )
 
 
+def _listing(out: Path, limit: int = 5) -> str:
+    """The entries of ``out``, sorted, directories with a ``/``, the first ``limit`` of them."""
+    names = sorted(e.name + ("/" if e.is_dir() else "") for e in out.iterdir())
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def is_demo_output(output: str | Path) -> bool:
+    """Whether ``output`` holds what an earlier :func:`run_demo` wrote.
+
+    A demo writes :data:`DEMO_MARKER` first; an output of a demo from before the marker is
+    recognised by its manifest (the demo's model, scoring this directory's ``lake/``).
+    """
+    out = Path(output)
+    try:
+        marker = json.loads((out / DEMO_MARKER).read_text(encoding="utf-8"))
+        return isinstance(marker, dict) and marker.get("written_by") == _WRITTEN_BY
+    except (OSError, ValueError):
+        pass
+    try:
+        manifest = json.loads((out / "_sigbatch_manifest.json").read_text(encoding="utf-8"))
+        source = manifest["config"]["source.path"]
+        return bool(manifest["model"] == MODEL_URI and Path(source).resolve() == (out / "lake").resolve())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _check_output(out: Path, overwrite: bool) -> None:
+    """Refuse an ``out`` the demo cannot write, or must not replace, before any work."""
+    if out.exists() and not out.is_dir():
+        msg = f"--output {out} is a file, not a directory; choose another --output"
+        raise ConfigError(msg)
+    try:
+        empty = not out.exists() or not any(out.iterdir())
+    except OSError as exc:
+        msg = f"--output {out}: cannot read it ({exc.strerror or exc}); choose another --output"
+        raise ConfigError(msg) from None
+    if empty:
+        return
+    if not is_demo_output(out):
+        msg = (
+            f"--output {out} holds files that `sigbatch demo` did not write ({_listing(out)}); "
+            "choose a new or empty directory (--overwrite replaces only an earlier demo's output)"
+        )
+        raise ConfigError(msg)
+    if not overwrite:
+        msg = (
+            f"{out} holds an earlier demo's output; pass --overwrite to replace it or choose another --output"
+        )
+        raise ConfigError(msg)
+
+
+def _claim_output(out: Path, rows: int, files: int) -> None:
+    """Create ``out`` and write the marker that makes it a demo's output (a failed write is a ConfigError)."""
+    marker = {"written_by": _WRITTEN_BY, "model": MODEL_URI, "rows": rows, "files": files}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        msg = f"--output {out}: cannot create it or write in it ({exc.strerror or exc}); choose another --output"
+        raise ConfigError(msg) from None
+
+
+def _write_lake(lake: Path, rows: int, files: int, progress: IO[str] | None) -> int:
+    """The JSON-lines lake, file by file (a line per file on ``progress``); returns the files written."""
+    records = _iter_rows(rows, 0.03, 7)  # make_rows' defaults, so the lake is make_rows(rows)
+    per_file = -(-rows // files)
+    parts = -(-rows // per_file)  # files that get rows
+    done = 0
+    for part in range(parts):
+        count = min(per_file, rows - done)
+        chunk = [next(records) for _ in range(count)]
+        (lake / f"part-{part:03d}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chunk))
+        done += count
+        if progress is not None:
+            end = "\n" if part + 1 == parts else ""
+            progress.write(f"\rsigbatch demo: writing the lake: {part + 1}/{parts} files, {done:,} rows{end}")
+            progress.flush()
+    return parts
+
+
+def _step(progress: IO[str] | None, text: str) -> None:
+    """One line on ``progress`` (when there is one) for a step of the demo."""
+    if progress is not None:
+        progress.write(f"sigbatch demo: {text}\n")
+        progress.flush()
+
+
 def run_demo(
-    output: str | Path = "sigbatch-demo", rows: int = 20_000, files: int = 4, overwrite: bool = False
+    output: str | Path = "sigbatch-demo",
+    rows: int = 20_000,
+    files: int = 4,
+    overwrite: bool = False,
+    progress: IO[str] | None = None,
 ) -> DemoSummary:
     """Generate the lake under ``output/lake``, infer the signature, score the lake with Dask.
 
+    Args:
+        output: the directory to write; it must be new, empty, or (with ``overwrite``) an earlier
+            demo's output (see :func:`is_demo_output`).
+        rows: rows in the lake.
+        files: JSON-lines files in the lake.
+        overwrite: replace an earlier demo's output in ``output``.
+        progress: where to show progress (the command line passes stderr on a terminal): a line
+            per step, redrawn per file while writing the lake; the Dask job then shows its bar on
+            a terminal too. ``None`` (the default): quiet.
+
     Raises:
-        ConfigError: ``output`` holds files and ``overwrite`` is false, or ``rows``/``files`` < 1.
+        ConfigError: ``output`` holds files that are not an earlier demo's output, holds a demo's
+            output and ``overwrite`` is false, is a file or cannot be created; or ``rows``/``files`` < 1.
         DependencyError: dask is not installed.
+
+    Example:
+        summary = run_demo("sigbatch-demo", rows=2_000)
+        summary.rows_in == summary.rows_scored + summary.rows_quarantined
+        # -> True
     """
     out = Path(output)
     if rows < 1 or files < 1:
         msg = f"--rows and files must be positive (got rows={rows}, files={files})"
         raise ConfigError(msg)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        msg = f"{out} exists and is not empty; pass --overwrite or choose another --output"
-        raise ConfigError(msg)
+    _check_output(out, overwrite)
     try:
         from sigbatch.dask.score import run_scoring
     except ImportError as exc:
@@ -187,17 +313,12 @@ def run_demo(
     from sigbatch.config import load_score_config
 
     start = time.perf_counter()
+    _claim_output(out, rows, files)
     lake = out / "lake"
     shutil.rmtree(lake, ignore_errors=True)
     lake.mkdir(parents=True)
-    records = make_rows(rows)
-    per_file = -(-rows // files)
-    written = 0
-    for part in range(files):
-        chunk = records[part * per_file : (part + 1) * per_file]
-        if chunk:
-            (lake / f"part-{part:03d}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chunk))
-            written += 1
+    written = _write_lake(lake, rows, files, progress)
+    _step(progress, f"inferring the signature from {TRAINING_ROWS:,} clean training rows")
     signature = infer_demo_signature()
     (out / "signature.json").write_text(json.dumps(signature.to_dict(), indent=2) + "\n")
     (out / "score_dask.yaml").write_text(_config_text(out))
@@ -211,9 +332,10 @@ def run_demo(
             f"output.path={json.dumps(str(out))}",
             "output.mode=overwrite",  # the lake and signature live here too; only outputs are replaced
             "dask.scheduler=threads",
-            "progress=false",
+            f"progress={'true' if progress is not None else 'false'}",  # Dask's bar, on a terminal only
         ],
     )
+    _step(progress, f"scoring the lake with Dask ({MODEL_URI})")
     manifest = run_scoring(config)
     c = manifest.counts
     return DemoSummary(

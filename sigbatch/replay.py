@@ -19,7 +19,9 @@ new files are written under hidden names (``.``-prefixed, which readers skip), t
 ``rows_in == rows_scored + rows_replayed (all replays) + rows_still_quarantined`` is checked on
 their Parquet footers (:class:`~sigbatch.manifest.AccountingError` if it fails, and nothing becomes
 visible), then the files are renamed into place, the previous ``quarantine_after_replay/`` is
-swapped out by two directory renames, and the manifest is rewritten atomically last.
+swapped out by two directory renames, and the manifest is rewritten atomically last. A replay that
+was killed (SIGTERM, a crash) before its commit leaves only such hidden temporaries; the next replay
+removes them first (:func:`stale_temporaries`), since no accounting ever counts them.
 
 Quarantines written from lists of dicts may hold a column as JSON text (its values had no common
 Arrow type); such columns are recognised (:func:`sigbatch.audit.json_encoded_columns`) and decoded,
@@ -36,13 +38,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
@@ -59,12 +63,18 @@ from sigbatch.audit import (
     read_manifest_doc,
     source_columns,
 )
-from sigbatch.errors import ConfigError
+from sigbatch.errors import ConfigError, SignatureError, SignatureFileError
 from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR, SCORED_DIR, AccountingError, signature_hash
 from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN
 from sigbatch.types import ModelSignature
 
-__all__ = ["ReplayResult", "replay"]
+__all__ = ["ReplayResult", "load_replay_signature", "replay", "stale_temporaries", "terminal_progress"]
+
+# The hidden names a replay writes under until its commit (``token``: 8 hex digits).
+_STALE_IN_OUTPUT = re.compile(
+    rf"\.(?:{re.escape(REPLAY_QUARANTINE_DIR)}|{re.escape(MANIFEST_NAME)})\.tmp-[0-9a-f]{{8}}"
+)
+_STALE_IN_REPLAYED = re.compile(r"\.replay-\d{3,}-.+\.parquet\.tmp-[0-9a-f]{8}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +94,7 @@ class ReplayResult:
     rows_still_quarantined: int
     still_quarantined_by_code: tuple[tuple[str, int], ...]
     files: tuple[str, ...]
+    removed_temporaries: tuple[str, ...] = ()
 
     def text(self) -> str:
         """A short report for the terminal."""
@@ -98,7 +109,66 @@ class ReplayResult:
             f"  accounting ok: {self.rows_in:,} in = {self.rows_scored:,} scored + {self.rows_replayed_total:,} "
             f"replayed + {self.rows_still_quarantined:,} still quarantined"
         )
+        if self.removed_temporaries:
+            lines.append(
+                f"  removed {len(self.removed_temporaries)} temporaries an interrupted replay left: "
+                + ", ".join(self.removed_temporaries)
+            )
         return "\n".join(lines) + "\n"
+
+
+def load_replay_signature(path: str | Path) -> ModelSignature:
+    """The signature in ``path`` (a model directory, an MLmodel file, a .json or .yaml file), with inputs.
+
+    Raises:
+        SignatureFileError: ``path`` cannot be read, or its signature has no input schema (replay
+            enforces the quarantined rows against the inputs).
+    """
+    from sigbatch.wire import load_signature
+
+    signature = load_signature(path)
+    if signature.inputs is None:
+        msg = (
+            f"--signature {path}: the signature file has no input schema (no 'inputs'); replay enforces "
+            "the quarantined rows against the input schema, so it needs one: give a signature with inputs"
+        )
+        raise SignatureFileError(msg)
+    return signature
+
+
+def terminal_progress(out: IO[str]) -> Callable[[int, int, int], None]:
+    """A progress line for :func:`replay`, redrawn in place on ``out`` per quarantine file, ended after the last.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> show = terminal_progress(out)
+        >>> show(0, 2, 0); show(1, 2, 40); show(2, 2, 75)
+        >>> out.getvalue()
+        '\\rsigbatch replay: 0/2 quarantine files, 0 rows\\rsigbatch replay: 1/2 quarantine files, 40 rows\\rsigbatch replay: 2/2 quarantine files, 75 rows\\n'
+    """
+
+    def show(done: int, total: int, rows: int) -> None:
+        end = "\n" if done == total else ""
+        out.write(f"\rsigbatch replay: {done:,}/{total:,} quarantine files, {rows:,} rows{end}")
+        out.flush()
+
+    return show
+
+
+def stale_temporaries(output: str | Path) -> list[Path]:
+    """The hidden temporaries that replays of ``output`` killed before their commit left behind.
+
+    They are ``.quarantine_after_replay.tmp-XXXXXXXX/`` and ``._sigbatch_manifest.json.tmp-XXXXXXXX``
+    in ``output`` and ``.replay-NNN-<file>.parquet.tmp-XXXXXXXX`` in ``output/replayed/``: names only
+    a replay writes, renamed away at its commit, so none is counted by any accounting.
+    """
+    out = Path(output)
+    found = [p for p in out.iterdir() if _STALE_IN_OUTPUT.fullmatch(p.name)] if out.is_dir() else []
+    replayed = out / REPLAYED_DIR
+    if replayed.is_dir():
+        found += [p for p in replayed.iterdir() if _STALE_IN_REPLAYED.fullmatch(p.name)]
+    return sorted(found)
 
 
 def _strip_nulls(value: Any) -> Any:
@@ -176,6 +246,7 @@ def replay(
     model: str | None = None,
     params: dict[str, Any] | None = None,
     profile: str | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> ReplayResult:
     """Re-enforce and score the quarantined rows of ``output`` against ``signature``.
 
@@ -186,11 +257,20 @@ def replay(
         params: inference parameters, as for :func:`sigbatch.models.score_batch` (default: the
             job's ``params``, from the manifest).
         profile: the enforcement profile, ``mlflow``, ``strict`` or ``lenient`` (default: the job's).
+        progress: called before the first quarantine file and after each with (files done, files
+            to replay, rows considered so far); :func:`terminal_progress` draws it.
+
+    Temporaries that earlier replays killed before their commit left (:func:`stale_temporaries`)
+    are removed first and named in the result.
 
     Raises:
+        SignatureError: ``signature`` has no input schema.
         ConfigError: ``output`` is not a job output, or no model is known.
         AccountingError: rows in != scored + replayed + still quarantined (nothing is changed).
     """
+    if signature.inputs is None:
+        msg = "the signature has no input schema (inputs); replay enforces the quarantined rows against it"
+        raise SignatureError(msg)
     out = Path(output)
     doc = read_manifest_doc(out)
     model_uri = model or doc.get("model")
@@ -208,6 +288,12 @@ def replay(
     rows_in = int(doc["counts"]["rows_in"])
     rows_scored = footer_rows(_parquet_files(out / SCORED_DIR))
     replayed_dir = out / REPLAYED_DIR
+    stale = stale_temporaries(out)
+    for path in stale:  # an interrupted replay's; never counted, so removing them changes no books
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
     replayed_before = footer_rows(_parquet_files(replayed_dir))
     claimed_before = sum(int(r.get("rows_replayed", 0)) for r in replays)
     if replayed_before != claimed_before:
@@ -229,11 +315,16 @@ def replay(
     try:
         considered = replayed_now = still_rows = 0
         codes: Counter[str] = Counter()
-        for path in _parquet_files(source_dir):
+        sources = _parquet_files(source_dir)
+        if progress is not None and sources:
+            progress(0, len(sources), 0)
+        for done, path in enumerate(sources, 1):
             relative = path.relative_to(source_dir)
             table = pq.read_table(path)
             considered += table.num_rows
             if table.num_rows == 0:
+                if progress is not None:
+                    progress(done, len(sources), considered)
                 continue
             scored, still = _replay_file(table, model_uri, signature, params, profile)
             if scored.num_rows:
@@ -246,6 +337,8 @@ def replay(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(still, target)
                 codes.update(_codes(still))
+            if progress is not None:
+                progress(done, len(sources), considered)
         # Counts come from what was written (footers), never from what we meant to write.
         replayed_now = footer_rows([h for h, _ in pending])
         still_rows = footer_rows(_parquet_files(staging))
@@ -316,4 +409,5 @@ def replay(
         rows_still_quarantined=still_rows,
         still_quarantined_by_code=by_code,
         files=files,
+        removed_temporaries=tuple(p.relative_to(out).as_posix() for p in stale),
     )

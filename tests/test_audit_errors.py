@@ -13,7 +13,7 @@ from sigbatch.audit import AuditOptions, audit
 from sigbatch.cli import main
 from sigbatch.errors import ConfigError
 from sigbatch.replay import replay
-from sigbatch.report import write_html, write_json
+from sigbatch.report import render_html, write_html, write_json
 from sigbatch.types import ColSpec, ModelSignature, Schema
 from tests.test_audit import make_output
 
@@ -280,3 +280,31 @@ def test_a_failed_write_leaves_no_temporary_file(output, tmp_path, monkeypatch, 
         with pytest.raises(KeyboardInterrupt):
             writer(summary, target)
     assert list(reports.iterdir()) == []
+
+
+# --- '-' for stdout --------------------------------------------------------------------------
+
+
+def test_html_dash_writes_the_report_to_stdout(output, tmp_path, capsys, monkeypatch):
+    """``--html -`` prints the HTML report on stdout (no table), and writes no file named '-'."""
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, str(output), "--html", "-")
+    assert (status, err) == (0, "")
+    assert out == render_html(audit(output))
+    assert not (tmp_path / "-").exists()
+    status, out, err = run(capsys, str(output), "--html", "-", "--json", "summary.json")
+    assert (status, err) == (0, "json summary: summary.json\n")
+    assert out == render_html(audit(output))
+    assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(audit(output).to_json())
+
+
+def test_json_dash_and_html_dash_together_are_refused_first(output, tmp_path, capsys, monkeypatch, no_audit):
+    """``--json - --html -`` cannot both go to stdout: one line, exit 2, before any audit work, no file."""
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, str(output), "--json", "-", "--html", "-")
+    assert (status, out) == (2, "")
+    assert err == (
+        "sigbatch audit: error: --json - and --html - both ask for stdout; write one of them to a file "
+        "(--json PATH or --html PATH)\n"
+    )
+    assert not (tmp_path / "-").exists()

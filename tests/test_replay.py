@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
+import signal
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +20,7 @@ from sigbatch.audit import AuditOptions, audit
 from sigbatch.cli import main
 from sigbatch.demo import DEMO_SIGNATURE, run_demo
 from sigbatch.manifest import AccountingError
-from sigbatch.replay import replay
+from sigbatch.replay import replay, stale_temporaries
 from sigbatch.types import Array, ColSpec, ModelSignature, Object, Property, Schema
 from tests.test_audit import injected_faults, source_location
 
@@ -183,3 +188,90 @@ def test_read_manifest_reads_a_replayed_output(output):
     manifest = read_manifest(output)
     assert manifest.counts.rows_in == ROWS
     assert len(manifest.replays) == 1
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_replay_shows_a_line_per_quarantine_file_on_a_terminal(output, tmp_path, capsys, monkeypatch):
+    """On a terminal, replay redraws one progress line per quarantine file on stderr; off it, or --quiet: nothing."""
+    sig_file = tmp_path / "corrected.json"
+    sig_file.write_text(json.dumps(CORRECTED.to_dict()))
+    sizes = [pq.ParquetFile(p).metadata.num_rows for p in sorted((output / "quarantine").glob("*.parquet"))]
+    assert sizes == [14, 11, 15, 17]
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["replay", str(output), "--signature", str(sig_file)]) == 0
+    assert terminal.getvalue() == (
+        "\rsigbatch replay: 0/4 quarantine files, 0 rows"
+        "\rsigbatch replay: 1/4 quarantine files, 14 rows"
+        "\rsigbatch replay: 2/4 quarantine files, 25 rows"
+        "\rsigbatch replay: 3/4 quarantine files, 40 rows"
+        "\rsigbatch replay: 4/4 quarantine files, 57 rows\n"
+    )
+    assert capsys.readouterr().out.startswith("sigbatch replay #1: ")
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert main(["replay", str(output), "--signature", str(sig_file), "--quiet"]) == 0
+    assert quiet.getvalue() == ""
+    monkeypatch.undo()
+    assert main(["replay", str(output), "--signature", str(sig_file)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+# A replay that dies by SIGTERM while replaying its third quarantine file (after two were written).
+_KILLED_REPLAY = """
+import os, signal, sys
+import sigbatch.replay as r
+from tests.test_replay import CORRECTED
+real, calls = r._replay_file, []
+def dying(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real(*args, **kwargs)
+r._replay_file = dying
+r.replay(sys.argv[1], CORRECTED)
+"""
+
+
+def _hidden(out: Path) -> list[str]:
+    """Hidden entries anywhere under ``out``, relative to it."""
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob(".*"))
+
+
+def test_the_next_replay_removes_what_a_replay_killed_by_sigterm_left(output):
+    """A replay killed by SIGTERM leaves hidden temporaries; the next replay removes them (and only them) and names them."""
+    before = (output / "_sigbatch_manifest.json").read_text()
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_REPLAY, str(output)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGTERM
+    left = _hidden(output)
+    assert [re.sub(r"tmp-[0-9a-f]{8}", "tmp-X", name) for name in left] == [
+        ".quarantine_after_replay.tmp-X",
+        "replayed/.replay-001-part.00000.parquet.tmp-X",
+        "replayed/.replay-001-part.00001.parquet.tmp-X",
+    ]
+    assert [p.as_posix() for p in stale_temporaries(output)] == [(output / name).as_posix() for name in left]
+    assert (output / "_sigbatch_manifest.json").read_text() == before
+    # Names like a replay's that a replay never writes are not touched.
+    keep = [output / ".quarantine_after_replay.tmp-notours", output / "replayed" / ".replay-notes.txt"]
+    for path in keep:
+        path.write_text("mine")
+
+    result = replay(output, CORRECTED)
+    assert result.removed_temporaries == tuple(left)
+    assert result.replay == 1 and result.rows_replayed == 13
+    assert result.text().endswith(f"  removed 3 temporaries an interrupted replay left: {', '.join(left)}\n")
+    assert _hidden(output) == sorted(p.relative_to(output).as_posix() for p in keep)
+    rows_in, scored, replayed_rows, still_rows = _accounting(output)
+    assert rows_in == scored + replayed_rows + still_rows
+    assert replay(output, CORRECTED).removed_temporaries == ()
