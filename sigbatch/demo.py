@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sigbatch.errors import ConfigError, DependencyError
+from sigbatch.progress import progress_line
 from sigbatch.types import Array, ColSpec, ModelSignature, Object, Property, Schema
 
 __all__ = [
@@ -251,16 +252,17 @@ def _write_lake(lake: Path, rows: int, files: int, progress: IO[str] | None) -> 
     records = _iter_rows(rows, 0.03, 7)  # make_rows' defaults, so the lake is make_rows(rows)
     per_file = -(-rows // files)
     parts = -(-rows // per_file)  # files that get rows
+    show = (
+        progress_line(progress, "sigbatch demo: writing the lake", "files") if progress is not None else None
+    )
     done = 0
     for part in range(parts):
         count = min(per_file, rows - done)
         chunk = [next(records) for _ in range(count)]
         (lake / f"part-{part:03d}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chunk))
         done += count
-        if progress is not None:
-            end = "\n" if part + 1 == parts else ""
-            progress.write(f"\rsigbatch demo: writing the lake: {part + 1}/{parts} files, {done:,} rows{end}")
-            progress.flush()
+        if show is not None:
+            show(part + 1, parts, done)
     return parts
 
 

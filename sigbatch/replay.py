@@ -65,6 +65,7 @@ from sigbatch.audit import (
 )
 from sigbatch.errors import ConfigError, SignatureError, SignatureFileError
 from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR, SCORED_DIR, AccountingError, signature_hash
+from sigbatch.progress import progress_line
 from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN
 from sigbatch.types import ModelSignature
 
@@ -137,23 +138,8 @@ def load_replay_signature(path: str | Path) -> ModelSignature:
 
 
 def terminal_progress(out: IO[str]) -> Callable[[int, int, int], None]:
-    """A progress line for :func:`replay`, redrawn in place on ``out`` per quarantine file, ended after the last.
-
-    Example:
-        >>> import io
-        >>> out = io.StringIO()
-        >>> show = terminal_progress(out)
-        >>> show(0, 2, 0); show(1, 2, 40); show(2, 2, 75)
-        >>> out.getvalue()
-        '\\rsigbatch replay: 0/2 quarantine files, 0 rows\\rsigbatch replay: 1/2 quarantine files, 40 rows\\rsigbatch replay: 2/2 quarantine files, 75 rows\\n'
-    """
-
-    def show(done: int, total: int, rows: int) -> None:
-        end = "\n" if done == total else ""
-        out.write(f"\rsigbatch replay: {done:,}/{total:,} quarantine files, {rows:,} rows{end}")
-        out.flush()
-
-    return show
+    """The progress line of ``sigbatch replay``, per quarantine file (see :func:`sigbatch.progress.progress_line`)."""
+    return progress_line(out, "sigbatch replay", "quarantine files")
 
 
 def stale_temporaries(output: str | Path) -> list[Path]:

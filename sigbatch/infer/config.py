@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from sigbatch.errors import ConfigError, DependencyError, SigbatchError
 from sigbatch.infer.finalize import POLICIES, InferenceResult, json_target_problem
 from sigbatch.infer.lake import FORMATS, infer_files
 from sigbatch.manifest import is_uri
+from sigbatch.progress import progress_line
 
 __all__ = ["DASK_SCHEDULERS", "ENGINES", "INFER_KEYS", "InferConfig", "load_infer_config", "run_infer"]
 
@@ -207,30 +207,8 @@ def _check_set_on(origin: str, set_on: str) -> None:
 
 
 def terminal_progress(out: IO[str], every: float = 0.2) -> Callable[[int, int, int], None]:
-    """A progress line for :func:`~sigbatch.infer.lake.infer_files`, redrawn in place on ``out``
-    at most every ``every`` seconds, and once more, ended, after the last file.
-
-    Example:
-        >>> import io
-        >>> out = io.StringIO()
-        >>> show = terminal_progress(out, every=0)
-        >>> show(1, 2, 500); show(2, 2, 1200)
-        >>> out.getvalue()
-        '\\rsigbatch infer: 1/2 files, 500 rows\\rsigbatch infer: 2/2 files, 1,200 rows\\n'
-    """
-    shown = [float("-inf")]
-
-    def show(done: int, total: int, rows: int) -> None:
-        now = time.monotonic()
-        if done < total and now - shown[0] < every:
-            return
-        shown[0] = now
-        out.write(
-            f"\rsigbatch infer: {done:,}/{total:,} files, {rows:,} rows" + ("\n" if done == total else "")
-        )
-        out.flush()
-
-    return show
+    """The progress line of ``sigbatch infer`` (see :func:`sigbatch.progress.progress_line`)."""
+    return progress_line(out, "sigbatch infer", "files", every)
 
 
 def run_infer(config: InferConfig) -> InferenceResult:
