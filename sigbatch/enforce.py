@@ -320,12 +320,18 @@ def _bind_columns(
 ) -> dict[int, str | None]:
     """Map each ColSpec index to its source column (by name, or by position when unnamed).
 
-    ``labels`` are a DataFrame's own column labels by column name (``str(label)``): a name binds to
-    the column whose label equals it, as in MLflow (``0`` binds to the label ``0``, not ``"0"``).
+    ``labels`` are a DataFrame's columns labels (or the records' keys) by column name
+    (``str(label)``): a name binds to the column whose label equals it, as in MLflow (``0`` binds
+    to the label ``0``, not ``"0"``). Arrow columns have text names: ``0`` binds ``"0"`` there.
     """
     if schema.has_input_names():
-        by_label = {labels[n] if labels else n: n for n in names}
-        return {i: by_label.get(spec.name) for i, spec in enumerate(schema.inputs)}  # type: ignore[arg-type]
+        if labels:
+            by_label = {labels[n]: n for n in names}
+            return {i: by_label.get(spec.name) for i, spec in enumerate(schema.inputs)}  # type: ignore[arg-type]
+        # Arrow columns are named by text: an integer name binds its text, as in the Arrow form
+        return {
+            i: (str(spec.name) if str(spec.name) in names else None) for i, spec in enumerate(schema.inputs)
+        }
     return {i: (names[i] if i < len(names) else None) for i in range(len(schema.inputs))}
 
 
@@ -441,12 +447,18 @@ def _from_records(rows: list[Any]) -> _Batch:
     arrow: dict[str, pa.Array] = {}
     objects: dict[str, list[Any]] = {}
     present: dict[str, np.ndarray] = {}
+    labels = {str(key): key for key in order}  # an integer key binds as a DataFrame label does
+    if len(labels) < len(order):
+        twice = sorted({str(k) for k in order if [str(o) for o in order].count(str(k)) > 1})
+        msg = f"the records have keys that differ only in type, named {', '.join(map(repr, twice))}; use one"
+        raise SchemaMismatchError(msg)
     for key in order:
         # Every column stays Python: a record is judged alone, by its own values' types (MLflow
         # builds a one-row frame from it), not by a type Arrow would give the whole column.
-        objects[key] = [row.get(key, None) if isinstance(row, dict) else None for row in rows]
-        present[key] = np.fromiter((isinstance(r, dict) and key in r for r in rows), bool, n)
-    return _Batch(n, arrow, objects, order, present, not_records, from_records=True)
+        name = str(key)
+        objects[name] = [row.get(key, None) if isinstance(row, dict) else None for row in rows]
+        present[name] = np.fromiter((isinstance(r, dict) and key in r for r in rows), bool, n)
+    return _Batch(n, arrow, objects, list(labels), present, not_records, from_records=True, labels=labels)
 
 
 def _from_pandas(df: pd.DataFrame) -> _Batch:
@@ -554,8 +566,14 @@ def _dict_input(data: dict[Any, Any], schema: Schema) -> list[Any] | pd.DataFram
         scalar(v) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in data.values()
     ):
         return [data]
+    values = list(data.values())
+    if all(isinstance(v, np.ndarray) and v.shape == () and v.dtype.type is np.str_ for v in values):
+        return [data]  # model serving's 0-d text arrays: one record
     try:
-        return pd.DataFrame(data)
+        # arrays of 2 or more dimensions as nested lists (pandas takes no such column)
+        return pd.DataFrame(
+            {k: v.tolist() if isinstance(v, np.ndarray) and v.ndim > 1 else v for k, v in data.items()}
+        )
     except Exception as exc:  # pandas' own message says what is wrong (lengths, index)
         msg = (
             "This model contains a column-based signature, which suggests a DataFrame input. There was "

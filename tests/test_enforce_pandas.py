@@ -181,3 +181,34 @@ def test_dict_input_is_a_record_or_columns_as_mlflow_reads_it():
     assert sigbatch.score_batch(columns, lambda f: f["a"] + 1, sig).scored.column(
         "prediction"
     ).to_pylist() == [2, 3]
+
+
+def test_integer_names_bind_arrow_text_and_record_keys():
+    """An integer name binds an Arrow column's text name (as its Arrow form is named) and a record's
+    integer key (as pandas makes it a label); a text key "0" is not the name 0, as in MLflow."""
+    import pyarrow as pa
+
+    schema = Schema([ColSpec("long", 0)])
+    assert enforce(pa.table({"0": [1, 2]}), schema).valid_mask.tolist() == [True, True]
+    records = [{0: 1}, {0: 2}]
+    result = enforce(records, schema)
+    assert (result.valid_mask.tolist(), result.to_pandas().to_dict("list")) == ([True, True], {0: [1, 2]})
+    assert _mlflow(records, schema).to_dict("list") == {0: [1, 2]}
+    assert enforce({0: 1}, schema).valid_mask.tolist() == [True]
+    text_key = enforce([{"0": 1}], schema)
+    assert [(r.code.value, r.message) for r in text_key.reasons[0]] == [
+        ("MISSING_REQUIRED", "Model is missing inputs ['0'].")
+    ]
+    assert isinstance(_mlflow([{"0": 1}], schema), Exception)
+
+
+def test_dict_of_numpy_arrays_as_mlflow_reads_it():
+    """A dict of 0-d text arrays is one record (model serving's form); a 2-d array is a column of
+    lists, quarantined under a scalar type (MLflow refuses it too)."""
+    one = enforce({"a": np.array("x")}, Schema([ColSpec("string", "a")]))
+    assert one.valid_mask.tolist() == [True]
+    grid = enforce(
+        {"a": np.array([[1, 2], [3, 4]])}, Schema([ColSpec("long", "a")]), on_schema_mismatch="quarantine"
+    )
+    assert grid.valid_mask.tolist() == [False, False]
+    assert isinstance(_mlflow({"a": np.array([[1, 2], [3, 4]])}, Schema([ColSpec("long", "a")])), Exception)
