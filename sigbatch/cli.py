@@ -299,7 +299,8 @@ def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int
     """A job script's ``main``: the CLI ``command`` (which fixes the engine) with the script's
     arguments; an ``--engine`` among them is refused, since the script names its engine."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if any(a == "--engine" or a.startswith("--engine=") for a in args):
+    # argparse takes any unambiguous prefix of an option (--eng spark), so refuse those too
+    if any(len(flag) >= 3 and "--engine".startswith(flag) for flag in (a.split("=", 1)[0] for a in args)):
         engine = command[command.index("--engine") + 1]
         sys.stderr.write(
             f"{script}: error: this job runs the {engine} engine; --engine is not an option here\n"

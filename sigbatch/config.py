@@ -141,7 +141,15 @@ def read_config_file(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]
         msg = f"{p}: no such config file"
         raise ConfigError(msg)
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"{p}: not UTF-8 text ({exc.reason} at byte offset {exc.start}); save the config as UTF-8"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"{p}: cannot read ({exc.strerror or exc})"
+        raise ConfigError(msg) from None
+    try:
+        doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         msg = f"{p}: invalid YAML: {yaml_problem(exc)}"
         raise ConfigError(msg) from None

@@ -205,8 +205,13 @@ def is_demo_output(output: str | Path) -> bool:
         pass
     try:
         manifest = json.loads((out / "_sigbatch_manifest.json").read_text(encoding="utf-8"))
-        source = manifest["config"]["source.path"]
-        return bool(manifest["model"] == MODEL_URI and Path(source).resolve() == (out / "lake").resolve())
+        source = Path(manifest["config"]["source.path"])
+        # the manifest holds the path as given: relative to where that demo ran, which may not
+        # be here; its last two parts are the output's name and lake/ either way
+        here = source.resolve() == (out / "lake").resolve()
+        return bool(
+            manifest["model"] == MODEL_URI and (here or source.parts[-2:] == (out.resolve().name, "lake"))
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return False
 

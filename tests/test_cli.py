@@ -93,7 +93,7 @@ def test_job_scripts_name_their_engine(capsys):
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        for flag in (["--engine", "spark"], ["--engine=dask"]):
+        for flag in (["--engine", "spark"], ["--engine=dask"], ["--eng", "spark"], ["--en=dask"]):
             assert module.main(["--config", "conf/score_dask.yaml", *flag]) == 2
             assert capsys.readouterr().err == (
                 f"jobs/{name}.py: error: this job runs the {engine} engine; --engine is not an option here\n"

@@ -104,6 +104,19 @@ def test_demo_overwrite_recognises_a_demo_output_from_before_the_marker(tmp_path
     assert (status, err) == (0, "")
 
 
+def test_demo_overwrite_recognises_an_old_demo_run_from_another_directory(tmp_path, capsys, monkeypatch):
+    """The old manifest holds the lake's path as given (relative to where that demo ran): the
+    output is still recognised when the new demo runs from elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    run_demo("demo", rows=100)
+    (tmp_path / "demo" / DEMO_MARKER).unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    status, _, err = demo(capsys, "--output", str(tmp_path / "demo"), "--overwrite")
+    assert (status, err) == (0, "")
+
+
 def test_demo_writes_into_an_empty_directory(tmp_path, capsys):
     """An empty directory needs no --overwrite."""
     status, _, err = demo(capsys, "--output", str(tmp_path))

@@ -83,6 +83,13 @@ def test_config_errors_name_what_set_the_key(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_score_config(in_file)
     assert str(err.value) == f"{in_file}: key 'source.path': /no/such/lake does not exist"
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"source:\n  path: caf\xe9\n")
+    with pytest.raises(ConfigError) as err:
+        load_score_config(latin)
+    assert str(err.value) == (
+        f"{latin}: not UTF-8 text (invalid continuation byte at byte offset 19); save the config as UTF-8"
+    )
     broken = _write(tmp_path, "source:\n  path: [x\n")
     with pytest.raises(ConfigError) as err:
         load_score_config(broken)
