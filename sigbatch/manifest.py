@@ -141,23 +141,34 @@ def _warn_null_keys(out: Path, keys: list[str]) -> None:
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 
 
-def visible_files(root: Path) -> list[Path]:
+def visible_files(root: Path, accept: Callable[[str], bool] | None = None) -> list[Path]:
     """The files below a directory, sorted, that Spark and Dask read: names starting with ``_`` or
-    ``.`` (``_SUCCESS``, ``.crc``, staging directories) are skipped at any depth.
+    ``.`` (``_SUCCESS``, ``.crc``, staging directories) are skipped at any depth, and linked
+    directories are followed (each real directory once). ``accept`` keeps the file names it is
+    true for (a format's suffixes).
 
     Raises:
-        ConfigError: A link among them points to nothing (its data would be skipped without a word).
+        ConfigError: An accepted name is a link to nothing (its data would be skipped without a word).
     """
     found = []
-    for f in sorted(root.rglob("*")):
-        if any(part.startswith(("_", ".")) for part in f.relative_to(root).parts):
+    seen: set[str] = set()
+    for here, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:  # a link back up the tree, or two links to one directory
+            dirs[:] = []
             continue
-        if f.is_file():
-            found.append(f)
-        elif f.is_symlink() and not f.exists():
-            msg = f"{f}: a link to {os.readlink(f)}, which does not exist; fix or remove the link"
-            raise ConfigError(msg)
-    return found
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
+        for name in names:
+            if name.startswith(("_", ".")) or (accept is not None and not accept(name)):
+                continue
+            path = Path(here) / name
+            if path.is_file():
+                found.append(path)
+            elif path.is_symlink() and not path.exists():
+                msg = f"{path}: a link to {os.readlink(path)}, which does not exist; fix or remove the link"
+                raise ConfigError(msg)
+    return sorted(found)
 
 
 def is_uri(path: str | Path) -> bool:

@@ -285,7 +285,9 @@ def test_a_link_to_nothing_in_the_lake_is_an_error(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"x": 1}\n')
     (tmp_path / "_tmp").mkdir()
     (tmp_path / "_tmp" / "gone.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    (tmp_path / "notes.md").symlink_to(tmp_path / "nowhere.md")  # not a data file: not read at all
     assert infer_files(tmp_path).report.rows == 1
+    assert list_files(tmp_path, "json") == [str(tmp_path / "a.jsonl")]
     (tmp_path / "b.jsonl").symlink_to(tmp_path / "missing.jsonl")
     expected = f"{tmp_path / 'b.jsonl'}: a link to {tmp_path / 'missing.jsonl'}, which does not exist; fix or remove the link"
     with pytest.raises(ConfigError) as err:
@@ -294,6 +296,22 @@ def test_a_link_to_nothing_in_the_lake_is_an_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         list_files(tmp_path, "json")
     assert str(err.value) == expected
+
+
+def test_linked_directories_in_the_lake_are_read(tmp_path):
+    """A directory linked into the lake is read like one in it (each real directory once), by
+    inference and by the Dask job's listing."""
+    from sigbatch.dask.io import list_files
+
+    lake, outside = tmp_path / "lake", tmp_path / "outside"
+    lake.mkdir()
+    outside.mkdir()
+    (lake / "a.jsonl").write_text('{"x": 1}\n')
+    (outside / "b.jsonl").write_text('{"x": 2}\n{"x": 3}\n')
+    (lake / "more").symlink_to(outside)
+    (outside / "loop").symlink_to(lake)  # a cycle: followed once
+    assert infer_files(lake).report.rows == 3
+    assert list_files(lake, "json") == [str(lake / "a.jsonl"), str(lake / "more" / "b.jsonl")]
 
 
 def test_json_rows_per_partition_stops_reading(tmp_path):

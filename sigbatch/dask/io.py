@@ -149,7 +149,7 @@ def list_files(path: str | os.PathLike[str], fmt: str) -> list[str]:
     if not p.is_dir():
         msg = f"source.path {text!r} does not exist"
         raise ConfigError(msg)
-    files = [str(f) for f in visible_files(p) if _base_name(f.name).endswith(_SUFFIXES[fmt])]
+    files = [str(f) for f in visible_files(p, lambda name: _base_name(name).endswith(_SUFFIXES[fmt]))]
     if not files:
         msg = f"source.path {text!r} holds no {fmt} files (looked for {', '.join(_SUFFIXES[fmt])})"
         raise ConfigError(msg)
