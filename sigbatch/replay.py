@@ -36,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -43,7 +44,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -246,14 +247,56 @@ def replay(
         progress: called before the first quarantine file and after each with (files done, files
             to replay, rows considered so far); :func:`terminal_progress` draws it.
 
-    Temporaries that earlier replays killed before their commit left (:func:`stale_temporaries`)
+    One replay of an output runs at a time: it holds a lock on the output directory (released
+    when it ends, or when its process dies), so the temporaries that earlier replays
+    killed before their commit left (:func:`stale_temporaries`) are never a live replay's; they
     are removed first and named in the result.
 
     Raises:
         SignatureError: ``signature`` has no input schema.
-        ConfigError: ``output`` is not a job output, or no model is known.
+        ConfigError: ``output`` is not a job output, no model is known, or another replay of it
+            is running.
         AccountingError: rows in != scored + replayed + still quarantined (nothing is changed).
     """
+    with _replay_lock(Path(output)):
+        return _replay(output, signature, model=model, params=params, profile=profile, progress=progress)
+
+
+@contextlib.contextmanager
+def _replay_lock(out: Path) -> Iterator[None]:
+    """Hold the output's replay lock: an exclusive ``flock`` on the directory itself (nothing is
+    written for it; none where the platform has no fcntl)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Linux or macOS
+        yield
+        return
+    try:
+        fd = os.open(out, os.O_RDONLY)
+    except OSError:
+        yield  # read_manifest_doc says what is wrong with it
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            msg = f"another replay of {out} is running; wait for it to finish"
+            raise ConfigError(msg) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _replay(
+    output: str | Path,
+    signature: ModelSignature,
+    *,
+    model: str | None = None,
+    params: dict[str, Any] | None = None,
+    profile: str | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> ReplayResult:
+    """:func:`replay`, under the output's replay lock."""
     if signature.inputs is None:
         msg = "the signature has no input schema (inputs); replay enforces the quarantined rows against it"
         raise SignatureError(msg)

@@ -275,3 +275,21 @@ def test_the_next_replay_removes_what_a_replay_killed_by_sigterm_left(output):
     rows_in, scored, replayed_rows, still_rows = _accounting(output)
     assert rows_in == scored + replayed_rows + still_rows
     assert replay(output, CORRECTED).removed_temporaries == ()
+
+
+def test_one_replay_at_a_time_and_its_temporaries_are_safe(output):
+    """While a replay runs (it holds the output's lock), another is refused before touching
+    anything, so it can never take the running one's temporaries for an interrupted one's."""
+    from sigbatch.errors import ConfigError
+    from sigbatch.replay import _replay_lock
+
+    live = output / ".quarantine_after_replay.tmp-0123abcd"
+    live.mkdir()
+    with _replay_lock(output):
+        with pytest.raises(ConfigError) as err:
+            replay(output, CORRECTED)
+        assert str(err.value) == f"another replay of {output} is running; wait for it to finish"
+        assert live.exists()
+    result = replay(output, CORRECTED)
+    assert result.removed_temporaries == (".quarantine_after_replay.tmp-0123abcd",)
+    assert not live.exists()
