@@ -144,11 +144,12 @@ _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 def visible_files(root: Path, accept: Callable[[str], bool] | None = None) -> list[Path]:
     """The files below a directory, sorted, that Spark and Dask read: names starting with ``_`` or
     ``.`` (``_SUCCESS``, ``.crc``, staging directories) are skipped at any depth, and linked
-    directories are followed (each real directory once). ``accept`` keeps the file names it is
-    true for (a format's suffixes).
+    directories are followed (each real directory once, under its own name where the tree has it).
+    ``accept`` keeps the file names it is true for (a format's suffixes; None: all).
 
     Raises:
-        ConfigError: An accepted name is a link to nothing (its data would be skipped without a word).
+        ConfigError: A link to nothing whose name is accepted, or has no suffix (it may have been a
+            directory, ``year=2024``): its data would be skipped without a word.
     """
     found = []
     seen: set[str] = set()
@@ -158,14 +159,20 @@ def visible_files(root: Path, accept: Callable[[str], bool] | None = None) -> li
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
+        # real directories before links, so that a file reached both ways keeps its own path
+        dirs[:] = sorted(
+            (d for d in dirs if not d.startswith(("_", "."))),
+            key=lambda d: (os.path.islink(os.path.join(here, d)), d),
+        )
         for name in names:
-            if name.startswith(("_", ".")) or (accept is not None and not accept(name)):
+            if name.startswith(("_", ".")):
                 continue
             path = Path(here) / name
+            wanted = accept is None or accept(name)
             if path.is_file():
-                found.append(path)
-            elif path.is_symlink() and not path.exists():
+                if wanted:
+                    found.append(path)
+            elif path.is_symlink() and not path.exists() and (wanted or not path.suffix):
                 msg = f"{path}: a link to {os.readlink(path)}, which does not exist; fix or remove the link"
                 raise ConfigError(msg)
     return sorted(found)

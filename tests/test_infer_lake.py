@@ -279,15 +279,25 @@ def test_local_engine_reports_progress_per_file(tmp_path):
 
 def test_a_link_to_nothing_in_the_lake_is_an_error(tmp_path):
     """A dangling link among the data files is named, not skipped (its rows would vanish); one in a
-    hidden or underscore directory is ignored like everything there. The Dask job lists the same."""
+    hidden or underscore directory is ignored like everything there. The Dask job lists the same,
+    and ignores a dangling link with another format's suffix, but not one without a suffix (it may
+    have been a directory of data)."""
     from sigbatch.dask.io import list_files
 
     (tmp_path / "a.jsonl").write_text('{"x": 1}\n')
     (tmp_path / "_tmp").mkdir()
     (tmp_path / "_tmp" / "gone.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
-    (tmp_path / "notes.md").symlink_to(tmp_path / "nowhere.md")  # not a data file: not read at all
     assert infer_files(tmp_path).report.rows == 1
+    (tmp_path / "notes.md").symlink_to(tmp_path / "nowhere.md")
     assert list_files(tmp_path, "json") == [str(tmp_path / "a.jsonl")]
+    (tmp_path / "notes.md").unlink()
+    (tmp_path / "year=2024").symlink_to(tmp_path / "gone_dir")
+    with pytest.raises(ConfigError) as err:
+        list_files(tmp_path, "json")
+    assert str(err.value) == (
+        f"{tmp_path / 'year=2024'}: a link to {tmp_path / 'gone_dir'}, which does not exist; fix or remove the link"
+    )
+    (tmp_path / "year=2024").unlink()
     (tmp_path / "b.jsonl").symlink_to(tmp_path / "missing.jsonl")
     expected = f"{tmp_path / 'b.jsonl'}: a link to {tmp_path / 'missing.jsonl'}, which does not exist; fix or remove the link"
     with pytest.raises(ConfigError) as err:
@@ -296,6 +306,14 @@ def test_a_link_to_nothing_in_the_lake_is_an_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         list_files(tmp_path, "json")
     assert str(err.value) == expected
+
+
+def test_files_without_an_extension_are_read_when_the_format_is_given(tmp_path):
+    """Spark's part files may have no extension: with format given, they are the lake's files."""
+    for i in range(2):
+        pq.write_table(pa.table({"x": [i, i + 1]}), tmp_path / f"part-0000{i}")
+    result = infer_files(tmp_path, format="parquet")
+    assert (result.schema, result.report.rows) == (Schema([ColSpec("long", "x")]), 4)
 
 
 def test_linked_directories_in_the_lake_are_read(tmp_path):
@@ -310,8 +328,15 @@ def test_linked_directories_in_the_lake_are_read(tmp_path):
     (outside / "b.jsonl").write_text('{"x": 2}\n{"x": 3}\n')
     (lake / "more").symlink_to(outside)
     (outside / "loop").symlink_to(lake)  # a cycle: followed once
-    assert infer_files(lake).report.rows == 3
-    assert list_files(lake, "json") == [str(lake / "a.jsonl"), str(lake / "more" / "b.jsonl")]
+    (lake / "sub").mkdir()
+    (lake / "sub" / "c.jsonl").write_text('{"x": 4}\n')
+    (lake / "a_alias").symlink_to(lake / "sub")  # sorts first, but the real directory keeps its files
+    assert infer_files(lake).report.rows == 4
+    assert list_files(lake, "json") == [
+        str(lake / "a.jsonl"),
+        str(lake / "more" / "b.jsonl"),
+        str(lake / "sub" / "c.jsonl"),
+    ]
 
 
 def test_json_rows_per_partition_stops_reading(tmp_path):

@@ -174,7 +174,7 @@ def list_files(source: str | os.PathLike[str], format: str | None = None) -> tup
     if root.is_file():
         candidates = [root]
     else:
-        candidates = visible_files(root, lambda name: _format_of(Path(name)) is not None)
+        candidates = visible_files(root)
     by_format: dict[str, list[Path]] = {}
     for f in candidates:
         fmt = _format_of(f)
