@@ -447,15 +447,17 @@ def _from_records(rows: list[Any]) -> _Batch:
     arrow: dict[str, pa.Array] = {}
     objects: dict[str, list[Any]] = {}
     present: dict[str, np.ndarray] = {}
-    labels = {str(key): key for key in order}  # an integer key binds as a DataFrame label does
-    if len(labels) < len(order):
-        twice = sorted({str(k) for k in order if [str(o) for o in order].count(str(k)) > 1})
-        msg = f"the records have keys that differ only in type, named {', '.join(map(repr, twice))}; use one"
-        raise SchemaMismatchError(msg)
-    for key in order:
+    # An integer key binds as a DataFrame label does; its column is named by its text, or, when a
+    # text key already has that name (0 and "0"), by its text and type.
+    texts = {k for k in order if isinstance(k, str)}
+    names = [
+        k if isinstance(k, str) else (str(k) if str(k) not in texts else f"{k} ({type(k).__name__})")
+        for k in order
+    ]
+    labels = dict(zip(names, order, strict=True))
+    for key, name in zip(order, names, strict=True):
         # Every column stays Python: a record is judged alone, by its own values' types (MLflow
         # builds a one-row frame from it), not by a type Arrow would give the whole column.
-        name = str(key)
         objects[name] = [row.get(key, None) if isinstance(row, dict) else None for row in rows]
         present[name] = np.fromiter((isinstance(r, dict) and key in r for r in rows), bool, n)
     return _Batch(n, arrow, objects, list(labels), present, not_records, from_records=True, labels=labels)

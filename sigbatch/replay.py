@@ -43,6 +43,7 @@ import re
 import shutil
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -271,10 +272,10 @@ def _replay_lock(out: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not on Linux or macOS
         yield
         return
-    try:
-        fd = os.open(out, os.O_RDONLY)
+    try:  # a directory only (a named pipe would block here); anything else: read_manifest_doc says
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK)
     except OSError:
-        yield  # read_manifest_doc says what is wrong with it
+        yield
         return
     try:
         try:
@@ -282,6 +283,10 @@ def _replay_lock(out: Path) -> Iterator[None]:
         except BlockingIOError:
             msg = f"another replay of {out} is running; wait for it to finish"
             raise ConfigError(msg) from None
+        except OSError as exc:  # a file system without locks (NFS without lockd, some FUSE mounts)
+            warnings.warn(
+                f"cannot lock {out} ({exc.strerror or exc}): run one replay of it at a time", stacklevel=3
+            )
         yield
     finally:
         os.close(fd)  # releases the lock

@@ -212,3 +212,18 @@ def test_dict_of_numpy_arrays_as_mlflow_reads_it():
     )
     assert grid.valid_mask.tolist() == [False, False]
     assert isinstance(_mlflow({"a": np.array([[1, 2], [3, 4]])}, Schema([ColSpec("long", "a")])), Exception)
+
+
+def test_records_with_keys_0_and_text_0_are_judged_row_by_row():
+    """Keys 0 and "0" in one batch are two columns (as pandas makes them); a signature that names
+    neither judges each record alone, as MLflow does."""
+    records = [{"a": 1, 0: "x"}, {"a": 2, "0": "y"}]
+    schema = Schema([ColSpec("long", "a")])
+    result = enforce(records, schema)
+    assert result.valid_mask.tolist() == [True, True]
+    assert result.to_pandas().to_dict("list") == {"a": [1, 2]}
+    assert [_mlflow([r], schema).to_dict("list") for r in records] == [{"a": [1]}, {"a": [2]}]
+    bound = enforce(records, Schema([ColSpec("string", 0, required=False)]))
+    assert bound.valid_mask.tolist() == [True, True]
+    column = bound.to_pandas()[0]
+    assert (column[0], column.isna().tolist()) == ("x", [False, True])

@@ -293,3 +293,31 @@ def test_one_replay_at_a_time_and_its_temporaries_are_safe(output):
     result = replay(output, CORRECTED)
     assert result.removed_temporaries == (".quarantine_after_replay.tmp-0123abcd",)
     assert not live.exists()
+
+
+def test_replay_of_a_named_pipe_is_an_error_not_a_hang(tmp_path):
+    """A path that is a named pipe is not an output: one clear error (opening it must not block)."""
+    import os
+
+    from sigbatch.errors import ConfigError
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="no manifest"):
+        replay(fifo, CORRECTED)
+
+
+def test_replay_without_file_locks_warns_and_runs(output, monkeypatch):
+    """On a file system without locks the replay warns that it cannot lock and still runs."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.warns(
+        UserWarning, match=r"cannot lock .*\(No locks available\): run one replay of it at a time"
+    ):
+        result = replay(output, CORRECTED)
+    assert result.rows_replayed > 0
