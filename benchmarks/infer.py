@@ -148,15 +148,19 @@ def in_memory(n: int, seed: int, repeat: int, mlflow_repeat: int) -> list[str]:
     frame = pd.DataFrame(rows)
     out = [f"In memory, {n:,} rows (seconds, median; ratio = MLflow on records / this)", ""]
     out += ["| what | s | rows/s | vs MLflow (records) |", "|---|---|---|---|"]
+    # sigbatch first: measured right after MLflow's runs (which leave a large heap behind), the
+    # same call took 0.237 s against 0.176 s in a fresh process (2026-11-27, 22:25 UTC)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t_ml, ml_sig = timed(lambda: mlflow.models.infer_signature(rows), mlflow_repeat, warmup=0)
-        t_ml_df, ml_sig_df = timed(lambda: mlflow.models.infer_signature(frame), mlflow_repeat, warmup=0)
         t_sb, sb_sig = timed(lambda: sigbatch.infer_signature(rows), repeat)
         t_sb_df, _ = timed(lambda: sigbatch.infer_signature(frame), repeat)
     t_rec, (rec_schema, _) = timed(lambda: finalize(partial_from_records(rows)), repeat)
     t_conv, table = timed(lambda: pa.Table.from_pylist(rows), repeat)
     t_tab, (tab_schema, _) = timed(lambda: finalize(partial_from_table(table)), repeat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_ml, ml_sig = timed(lambda: mlflow.models.infer_signature(rows), mlflow_repeat, warmup=0)
+        t_ml_df, ml_sig_df = timed(lambda: mlflow.models.infer_signature(frame), mlflow_repeat, warmup=0)
     expected = ml_sig.inputs.to_json()
     checks = {
         "sigbatch.infer_signature": sb_sig.inputs.to_json() == expected,
