@@ -1287,19 +1287,27 @@ def _python_scalars(
 
 
 def _extension_refusals(
-    label: str, series: pd.Series, t: DataType, judged: np.ndarray, reasons: dict[int, list[Reason]]
+    label: str,
+    series: pd.Series,
+    t: DataType,
+    required: bool,
+    judged: np.ndarray,
+    reasons: dict[int, list[Reason]],
 ) -> np.ndarray:
     """The rows of a pandas extension column (Int64, Float64, boolean, int64[pyarrow]) that MLflow
     refuses beyond what Arrow's values show: its matrix reads such a column by its dtype (no 0/1
-    rule: Int64 is not int64), and converting its NA to numpy fails ("cannot convert NA to integer").
-    Adds reasons for rows not already ``judged`` bad, and gives those MLflow's message.
+    rule: Int64 is not int64). An NA is judged in a required column only (it is refused there,
+    with MLflow's "cannot convert NA to integer"); in an optional one a null is accepted, as
+    everywhere in sigbatch. Adds reasons for rows not already ``judged`` bad, and gives those
+    MLflow's message.
     """
     from sigbatch.pyvalues import ColumnViolation, conform_series
 
-    na = series.isna().to_numpy()
+    nulls = series.isna().to_numpy()
+    na = nulls if required else np.zeros(len(series), dtype=bool)
     refused = np.zeros(len(series), dtype=bool)
     # the non-NA values are judged by their dtype alone; one NA stands for all of them
-    for rows, part in ((~na, series[~na]), (na, series[na].iloc[:1])):
+    for rows, part in ((~nulls, series[~nulls]), (na, series[na].iloc[:1])):
         if not rows.any():
             continue
         try:
@@ -1494,7 +1502,9 @@ def enforce(
                 col_bad &= batch.present[column]
                 col_reasons = {i: rs for i, rs in col_reasons.items() if batch.present[column][i]}
             if column in batch.extension and profile == "mlflow":
-                col_bad |= _extension_refusals(label, batch.extension[column], t, col_bad, col_reasons)
+                col_bad |= _extension_refusals(
+                    label, batch.extension[column], t, required, col_bad, col_reasons
+                )
             for i, rs in col_reasons.items():
                 reasons.setdefault(i, []).extend(rs)
             bad |= col_bad

@@ -113,10 +113,29 @@ def test_integer_column_labels_bind_by_label():
 def test_extension_dtypes_get_mlflow_s_verdicts(dtype, values, target, valid):
     """pandas' nullable and Arrow-backed dtypes: MLflow reads them by dtype (no 0/1 rule for Int64)
     and refuses an NA it cannot convert; each row gets the verdict MLflow gives it alone."""
-    schema = Schema([ColSpec(target, "x", required=False)])
+    schema = Schema([ColSpec(target, "x")])
     df = pd.DataFrame({"x": pd.array(values, dtype=dtype)})
     assert enforce(df, schema).valid_mask.tolist() == valid
     assert _per_row(df, schema) == valid
+
+
+@pytest.mark.parametrize(
+    ("dtype", "target"), [("Int64", "long"), ("Int32", "integer"), ("boolean", "boolean")]
+)
+def test_extension_nulls_in_optional_columns_are_accepted(dtype, target):
+    """A null in an optional column is accepted (README: where MLflow refuses it in integer
+    columns); the column reaches the model as pandas holds it (float64 with NaN for integers)."""
+    schema = Schema([ColSpec(target, "x", required=False)])
+    df = pd.DataFrame({"x": pd.array([1, None] if target != "boolean" else [True, None], dtype=dtype)})
+    result = enforce(df, schema)
+    assert result.valid_mask.tolist() == [True, True]
+    assert result.to_pandas()["x"].isna().tolist() == [False, True]
+    assert (
+        sigbatch.score_batch(
+            df, lambda f: f["x"].isna().astype("float64"), ModelSignature(schema)
+        ).scored.num_rows
+        == 2
+    )
 
 
 def test_extension_dtype_reasons_and_raise_mode():
