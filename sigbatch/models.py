@@ -264,10 +264,17 @@ class ModelOutputError(Exception):
 
 def _predict_isolating(
     model: Model, frame: pd.DataFrame, params: dict[str, Any] | None, signature: ModelSignature | None
-) -> tuple[list[tuple[np.ndarray, pd.DataFrame]], dict[int, str]]:
-    """Predict; when a call raises, bisect to find the rows that make it raise."""
+) -> tuple[list[tuple[np.ndarray, pd.DataFrame]], dict[int, str], dict[int, str]]:
+    """Predict; when a call raises, bisect to find the rows that make it raise.
+
+    Returns the predictions of the calls that worked (with their rows), the rows whose call
+    raised (by row: the exception), and the rows of a call whose output does not match its input
+    (a wrong row count or kind): that is the model's answer for the whole call, never bisected,
+    since smaller calls could happen to match (a model that always returns one value).
+    """
     done: list[tuple[np.ndarray, pd.DataFrame]] = []
     failed: dict[int, str] = {}
+    mismatched: dict[int, str] = {}
     stack = [np.arange(len(frame))]
     while stack:
         rows = stack.pop()
@@ -275,7 +282,7 @@ def _predict_isolating(
             continue
         part = frame.iloc[rows].reset_index(drop=True)
         try:
-            out = _predictions_frame(model.predict(part, params), len(rows), signature, part.columns)
+            answer = model.predict(part, params)
         except Exception as exc:
             if len(rows) == 1:
                 failed[int(rows[0])] = f"{type(exc).__name__}: {exc}"
@@ -283,8 +290,13 @@ def _predict_isolating(
                 mid = len(rows) // 2
                 stack += [rows[mid:], rows[:mid]]
             continue
+        try:
+            out = _predictions_frame(answer, len(rows), signature, part.columns)
+        except ModelOutputError as exc:
+            mismatched.update(dict.fromkeys(map(int, rows), str(exc)))
+            continue
         done.append((rows, out))
-    return done, failed
+    return done, failed, mismatched
 
 
 def score_batch(
@@ -368,10 +380,18 @@ def _score(
     result = enforce(data, sig, profile=profile, on_schema_mismatch=on_schema_mismatch)  # type: ignore[arg-type]
     valid_rows = np.flatnonzero(result.valid_mask)
     frame = result.to_pandas()
-    done, failed = _predict_isolating(resolved, frame, params, sig)
+    done, failed, mismatched = _predict_isolating(resolved, frame, params, sig)
     model_reasons = {
         int(valid_rows[i]): [Reason("", ReasonCode.MODEL_ERROR, "a prediction", "exception", message)]
         for i, message in failed.items()
+    }
+    shape_reasons = {
+        int(valid_rows[i]): [
+            Reason(
+                "", ReasonCode.OUTPUT_MISMATCH, "one prediction per input row", "unmatched output", message
+            )
+        ]
+        for i, message in mismatched.items()
     }
     pieces: list[tuple[np.ndarray, pd.DataFrame]] = [(valid_rows[rows], out) for rows, out in done]
     if pieces:
@@ -386,7 +406,7 @@ def _score(
     out_schema = output_schema(sig) if typed else sig.outputs
     if typed and sig.outputs is None and preds.shape[1]:
         preds = preds.iloc[:, :1].set_axis(["prediction"], axis=1)
-    output_reasons: dict[int, list[Reason]] = {}
+    output_reasons: dict[int, list[Reason]] = dict(shape_reasons)
     pred_table: pa.Table | None = None
     if out_schema is not None and not out_schema.is_tensor_spec() and len(rows_scored):
         checked = preds

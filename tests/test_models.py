@@ -288,3 +288,31 @@ def test_rows_in_equal_scored_plus_quarantined_on_any_data():
     result = score_batch(rows, lambda df: df["n"] * 1.0, sig)
     assert result.scored.num_rows + result.quarantine.num_rows == len(rows)
     assert result.scored.column("n").to_pylist() == [1, 3]
+
+
+def test_a_model_output_that_does_not_match_its_input_is_not_bisected():
+    """A wrong row count (or kind) is the model's answer for the whole call: every row of it is an
+    OUTPUT_MISMATCH, the model is called once, and no row is scored with a value meant for none."""
+    calls = []
+
+    def constant(frame):
+        calls.append(len(frame))
+        return [0.5]
+
+    sig = ModelSignature(Schema([ColSpec("double", "x")]))
+    result = score_batch(pd.DataFrame({"x": np.arange(64.0)}), constant, sig)
+    assert (result.scored.num_rows, result.quarantine.num_rows, calls) == (0, 64, [64])
+    assert result.quarantine.column("_sigbatch_errors")[5].as_py() == [
+        {
+            "path": "",
+            "code": "OUTPUT_MISMATCH",
+            "expected": "one prediction per input row",
+            "actual": "unmatched output",
+            "message": "the model returned 1 rows for 64 input rows",
+        }
+    ]
+    assert set(result.quarantine.column("_sigbatch_stage").to_pylist()) == {"output"}
+    nothing = score_batch(pd.DataFrame({"x": [1.0, 2.0]}), lambda frame: None, sig)
+    assert [e[0]["message"] for e in nothing.quarantine.column("_sigbatch_errors").to_pylist()] == [
+        "the model returned NoneType; expected a DataFrame, Series, array or list"
+    ] * 2
