@@ -420,3 +420,20 @@ def test_job_scores_each_row_once(tmp_path):
         )
     )
     assert m.counts.rows_scored == 100 and CALLS == Counter(range(100))
+
+
+def test_score_keeps_the_source_index_so_results_join_back():
+    """Both halves keep each row's source index (and the source's divisions stay true): a lookup by
+    index finds the row, and a join on the index puts each prediction on its own record."""
+    pdf = pd.DataFrame(
+        {"id": pd.array([1, 2, 3, 4, 5, 6], dtype="int64"), "x": [1.0, 2.0, None, 4.0, 5.0, 6.0]},
+        index=pd.Index([100, 101, 102, 103, 104, 105], name="cust"),
+    )
+    scored, quarantine = score(dd.from_pandas(pdf, npartitions=2), counting_model, ID_SIG, profile="strict")
+    assert scored.divisions == (100, 103, 105)
+    got, bad = dask.compute(scored, quarantine, scheduler="sync")
+    assert got.index.tolist() == [100, 101, 103, 104, 105] and got.index.name == "cust"
+    assert bad.index.tolist() == [102]
+    joined = pdf.join(got[["score"]])
+    assert joined["score"].tolist()[:2] == [1.0, 2.0] and joined["score"].isna().tolist()[2]
+    assert scored.loc[104].compute(scheduler="sync")["score"].tolist() == [5.0]

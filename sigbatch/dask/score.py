@@ -121,7 +121,9 @@ def score(
     spec, sig, params, layout = _prepare(
         ddf._meta, model, signature, params, profile, on_schema_mismatch, keep_columns
     )
-    combined_meta, scored_meta, quarantine_meta = layout.metas(sig)
+    combined_meta, scored_meta, quarantine_meta = (
+        meta.set_axis(ddf._meta.index[:0]) for meta in layout.metas(sig)
+    )  # the partitions keep the source's index
     combined = ddf.map_partitions(
         _score_partition,
         model=spec,
@@ -247,7 +249,9 @@ def _score_partition(
     for name in (*layout.identity, *((ROW_COLUMN,) if layout.has_row else ())):
         table = table.append_column(name, _arrow_column(frame[name]))
     number = int(partition_info["number"]) if partition_info else 0
-    return layout.frame(_score_arrow(table, number, layout=layout, **scoring))
+    combined = layout.frame(_score_arrow(table, number, layout=layout, **scoring))
+    combined.index = frame.index  # rows stay in place: each keeps its source index (and divisions hold)
+    return combined
 
 
 def _score_arrow(
@@ -293,9 +297,14 @@ def _identity_type(name: str) -> pa.DataType:
 def _half(frame: pd.DataFrame, *, layout: _Layout, kind: str) -> pd.DataFrame:
     """The scored or the quarantined rows of one combined partition."""
     combined = pa.Table.from_pandas(frame, preserve_index=False)
+    scored = (frame[KIND_COLUMN] == "scored").to_numpy(dtype=bool)
     if kind == "scored":
-        return layout.frame(layout.scored(combined), predictions=True)
-    return layout.frame(layout.quarantined(combined))
+        half = layout.frame(layout.scored(combined), predictions=True)
+        half.index = frame.index[scored]
+    else:
+        half = layout.frame(layout.quarantined(combined))
+        half.index = frame.index[~scored]
+    return half  # the rows keep their source index, so both halves join back to the source
 
 
 # --- conversions -------------------------------------------------------------------------------
