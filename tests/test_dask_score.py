@@ -437,3 +437,19 @@ def test_score_keeps_the_source_index_so_results_join_back():
     joined = pdf.join(got[["score"]])
     assert joined["score"].tolist()[:2] == [1.0, 2.0] and joined["score"].isna().tolist()[2]
     assert scored.loc[104].compute(scheduler="sync")["score"].tolist() == [5.0]
+
+
+def test_object_column_of_mixed_values_is_one_clear_error():
+    """An object column whose values have no common Arrow type fails with an error naming it (it
+    was pyarrow's own traceback)."""
+    sig = ModelSignature(Schema([ColSpec("string", "s")]), Schema([ColSpec("double", "score")]))
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(pd.DataFrame({"s": pd.Series([3, "ok"], dtype=object)}), npartitions=1)
+        scored, quarantine = score(ddf, lambda frame: pd.Series([1.0] * len(frame), name="score"), sig)
+        with pytest.raises(SchemaMismatchError) as err:
+            dask.compute(scored, quarantine, scheduler="sync")
+    assert str(err.value) == (
+        "column 's': its Python values have no common Arrow type in one partition (Could not convert 'ok' with "
+        "type str: tried to convert to int64); the Dask engine scores Arrow columns, so give the column one "
+        "type (or a pd.ArrowDtype), or score it with sigbatch.score_batch, which judges such values row by row"
+    )

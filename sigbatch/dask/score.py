@@ -45,7 +45,7 @@ from sigbatch.config import ScoreConfig
 from sigbatch.dask.io import FILE_COLUMN, OFFSET_COLUMN, Source, read_piece_table, read_source, write_table
 from sigbatch.dask.types import to_pandas
 from sigbatch.enforce import Profile, preflight
-from sigbatch.errors import ConfigError, SignatureError
+from sigbatch.errors import ConfigError, SchemaMismatchError, SignatureError
 from sigbatch.manifest import (
     QUARANTINE_DIR,
     SCORED_DIR,
@@ -102,6 +102,12 @@ def score(
     (``_sigbatch_file``, ``_sigbatch_file_offset``, ``_sigbatch_row``), they are not scored: the
     quarantined rows carry them (the row index as ``_sigbatch_row``). Otherwise ``_sigbatch_row`` is
     ``(partition number << 33) + position in the partition``.
+
+    Columns of Python objects (object dtype) are typed by Arrow in each partition: lists and dicts
+    become lists and structs (a Map column should be ``pd.ArrowDtype`` of a map type), and values of
+    mixed kinds in one column raise :class:`SchemaMismatchError` naming it (``score_batch`` judges
+    such values row by row). Dask turns object columns into strings unless
+    ``dask.config.set({"dataframe.convert-string": False})``: set it to score nested lists and dicts.
 
     Args:
         ddf: the rows to score; Arrow-backed columns (``pd.ArrowDtype``) keep nested types exact.
@@ -334,10 +340,22 @@ def _known_types(source: pa.Schema, sig: ModelSignature) -> pa.Schema:
 
 
 def _to_arrow(frame: pd.DataFrame, source: pa.Schema) -> pa.Table:
-    """The source columns of a partition as Arrow, each in the source's Arrow type where it is known."""
+    """The source columns of a partition as Arrow, each in the source's Arrow type where it is known.
+
+    Raises:
+        SchemaMismatchError: An object column's Python values have no common Arrow type.
+    """
     columns = []
     for field in source:
-        col = _arrow_column(frame[field.name])
+        try:
+            col = _arrow_column(frame[field.name])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError) as exc:
+            msg = (
+                f"column {field.name!r}: its Python values have no common Arrow type in one partition "
+                f"({exc}); the Dask engine scores Arrow columns, so give the column one type (or a "
+                "pd.ArrowDtype), or score it with sigbatch.score_batch, which judges such values row by row"
+            )
+            raise SchemaMismatchError(msg) from None
         columns.append(
             col if pa.types.is_null(field.type) or col.type == field.type else col.cast(field.type)
         )
