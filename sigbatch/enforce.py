@@ -242,8 +242,11 @@ def _lenient_ok(kind: str, t: DataType) -> bool:
     return kind in ("timestamp_tz",) and t is DataType.datetime
 
 
-def _type_problems(name: str, src: pa.DataType, t: Any, profile: str) -> list[ColumnProblem]:
-    """Column problems of a present column (recursing into nested types)."""
+def _type_problems(
+    name: str, src: pa.DataType, t: Any, profile: str, top: bool = True
+) -> list[ColumnProblem]:
+    """Column problems of a present column (recursing into nested types; ``top``: a column itself,
+    where ``lenient`` converts values; it converts no value inside an array, object or map)."""
     kind = _src_kind(src)
     expected = repr(t)
     if isinstance(t, AnyType):
@@ -253,17 +256,18 @@ def _type_problems(name: str, src: pa.DataType, t: Any, profile: str) -> list[Co
             msg = f"holds {src} values, which can never convert to {t.name}"
             return [ColumnProblem(name, ReasonCode.TYPE_MISMATCH, expected, str(src), msg)]
         rule = scalar_rule(kind, t)
-        if rule != FAIL or (profile == "lenient" and _lenient_ok(kind, t)):
+        lenient = top and _lenient_ok(kind, t)
+        if rule != FAIL or (profile == "lenient" and lenient):
             return []
         msg = f"type {src} can not be safely converted to {t.name}"
-        if _lenient_ok(kind, t):
+        if lenient:
             msg += "; it could with profile 'lenient'"
         return [ColumnProblem(name, _fail_code(kind, t), expected, str(src), msg)]
     if isinstance(t, Array):
         if kind != "list":
             msg = f"holds {src} values, expected a list type for {expected}"
             return [ColumnProblem(name, ReasonCode.INVALID_ARRAY, expected, str(src), msg)]
-        return _type_problems(f"{name}[]", src.value_type, t.dtype, profile)
+        return _type_problems(f"{name}[]", src.value_type, t.dtype, profile, top=False)
     if isinstance(t, Map):
         if kind != "map":
             msg = f"holds {src} values, expected a map<string, ...> type for {expected}"
@@ -271,7 +275,7 @@ def _type_problems(name: str, src: pa.DataType, t: Any, profile: str) -> list[Co
         if _src_kind(src.key_type) != "str":
             msg = f"map keys are {src.key_type}, the signature's maps have string keys"
             return [ColumnProblem(name, ReasonCode.INVALID_MAP, expected, str(src), msg)]
-        return _type_problems(f'{name}[""]', src.item_type, t.value_type, profile)
+        return _type_problems(f'{name}[""]', src.item_type, t.value_type, profile, top=False)
     if isinstance(t, Object):
         if kind != "struct":
             msg = f"holds {src} values, expected a struct type for {expected}"
@@ -294,7 +298,9 @@ def _type_problems(name: str, src: pa.DataType, t: Any, profile: str) -> list[Co
                         )
                     )
                 continue
-            problems += _type_problems(f"{name}.{prop.name}", fields[prop.name], prop.dtype, profile)
+            problems += _type_problems(
+                f"{name}.{prop.name}", fields[prop.name], prop.dtype, profile, top=False
+            )
         return problems
     msg = f"unsupported signature type {t!r}"
     raise SignatureError(msg)

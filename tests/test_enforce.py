@@ -174,3 +174,24 @@ def test_map_columns_and_lists_with_data_behind_null_slots():
     result = enforce(pa.table({"l": lists}), Schema([ColSpec(sigbatch.Array("string"), "l", required=False)]))
     assert result.valid_mask.tolist() == [True, True, True]
     assert result.valid.column("l").to_pylist() == [["a"], None, ["d"]]
+
+
+def test_lenient_is_suggested_and_applied_to_columns_only():
+    """Preflight suggests 'lenient' for a column of numbers stored as text, which lenient converts;
+    not for text inside an object or array, which no profile converts: lenient refuses that too."""
+    source = pa.schema(
+        [("n", pa.string()), ("obj", pa.struct([("e", pa.string())])), ("xs", pa.list_(pa.string()))]
+    )
+    schema = Schema(
+        [
+            ColSpec("long", "n"),
+            ColSpec(sigbatch.Object([sigbatch.Property("e", "long")]), "obj"),
+            ColSpec(sigbatch.Array("long"), "xs"),
+        ]
+    )
+    assert [(p.column, p.message) for p in preflight(source, schema).problems] == [
+        ("n", "type string can not be safely converted to long; it could with profile 'lenient'"),
+        ("obj.e", "type string can not be safely converted to long"),
+        ("xs[]", "type string can not be safely converted to long"),
+    ]
+    assert [p.column for p in preflight(source, schema, profile="lenient").problems] == ["obj.e", "xs[]"]
