@@ -428,9 +428,19 @@ def _score(
         preds = preds[keep].reset_index(drop=True)
         if typed:
             pred_table = check.valid
+    named = out_schema is not None and not out_schema.is_tensor_spec() and out_schema.has_input_names()
+    if pred_table is None and not typed and named and len(rows_scored):
+        # the declared outputs only, as the Dask and Spark engines keep them (an identity model
+        # returns its whole input)
+        assert out_schema is not None
+        preds = preds[[c for c in preds.columns if c in {str(s.name) for s in out_schema.inputs}]]
     if pred_table is None:
-        # typed with no scored rows: an empty table of the declared prediction types
-        pred_table = prediction_schema(sig).empty_table() if typed else _to_arrow(preds, len(rows_scored))
+        # no scored rows: an empty table of the declared prediction types
+        pred_table = (
+            prediction_schema(sig).empty_table()
+            if typed or (named and not len(rows_scored))
+            else _to_arrow(preds, len(rows_scored))
+        )
     if out_schema is not None and not out_schema.is_tensor_spec() and len(rows_scored):
         pred_table = _required_nans(pred_table, preds, out_schema)
     if model_reasons or output_reasons:

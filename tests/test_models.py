@@ -316,3 +316,19 @@ def test_a_model_output_that_does_not_match_its_input_is_not_bisected():
     assert [e[0]["message"] for e in nothing.quarantine.column("_sigbatch_errors").to_pylist()] == [
         "the model returned NoneType; expected a DataFrame, Series, array or list"
     ] * 2
+
+
+def test_score_batch_keeps_the_declared_outputs_as_the_engines_do():
+    """With named outputs in the signature, score_batch's scored rows have exactly those columns,
+    in their declared types, whether or not any row was scored (as the Dask and Spark jobs write)."""
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "y")]))
+    frame = pd.DataFrame({"x": [1.0, 2.0]})
+    extra = score_batch(frame, lambda f: pd.DataFrame({"y": f["x"] * 2, "z": f["x"]}), sig)
+    assert extra.scored.to_pydict() == {"x": [1.0, 2.0], "y": [2.0, 4.0]}
+
+    def always_raises(f):
+        raise RuntimeError("down")
+
+    none = score_batch(frame, always_raises, sig)
+    assert none.scored.schema == pa.schema([("x", pa.float64()), ("y", pa.float64())])
+    assert none.quarantine.num_rows == 2
