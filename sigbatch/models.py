@@ -187,6 +187,14 @@ def load_model(uri: str) -> Model:
             model = _load_python(uri)
         elif "://" in uri or uri.startswith(("runs:", "models:")) or os.path.isdir(uri):
             model = _load_mlflow(uri)
+        elif os.path.isfile(uri):
+            msg = f"model {uri!r} is a file; give the MLflow model directory that holds the MLmodel file"
+            raise SignatureError(msg)
+        elif os.sep in uri or uri.startswith("."):
+            msg = (
+                f"model {uri!r}: no such directory (a local MLflow model is a directory with an MLmodel file)"
+            )
+            raise SignatureError(msg)
         else:
             msg = (
                 f"model URI {uri!r}: expected an MLflow URI (runs:/, models:/, ...), a local MLflow "

@@ -332,3 +332,21 @@ def test_score_batch_keeps_the_declared_outputs_as_the_engines_do():
     none = score_batch(frame, always_raises, sig)
     assert none.scored.schema == pa.schema([("x", pa.float64()), ("y", pa.float64())])
     assert none.quarantine.num_rows == 2
+
+
+def test_load_model_says_when_a_path_is_missing_or_a_file(tmp_path):
+    """A local path that does not exist, or that is a file (an MLmodel), gets a message saying so."""
+    with pytest.raises(sigbatch.SignatureError) as err:
+        load_model(str(tmp_path / "nope"))
+    assert str(err.value) == (
+        f"model {str(tmp_path / 'nope')!r}: no such directory (a local MLflow model is a directory with an "
+        "MLmodel file)"
+    )
+    mlmodel = tmp_path / "MLmodel"
+    mlmodel.write_text("flavors: {}\n")
+    with pytest.raises(sigbatch.SignatureError) as err:
+        load_model(str(mlmodel))
+    assert (
+        str(err.value)
+        == f"model {str(mlmodel)!r} is a file; give the MLflow model directory that holds the MLmodel file"
+    )
