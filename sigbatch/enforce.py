@@ -243,13 +243,17 @@ def _lenient_ok(kind: str, t: DataType) -> bool:
 
 
 def _type_problems(
-    name: str, src: pa.DataType, t: Any, profile: str, top: bool = True
+    name: str, src: pa.DataType, t: Any, profile: str, top: bool = True, required: bool = True
 ) -> list[ColumnProblem]:
     """Column problems of a present column (recursing into nested types; ``top``: a column itself,
-    where ``lenient`` converts values; it converts no value inside an array, object or map)."""
+    where ``lenient`` converts values; it converts no value inside an array, object or map).
+
+    A column or property of Arrow's ``null`` type (every value null: a field no record of a file
+    or partition has) is no problem where it is optional: a null there is accepted, row by row.
+    """
     kind = _src_kind(src)
     expected = repr(t)
-    if isinstance(t, AnyType):
+    if isinstance(t, AnyType) or (kind == "null" and not required):
         return []
     if isinstance(t, DataType):
         if kind in ("list", "struct", "map", "other"):
@@ -299,7 +303,12 @@ def _type_problems(
                     )
                 continue
             problems += _type_problems(
-                f"{name}.{prop.name}", fields[prop.name], prop.dtype, profile, top=False
+                f"{name}.{prop.name}",
+                fields[prop.name],
+                prop.dtype,
+                profile,
+                top=False,
+                required=bool(prop.required),
             )
         return problems
     msg = f"unsupported signature type {t!r}"
@@ -394,7 +403,9 @@ def _preflight(
                     ColumnProblem(label, ReasonCode.MISSING_REQUIRED, repr(spec.type), "missing", msg)
                 )
             continue
-        problems += _type_problems(label, source_schema.field(column).type, spec.type, profile)
+        problems += _type_problems(
+            label, source_schema.field(column).type, spec.type, profile, required=bool(spec.required)
+        )
     extra = tuple(n for n in names if n not in set(bound.values()))
     return Preflight(tuple(problems), tuple(missing), extra)
 

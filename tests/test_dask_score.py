@@ -15,7 +15,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
-from sigbatch import Array, ColSpec, ModelSignature, Schema, SchemaMismatchError
+from sigbatch import Array, ColSpec, ModelSignature, Object, Property, Schema, SchemaMismatchError
 from sigbatch.config import load_score_config
 from sigbatch.dask import run_scoring, score
 from sigbatch.errors import ConfigError
@@ -453,3 +453,18 @@ def test_object_column_of_mixed_values_is_one_clear_error():
         "type str: tried to convert to int64); the Dask engine scores Arrow columns, so give the column one "
         "type (or a pd.ArrowDtype), or score it with sigbatch.score_batch, which judges such values row by row"
     )
+
+
+def test_a_partition_where_an_optional_property_is_always_null_is_scored():
+    """An optional property that is None in every row of a partition (Arrow types it null) does not
+    fail the job: the rows are scored, as score_batch scores them."""
+    sig = ModelSignature(
+        Schema([ColSpec(Object([Property("d", "string"), Property("e", "long", False)]), "obj")]),
+        Schema([ColSpec("double", "score")]),
+    )
+    rows = [{"obj": {"d": "a", "e": None}}, {"obj": {"d": "b", "e": None}}, {"obj": {"d": "c", "e": 3}}]
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(pd.DataFrame(rows), npartitions=2)
+        scored, quarantine = score(ddf, lambda frame: pd.Series([1.0] * len(frame), name="score"), sig)
+        got, bad = dask.compute(scored, quarantine, scheduler="sync")
+    assert (len(got), len(bad)) == (3, 0)

@@ -195,3 +195,33 @@ def test_lenient_is_suggested_and_applied_to_columns_only():
         ("xs[]", "type string can not be safely converted to long"),
     ]
     assert [p.column for p in preflight(source, schema, profile="lenient").problems] == ["obj.e", "xs[]"]
+
+
+def test_a_field_no_record_has_is_no_problem_where_optional():
+    """Arrow's null type (a column or property no record of a file or partition has) passes where
+    the signature makes it optional, each null accepted; where required, it is a column problem."""
+    table = pa.table(
+        {
+            "n": pa.nulls(2),
+            "o": pa.array(
+                [{"d": "a", "e": None}, {"d": "b", "e": None}],
+                pa.struct([("d", pa.string()), ("e", pa.null())]),
+            ),
+        }
+    )
+    optional = Schema(
+        [
+            ColSpec("long", "n", required=False),
+            ColSpec(
+                sigbatch.Object([sigbatch.Property("d", "string"), sigbatch.Property("e", "long", False)]),
+                "o",
+            ),
+        ]
+    )
+    result = enforce(table, optional)
+    assert result.valid_mask.tolist() == [True, True]
+    assert result.to_pandas()["n"].isna().tolist() == [True, True]
+    required = Schema([ColSpec("long", "n")])
+    assert [(p.column, p.message) for p in preflight(table.schema, required).problems] == [
+        ("n", "type null can not be safely converted to long")
+    ]
