@@ -249,7 +249,9 @@ def _type_problems(
     where ``lenient`` converts values; it converts no value inside an array, object or map).
 
     A column or property of Arrow's ``null`` type (every value null: a field no record of a file
-    or partition has) is no problem where it is optional: a null there is accepted, row by row.
+    or partition has) is no problem where it is optional: a null there is accepted, row by row;
+    nor are elements or map values of that type (none at all, or only nulls, which each row's own
+    check judges: they are passed as not required here).
     """
     kind = _src_kind(src)
     expected = repr(t)
@@ -271,7 +273,7 @@ def _type_problems(
         if kind != "list":
             msg = f"holds {src} values, expected a list type for {expected}"
             return [ColumnProblem(name, ReasonCode.INVALID_ARRAY, expected, str(src), msg)]
-        return _type_problems(f"{name}[]", src.value_type, t.dtype, profile, top=False)
+        return _type_problems(f"{name}[]", src.value_type, t.dtype, profile, top=False, required=False)
     if isinstance(t, Map):
         if kind != "map":
             msg = f"holds {src} values, expected a map<string, ...> type for {expected}"
@@ -279,7 +281,7 @@ def _type_problems(
         if _src_kind(src.key_type) != "str":
             msg = f"map keys are {src.key_type}, the signature's maps have string keys"
             return [ColumnProblem(name, ReasonCode.INVALID_MAP, expected, str(src), msg)]
-        return _type_problems(f'{name}[""]', src.item_type, t.value_type, profile, top=False)
+        return _type_problems(f'{name}[""]', src.item_type, t.value_type, profile, top=False, required=False)
     if isinstance(t, Object):
         if kind != "struct":
             msg = f"holds {src} values, expected a struct type for {expected}"

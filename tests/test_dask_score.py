@@ -468,3 +468,26 @@ def test_a_partition_where_an_optional_property_is_always_null_is_scored():
         scored, quarantine = score(ddf, lambda frame: pd.Series([1.0] * len(frame), name="score"), sig)
         got, bad = dask.compute(scored, quarantine, scheduler="sync")
     assert (len(got), len(bad)) == (3, 0)
+
+
+def test_a_map_column_of_python_dicts_is_scored_as_score_batch_scores_it():
+    """Dicts with different keys in an object column under a Map signature: every row is scored as
+    score_batch scores it, and the scored rows keep each dict as it was (no keys added)."""
+    from sigbatch import Map, score_batch
+
+    sig = ModelSignature(
+        Schema([ColSpec(Map("long"), "mp"), ColSpec("long", "n")]), Schema([ColSpec("double", "score")])
+    )
+    pdf = pd.DataFrame({"mp": [{"k": 1}, {"a": 2}, {}, None], "n": [1, 2, 3, 4]})
+
+    def model(frame):
+        return pd.Series([float(len(m)) for m in frame["mp"]], name="score")
+
+    with dask.config.set({"dataframe.convert-string": False}):
+        scored, quarantine = score(dd.from_pandas(pdf, npartitions=2), model, sig, profile="strict")
+        got, bad = dask.compute(scored, quarantine, scheduler="sync")
+    local = score_batch(pdf, model, sig, profile="strict")
+    assert got["mp"].tolist() == [{"k": 1}, {"a": 2}, {}]
+    assert got["score"].tolist() == [1.0, 1.0, 0.0] == local.scored.column("score").to_pylist()
+    assert local.quarantine.column("_sigbatch_row").to_pylist() == [3]
+    assert bad["mp"].tolist() == [None] and bad.index.tolist() == [3]

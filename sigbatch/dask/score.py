@@ -71,7 +71,7 @@ from sigbatch.models import (
 )
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import ROW_COLUMN
-from sigbatch.types import ModelSignature, Schema
+from sigbatch.types import Map, ModelSignature, Schema
 
 __all__ = ["run_scoring", "score"]
 
@@ -171,6 +171,14 @@ def _prepare(
         preflight(_known_types(source, sig), sig, profile=cast(Profile, profile)).raise_for_problems()
     if keep_columns is not None:
         _check_columns("output.keep_columns", keep_columns, columns)
+    assert sig.inputs is not None
+    maps = tuple(
+        str(spec.name)
+        for spec in sig.inputs.inputs
+        if isinstance(spec.type, Map)
+        and str(spec.name) in source.names
+        and pa.types.is_null(source.field(str(spec.name)).type)
+    )
     layout = _Layout(
         meta[columns].iloc[:0],
         source,
@@ -178,6 +186,7 @@ def _prepare(
         None if keep_columns is None else tuple(keep_columns),
         identity,
         has_row,
+        maps,
     )
     return spec, sig, params, layout
 
@@ -195,6 +204,7 @@ class _Layout:
     keep_columns: tuple[str, ...] | None
     identity: tuple[str, ...]  # _sigbatch_file / _sigbatch_file_offset, carried to the quarantine
     has_row: bool  # the input has _sigbatch_row (the row's index in its file)
+    maps: tuple[str, ...] = ()  # object columns the signature reads as a Map (dicts are maps, not structs)
 
     def frame(self, table: pa.Table, predictions: bool = False) -> pd.DataFrame:
         """``table`` as pandas: source columns in their source dtypes, predictions as ``to_meta``.
@@ -251,7 +261,7 @@ def _score_partition(
     **scoring: Any,
 ) -> pd.DataFrame:
     """Score one partition: both outcomes of every row, in the combined layout."""
-    table = _to_arrow(frame, layout.source)
+    table = _to_arrow(frame, layout.source, layout.maps)
     for name in (*layout.identity, *((ROW_COLUMN,) if layout.has_row else ())):
         table = table.append_column(name, _arrow_column(frame[name]))
     number = int(partition_info["number"]) if partition_info else 0
@@ -302,7 +312,7 @@ def _identity_type(name: str) -> pa.DataType:
 
 def _half(frame: pd.DataFrame, *, layout: _Layout, kind: str) -> pd.DataFrame:
     """The scored or the quarantined rows of one combined partition."""
-    combined = pa.Table.from_pandas(frame, preserve_index=False)
+    combined = _frame_table(frame, layout.maps)
     scored = (frame[KIND_COLUMN] == "scored").to_numpy(dtype=bool)
     if kind == "scored":
         half = layout.frame(layout.scored(combined), predictions=True)
@@ -339,8 +349,9 @@ def _known_types(source: pa.Schema, sig: ModelSignature) -> pa.Schema:
     )
 
 
-def _to_arrow(frame: pd.DataFrame, source: pa.Schema) -> pa.Table:
-    """The source columns of a partition as Arrow, each in the source's Arrow type where it is known.
+def _to_arrow(frame: pd.DataFrame, source: pa.Schema, maps: tuple[str, ...] = ()) -> pa.Table:
+    """The source columns of a partition as Arrow, each in the source's Arrow type where it is known;
+    the object columns in ``maps`` (read as a Map by the signature) as maps of their dicts.
 
     Raises:
         SchemaMismatchError: An object column's Python values have no common Arrow type.
@@ -348,7 +359,8 @@ def _to_arrow(frame: pd.DataFrame, source: pa.Schema) -> pa.Table:
     columns = []
     for field in source:
         try:
-            col = _arrow_column(frame[field.name])
+            col = _map_column(frame[field.name]) if field.name in maps else None
+            col = _arrow_column(frame[field.name]) if col is None else col
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError) as exc:
             msg = (
                 f"column {field.name!r}: its Python values have no common Arrow type in one partition "
@@ -360,6 +372,46 @@ def _to_arrow(frame: pd.DataFrame, source: pa.Schema) -> pa.Table:
             col if pa.types.is_null(field.type) or col.type == field.type else col.cast(field.type)
         )
     return pa.Table.from_arrays(columns, names=source.names)
+
+
+def _frame_table(frame: pd.DataFrame, maps: tuple[str, ...]) -> pa.Table:
+    """A combined partition back as Arrow, the ``maps`` columns as maps of their dicts."""
+    if not maps:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    arrays = []
+    for name in frame.columns:
+        col = _map_column(frame[name]) if name in maps else None
+        arrays.append(
+            col if col is not None else pa.Table.from_pandas(frame[[name]], preserve_index=False).column(0)
+        )
+    return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
+
+
+def _map_column(series: pd.Series) -> pa.ChunkedArray | None:
+    """An object column of dicts (or nulls) as an Arrow map with text keys: each dict's own keys
+    and values (Arrow's own reading would make them a struct with every key any dict has). None
+    when a value is neither a dict nor null, or a key is not text: the usual reading decides."""
+    offsets, valid = [0], []
+    keys: list[str] = []
+    items: list[Any] = []
+    for value in series.tolist():
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            keys += value.keys()
+            items += value.values()
+            valid.append(True)
+        elif value is None or (isinstance(value, float) and value != value):
+            valid.append(False)
+        else:
+            return None
+        offsets.append(len(keys))
+    mask = pa.array([not v for v in valid], pa.bool_())
+    arr = pa.MapArray.from_arrays(
+        pa.array(offsets, pa.int32()),
+        pa.array(keys, pa.string()),
+        pa.array(items, from_pandas=True),
+        mask=mask,
+    )
+    return pa.chunked_array([arr])
 
 
 def _arrow_column(series: pd.Series) -> pa.ChunkedArray:
@@ -378,7 +430,10 @@ def _series(col: pa.ChunkedArray, dtype: Any, name: str) -> pd.Series:
         data = col if col.type == dtype.pyarrow_dtype else col.cast(dtype.pyarrow_dtype)
         return pd.Series(pd.arrays.ArrowExtensionArray(data), name=name, copy=False)
     if pd.api.types.is_object_dtype(dtype):
-        return pd.Series(col.to_pylist(), name=name, dtype=object)
+        values = col.to_pylist()
+        if pa.types.is_map(col.type):  # Arrow gives a map's entries as pairs; the source held dicts
+            values = [dict(v) if v is not None else None for v in values]
+        return pd.Series(values, name=name, dtype=object)
     return pd.Series(col.to_pandas(), name=name).astype(dtype, copy=False)
 
 
