@@ -898,6 +898,11 @@ class EnforceResult:
     _batch: _Batch | None = field(default=None, repr=False)
     _model_sources: dict[str, pa.Array] = field(default_factory=dict, repr=False)
 
+    @property
+    def input_columns(self) -> list[str] | None:
+        """The input's column names (None when the result was not built from an input batch)."""
+        return None if self._batch is None else list(self._batch.order)
+
     def source_rows(self, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
         """The input rows at positions ``rows``, original columns in their source types."""
         assert self._batch is not None

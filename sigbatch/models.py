@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sigbatch.enforce import Profile, enforce
-from sigbatch.errors import DependencyError, ModelLoadError, SignatureError, SignatureTypeError
+from sigbatch.errors import ConfigError, DependencyError, ModelLoadError, SignatureError, SignatureTypeError
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import (
     CORRUPT_COLUMN,
@@ -328,7 +328,8 @@ def score_batch(
         params: inference parameters, validated and defaulted as MLflow does (bad params raise).
         profile: enforcement profile: ``mlflow``, ``strict`` or ``lenient``.
         on_schema_mismatch: ``fail`` or ``quarantine`` (see :func:`sigbatch.enforce`).
-        keep_columns: the source columns the scored rows keep (default: all).
+        keep_columns: the source columns the scored rows keep (default: all); an unknown one is a
+            :class:`~sigbatch.errors.ConfigError`, raised before the model runs.
 
     Rows in = scored + quarantined, always.
 
@@ -339,7 +340,9 @@ def score_batch(
         >>> r.scored.column("prediction").to_pylist(), r.quarantine.num_rows
         ([2.0], 1)
     """
-    scored = _score(data, model, signature, params, profile, on_schema_mismatch, typed=False)
+    scored = _score(
+        data, model, signature, params, profile, on_schema_mismatch, typed=False, keep_columns=keep_columns
+    )
     source = scored.enforced.source_rows(scored.rows, keep_columns)
     if keep_columns is None and CORRUPT_COLUMN in source.column_names:
         # null in every scored row (such rows are quarantined): only the quarantine keeps it
@@ -370,8 +373,13 @@ def _score(
     on_schema_mismatch: str,
     *,
     typed: bool,
+    keep_columns: list[str] | None = None,
 ) -> _Scored:
-    """Enforce, predict with failure isolation, check outputs; ``typed`` fixes prediction types."""
+    """Enforce, predict with failure isolation, check outputs; ``typed`` fixes prediction types.
+
+    Raises:
+        ConfigError: a ``keep_columns`` entry is not an input column (before the model runs).
+    """
     resolved = _resolve(model)
     if isinstance(signature, (str, os.PathLike)):
         from sigbatch.wire import load_signature
@@ -386,6 +394,11 @@ def _score(
         raise SignatureError(msg)
     params = enforce_params(params, sig.params)
     result = enforce(data, sig, profile=profile, on_schema_mismatch=on_schema_mismatch)  # type: ignore[arg-type]
+    if keep_columns is not None and result.input_columns is not None:
+        unknown = [c for c in keep_columns if c not in result.input_columns]
+        if unknown:
+            msg = f"keep_columns: {unknown} not in the input columns {result.input_columns}"
+            raise ConfigError(msg)
     valid_rows = np.flatnonzero(result.valid_mask)
     frame = result.to_pandas()
     done, failed, mismatched = _predict_isolating(resolved, frame, params, sig)

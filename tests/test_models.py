@@ -350,3 +350,19 @@ def test_load_model_says_when_a_path_is_missing_or_a_file(tmp_path):
         str(err.value)
         == f"model {str(mlmodel)!r} is a file; give the MLflow model directory that holds the MLmodel file"
     )
+
+
+def test_unknown_keep_columns_fail_before_the_model_runs():
+    """An unknown keep_columns entry is a ConfigError naming it, raised before the model is called
+    (as the Dask and Spark engines raise it)."""
+    calls = []
+
+    def model(frame):
+        calls.append(len(frame))
+        return frame["x"]
+
+    sig = ModelSignature(Schema([ColSpec("double", "x")]))
+    with pytest.raises(sigbatch.ConfigError) as err:
+        score_batch(pd.DataFrame({"x": [1.0], "id": [7]}), model, sig, keep_columns=["id", "nope"])
+    assert str(err.value) == "keep_columns: ['nope'] not in the input columns ['x', 'id']"
+    assert calls == []
