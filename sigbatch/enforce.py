@@ -437,11 +437,13 @@ class _Batch:
     # rows that are not records at all (e.g. a list in a list of dicts)
     not_records: dict[int, Any] = field(default_factory=dict)
     from_records: bool = False
-    # DataFrame input only: each column's own label by its name (``str(label)``), and the columns
-    # of pandas' numeric and boolean extension dtypes (Int64, Float64, boolean, int64[pyarrow])
+    # DataFrame and records input: each column's own label (or key) by its name (``str(label)``)
     labels: dict[str, Any] | None = None
-    extension: dict[str, pd.Series] = field(default_factory=dict)
-    frame: pd.DataFrame | None = None
+    frame: pd.DataFrame | None = None  # DataFrame input only: the frame itself
+
+    def source_series(self, column: str) -> pd.Series | None:
+        """A DataFrame input's own column (None for other inputs)."""
+        return None if self.frame is None or self.labels is None else self.frame[self.labels[column]]
 
 
 def _combine(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -496,7 +498,7 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
         if (
             _src_kind(arr.type) in ("list", "struct", "map")
             and series.dtype == object
-            and (_has(arr.type, pa.types.is_floating) or _has(arr.type, pa.types.is_struct))
+            and _has(arr.type, lambda t: pa.types.is_floating(t) or pa.types.is_struct(t))
         ):
             # Arrow turns ints next to floats into floats, and dicts into structs with every key
             # any of them has (no Map, extra null properties); MLflow judges each value by its own
@@ -504,15 +506,8 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
             objects[name] = series.tolist()
         else:
             arrow[name] = arr
-    extension = {
-        name: df[col]
-        for name, col in zip(order, df.columns, strict=True)
-        if name in arrow
-        and not isinstance(df[col].dtype, np.dtype)
-        and getattr(df[col].dtype, "kind", "") in "iufb"
-    }
     labels = dict(zip(order, df.columns, strict=True))
-    return _Batch(len(df), arrow, objects, order, labels=labels, extension=extension, frame=df)
+    return _Batch(len(df), arrow, objects, order, labels=labels, frame=df)
 
 
 def _has(t: pa.DataType, test: Any) -> bool:
@@ -1525,20 +1520,27 @@ def enforce(
                 # a row without the key was judged above; its placeholder null says nothing more
                 col_bad &= batch.present[column]
                 col_reasons = {i: rs for i, rs in col_reasons.items() if batch.present[column][i]}
-            if column in batch.extension and profile == "mlflow":
-                col_bad |= _extension_refusals(
-                    label, batch.extension[column], t, required, col_bad, col_reasons
-                )
+            series = batch.source_series(column)
+            if (
+                series is not None
+                and profile == "mlflow"
+                and not isinstance(series.dtype, np.dtype)
+                and getattr(series.dtype, "kind", "") in "iufb"
+            ):
+                # pandas' numeric and boolean extension dtypes (Int64, Float64, boolean, int64[pyarrow])
+                col_bad |= _extension_refusals(label, series, t, required, col_bad, col_reasons)
             for i, rs in col_reasons.items():
                 reasons.setdefault(i, []).extend(rs)
             bad |= col_bad
             conformed[label] = values
-            if t is DataType.string and batch.frame is not None and batch.labels is not None:
-                series = batch.frame[batch.labels[column]]
-                if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-                    # MLflow hands a DataFrame's text column to the model as it is (its dtype too)
-                    py_columns[label] = series
-                    continue
+            if (
+                t is DataType.string
+                and series is not None
+                and (series.dtype == object or isinstance(series.dtype, pd.StringDtype))
+            ):
+                # MLflow hands a DataFrame's text column to the model as it is (its dtype too)
+                py_columns[label] = series
+                continue
             own_kind = {DataType.string: "str", DataType.binary: "bytes", DataType.boolean: "bool"}.get(t)
             if own_kind is not None and _src_kind(arr.type) != own_kind and profile != "lenient":
                 # MLflow passes such columns to the model untouched (e.g. text for a binary column)
