@@ -288,9 +288,9 @@ def check_output_format(spark: SparkSession, fmt: str) -> None:
 def write_output(df: DataFrame, path: str, fmt: str) -> None:
     """Write one output directory through Spark's committer (``error`` mode: never over data).
 
-    ``fmt`` is ``parquet`` or ``delta`` (checked by :func:`check_output_format`).
+    ``fmt`` is ``parquet`` or ``delta``; the job checks it once, before any work
+    (:func:`check_output_format`).
     """
-    check_output_format(df.sparkSession, fmt)
     df.write.format(fmt).mode("errorifexists").save(path)
 
 
