@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from sigbatch.errors import ConfigError, yaml_problem
+from sigbatch.errors import ConfigError, read_utf8, yaml_problem
 
 __all__ = [
     "SCORE_KEYS",
@@ -140,14 +140,7 @@ def read_config_file(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]
     if not p.is_file():
         msg = f"{p}: no such config file"
         raise ConfigError(msg)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        msg = f"{p}: not UTF-8 text ({exc.reason} at byte offset {exc.start}); save the config as UTF-8"
-        raise ConfigError(msg) from None
-    except OSError as exc:
-        msg = f"{p}: cannot read ({exc.strerror or exc})"
-        raise ConfigError(msg) from None
+    text = read_utf8(p, ConfigError, "save the config as UTF-8")
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

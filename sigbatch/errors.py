@@ -1,6 +1,9 @@
-"""The exception hierarchy: one root, each subclass also a matching builtin."""
+"""The exception hierarchy (one root, each subclass also a matching builtin), and the one-line
+texts of the errors met reading a text file or its YAML."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 __all__ = [
     "ConfigError",
@@ -81,3 +84,16 @@ def yaml_problem(exc: Exception) -> str:
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     context = getattr(exc, "context", None)
     return f"{problem}{where}" + (f" ({context})" if context else "")
+
+
+def read_utf8(path: Path, error: type[SigbatchError], hint: str) -> str:
+    """The text of a UTF-8 file, or ``error`` saying in one line why it cannot be read (``hint``
+    follows a decoding error: what to do)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: not UTF-8 text ({exc.reason} at byte offset {exc.start}); {hint}"
+        raise error(msg) from None
+    except OSError as exc:
+        msg = f"{path}: cannot read ({exc.strerror or exc})"
+        raise error(msg) from None

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sigbatch.errors import SignatureError, SignatureFileError, yaml_problem
+from sigbatch.errors import SignatureError, SignatureFileError, read_utf8, yaml_problem
 from sigbatch.types import (
     AnyType,
     Array,
@@ -342,14 +342,7 @@ def check_set_signature(model_dir: str | os.PathLike[str], *, keep_existing: boo
 def _read_mlmodel(model_dir: Path) -> tuple[Path, dict[str, Any]]:
     """A model's MLmodel file and its YAML mapping."""
     target = _model_file(model_dir)
-    try:
-        text = target.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        msg = f"{target}: not UTF-8 text ({exc.reason} at byte offset {exc.start}); an MLmodel file is UTF-8 YAML"
-        raise SignatureFileError(msg) from None
-    except OSError as exc:
-        msg = f"{target}: cannot read ({exc.strerror or exc})"
-        raise SignatureFileError(msg) from exc
+    text = read_utf8(target, SignatureFileError, "an MLmodel file is UTF-8 YAML")
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
