@@ -191,17 +191,140 @@ def test_a_repeated_key_fails_the_read_as_on_spark(tmp_path):
         _read(tmp_path, "json")
 
 
-def test_a_type_conflict_without_corrupt_lines_still_fails(tmp_path):
-    """Lines that are all objects but disagree on a type are a schema problem, reported as such."""
-    (tmp_path / "a.jsonl").write_text('{"c": "x"}\n{"c": {"d": 1}}\n')
+# values whose kinds disagree between lines: numbers and text, an object and a number, a list
+# mixing numbers and text, a boolean and a number, an object whose property mixes kinds
+MIXED_KINDS = (
+    '{"a": 1, "b": [1, "x"], "c": {"d": 1}, "e": true, "f": 1.50, "g": 1e20}\n'
+    '{"a": "x", "b": [2.5], "c": {"d": "q"}, "e": 1, "f": "s", "g": 7}\n'
+    '{"a": [1, 2], "b": null, "c": 5, "e": null, "f": {"k": [1, {"z": null}]}}\n'
+    '{"h": {"i": [ 1 , "y" ], "j": "k"}}\n'
+    '{"h": {"i": [], "j": 2}}\n'
+)
+# what Spark's reader gives (spark.read.json, checked by the test below): raw JSON text where kinds mix
+MIXED_KINDS_ROWS = [
+    {"a": "1", "b": ["1", "x"], "c": '{"d": 1}', "e": "true", "f": "1.50", "g": 1e20, "h": None},
+    {"a": "x", "b": ["2.5"], "c": '{"d": "q"}', "e": "1", "f": "s", "g": 7.0, "h": None},
+    {"a": "[1, 2]", "b": None, "c": "5", "e": None, "f": '{"k": [1, {"z": null}]}', "g": None, "h": None},
+    {"a": None, "b": None, "c": None, "e": None, "f": None, "g": None, "h": {"i": ["1", "y"], "j": "k"}},
+    {"a": None, "b": None, "c": None, "e": None, "f": None, "g": None, "h": {"i": [], "j": "2"}},
+]
+
+
+def test_values_of_mixed_kinds_are_their_raw_json_text(tmp_path):
+    """A field whose values disagree on their kind between lines is text, each value its raw JSON, as on Spark."""
+    (tmp_path / "a.jsonl").write_text(MIXED_KINDS)
+    source = _read(tmp_path, "json")
+    assert str(source.schema.field("h").type) == "struct<i: list<item: string>, j: string>"
+    assert str(source.schema.field("g").type) == "double"
+    assert _rows_plain(source) == MIXED_KINDS_ROWS
+
+
+# files that each agree with themselves but not with each other
+FILES_A = '{"n": 1.50, "o": {"p": 1}, "q": 1}\n{"n": 2, "o": {"p": 2}, "q": 2.5}\n'
+FILES_B = '{"n": "abc", "o": "flat", "q": 3}\n'
+FILES_ROWS = [
+    {"n": "1.50", "o": '{"p": 1}', "q": 1.0},
+    {"n": "2", "o": '{"p": 2}', "q": 2.5},
+    {"n": "abc", "o": "flat", "q": 3.0},
+]
+
+
+def test_files_whose_kinds_disagree_are_unified_as_text(tmp_path):
+    """Files whose kinds disagree with each other: text where they disagree, as on Spark."""
+    (tmp_path / "a.jsonl").write_text(FILES_A)
+    (tmp_path / "b.jsonl").write_text(FILES_B)
+    source = _read(tmp_path, "json")
+    assert [(f.name, str(f.type)) for f in source.schema] == [
+        ("n", "string"),
+        ("o", "string"),
+        ("q", "double"),
+    ]
+    assert _rows_plain(source) == FILES_ROWS
+
+
+def test_mixed_kinds_next_to_corrupt_lines(tmp_path):
+    """Corrupt lines stay corrupt records; the good lines' mixed values are text."""
+    (tmp_path / "a.jsonl").write_text('oops\n{"c": "x"}\n{"c": {"d": 1}}\n')
+    assert _rows_plain(_read(tmp_path, "json")) == [
+        {"c": None, CORRUPT_COLUMN: "oops"},
+        {"c": "x", CORRUPT_COLUMN: None},
+        {"c": '{"d": 1}', CORRUPT_COLUMN: None},
+    ]
+    # another refusal of pyarrow's still fails the read, and says how the rows were counted
+    (tmp_path / "a.jsonl").write_text('oops\n{"k": 1, "k": 2}\n')
     with pytest.raises(
-        ConfigError, match=r"a\.jsonl: cannot read it as json: .*changed from string to object"
+        ConfigError, match=r"specified twice.*without the 1 line\(s\) that are not JSON objects"
     ):
         _read(tmp_path, "json")
-    # with a corrupt line too, the message says the rows are counted without it
-    (tmp_path / "a.jsonl").write_text('oops\n{"c": "x"}\n{"c": {"d": 1}}\n')
-    with pytest.raises(ConfigError, match=r"without the 1 line\(s\) that are not JSON objects"):
-        _read(tmp_path, "json")
+
+
+def test_mixed_values_keep_their_raw_text_exactly():
+    """The raw text is the line's own (spaces, number spelling); escaped keys and strings are read."""
+    from sigbatch.dask.json_text import mixed_as_text
+
+    lines = b'{ "a" : 1.0e2 , "b":[ 1 ,"x" ] }\n\n{"\\u0061": "y\\"z", "b": [{"c": [ ]}]}\n'
+    assert (
+        mixed_as_text(lines, None)
+        == b'{"a": "1.0e2", "b": ["1", "x"]}\n{"a": "y\\"z", "b": ["{\\"c\\": [ ]}"]}'
+    )
+    # nothing mixed, or a line that is not one object: nothing to rewrite
+    assert mixed_as_text(b'{"a": 1}\n{"a": 2.5}', None) is None
+    assert mixed_as_text(b'{"a": 1}\n{"a": "x"}\n[1]', None) is None
+
+
+@pytest.mark.spark
+def test_mixed_kinds_read_as_spark_reads_them(tmp_path, spark):
+    """spark.read.json gives the very rows the Dask reader gives for values of mixed kinds."""
+    (tmp_path / "a.jsonl").write_text(MIXED_KINDS)
+    rows = [r.asDict(recursive=True) for r in spark.read.json(str(tmp_path / "a.jsonl")).collect()]
+    assert rows == MIXED_KINDS_ROWS
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "a.jsonl").write_text(FILES_A)
+    (tmp_path / "files" / "b.jsonl").write_text(FILES_B)
+    rows = [r.asDict(recursive=True) for r in spark.read.json(str(tmp_path / "files")).collect()]
+    assert sorted(rows, key=lambda r: r["n"]) == FILES_ROWS
+
+
+def test_a_job_quarantines_text_in_a_number_column_with_lenient(tmp_path):
+    """A JSON amount that is a number in some lines and text in others: lenient scores the numbers,
+    quarantines the text, and the job does not fail (rows in = scored + quarantined)."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "a.json").write_text(
+        '{"id": 1, "amount": 1.5}\n{"id": 2, "amount": "abc"}\n{"id": 3, "amount": "2"}\n{"id": 4, "amount": [1]}\n'
+    )
+    sig = ModelSignature(
+        Schema([ColSpec("long", "id"), ColSpec("double", "amount")]), Schema([ColSpec("double", "amount")])
+    )
+    sig_file = tmp_path / "signature.json"
+    sig_file.write_text(json.dumps(sig.to_dict()))
+    config = load_score_config(
+        None,
+        [
+            f"source.path={lake}",
+            "source.format=json",
+            "model=python:sigbatch.examples.models:identity",
+            f"signature={sig_file}",
+            f"output.path={tmp_path / 'out'}",
+            "profile=lenient",
+            "progress=false",
+        ],
+    )
+    manifest = run_scoring(config)
+    assert (manifest.counts.rows_in, manifest.counts.rows_scored, manifest.counts.rows_quarantined) == (
+        4,
+        2,
+        2,
+    )
+    assert pq.read_table(tmp_path / "out" / "scored").sort_by("id").to_pylist() == [
+        {"id": 1, "amount": 1.5},
+        {"id": 3, "amount": 2.0},
+    ]
+    bad = pq.read_table(tmp_path / "out" / "quarantine").sort_by("id").to_pylist()
+    assert [(r["id"], r["amount"], [e["actual"] for e in r["_sigbatch_errors"]]) for r in bad] == [
+        (2, "abc", ["str 'abc'"]),
+        (4, "[1]", ["str '[1]'"]),
+    ]
 
 
 def test_corrupt_lines_in_a_split_count_from_the_split(tmp_path):

@@ -22,7 +22,9 @@ Text sources read as Spark's default reader reads them, so both engines score th
 
 * JSON lines are PERMISSIVE: a line that is not a JSON object (truncated, a bare number, an
   array) is a row whose columns are all null and whose ``_corrupt_record`` holds the line's text.
-  That column is in the schema only when some line was corrupt.
+  That column is in the schema only when some line was corrupt. A field whose values disagree on
+  their kind (numbers and text, an object and a list) is text, each value its raw JSON text
+  (:mod:`sigbatch.dask.json_text`).
 * CSV columns are all strings unless ``source.options`` sets ``inferSchema: true``, and only an
   empty field is null (``null_values`` changes that). A record with too few or too many fields
   keeps its first fields (missing ones null, extra ones dropped) and its text in
@@ -56,6 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sigbatch.config import SourceConfig
+from sigbatch.dask.json_text import merged_type, mixed_as_text
 from sigbatch.errors import ConfigError
 from sigbatch.manifest import visible_files
 from sigbatch.quarantine import FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
@@ -359,14 +362,27 @@ def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
     try:
         unified = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        files = sorted({p.path for p in pieces})
-        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-        msg = f"the source files ({shown}) have schemas that cannot be unified: {exc}"
-        raise ConfigError(msg) from None
+        if pieces and all(p.format == "json" for p in pieces):
+            # JSON files that disagree on a field's kind: text there, as Spark's inference has it
+            unified = _merged_json_schema(schemas)
+        else:
+            files = sorted({p.path for p in pieces})
+            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            msg = f"the source files ({shown}) have schemas that cannot be unified: {exc}"
+            raise ConfigError(msg) from None
     # A column that is null in every file has no type to find; keep it as (nullable) string.
     return pa.schema(
         [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in unified], metadata=None
     )
+
+
+def _merged_json_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """The JSON files' schemas merged field by field as Spark merges them (see :func:`merged_type`)."""
+    fields: dict[str, pa.DataType] = {}
+    for schema in schemas:
+        for f in schema:
+            fields[f.name] = merged_type(fields[f.name], f.type) if f.name in fields else f.type
+    return pa.schema([pa.field(n, t) for n, t in fields.items()])
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -414,7 +430,14 @@ def _parse_json(data: bytes, schema: pa.Schema | None) -> pa.Table:
     import pyarrow.json as pj
 
     parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error") if schema else None
-    return pj.read_json(io.BytesIO(data), parse_options=parse)
+    try:
+        return pj.read_json(io.BytesIO(data), parse_options=parse)
+    except pa.ArrowInvalid:
+        # values whose kinds disagree (numbers and text): text, as Spark reads them
+        text = mixed_as_text(data, schema)
+        if text is None:
+            raise
+    return pj.read_json(io.BytesIO(text), parse_options=parse)
 
 
 #: A line that does not start with "{" (blank lines aside): not an object, or not on one line.

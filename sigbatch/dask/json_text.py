@@ -1,0 +1,215 @@
+"""JSON values that disagree on their kind, read as Spark's JSON reader reads them: as text.
+
+Spark infers one type per field over all lines (and files). Where a field holds numbers in some
+lines and text, lists or objects in others (or booleans and numbers, or an object and a list),
+the field is a string, and each value is its raw JSON text as the line has it (``1.50``,
+``[1, 2]``, ``{"d": 1}``); a JSON string is its content. The same holds inside objects (one
+property) and lists (their elements). Numbers of both kinds (``1`` and ``2.5``) are doubles.
+
+pyarrow's JSON reader refuses such lines instead. The Dask engine reads them with pyarrow first and,
+when it refuses, writes the mixed values as JSON strings of their raw text (:func:`mixed_as_text`)
+and reads the lines again; files that disagree with each other are unified by :func:`merged_type`.
+
+Example:
+    >>> mixed_as_text(b'{"a": 1.50}\\n{"a": "x"}', None)
+    b'{"a": "1.50"}\\n{"a": "x"}'
+    >>> merged_type(pa.int64(), pa.string()), merged_type(pa.int64(), pa.float64())
+    (DataType(string), DataType(double))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pyarrow as pa
+
+__all__ = ["merged_type", "mixed_as_text"]
+
+_scan = json.JSONDecoder().raw_decode  # (value, end) of the JSON value at an index
+_SPACE = re.compile(r"[ \t\n\r]+")
+
+#: What must become text below one value: TEXT (this value), a dict of the object's keys, or a
+#: one-element tuple holding the tree of a list's elements.
+_Tree = Any
+TEXT = "text"
+
+
+def merged_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """The type Spark's JSON inference gives a field that is ``a`` in some files and ``b`` in others.
+
+    Structs merge by field name, lists by element; ``null`` takes the other type; numbers widen as
+    pyarrow's permissive unification does (long and double: double); anything else is text.
+    """
+    if a.equals(b) or pa.types.is_null(b):
+        return a
+    if pa.types.is_null(a):
+        return b
+    if pa.types.is_struct(a) and pa.types.is_struct(b):
+        fields = {a.field(i).name: a.field(i).type for i in range(a.num_fields)}
+        for i in range(b.num_fields):
+            name, t = b.field(i).name, b.field(i).type
+            fields[name] = merged_type(fields[name], t) if name in fields else t
+        return pa.struct([pa.field(n, t) for n, t in fields.items()])
+    if _is_list(a) and _is_list(b):
+        return pa.list_(merged_type(a.value_type, b.value_type))
+    try:
+        one = pa.unify_schemas([pa.schema([("v", a)]), pa.schema([("v", b)])], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.string()
+    t = one.field(0).type
+    return t if not (_is_list(t) or pa.types.is_struct(t)) else pa.string()
+
+
+def mixed_as_text(data: bytes, schema: pa.Schema | None) -> bytes | None:
+    """The JSON lines ``data`` again, each mixed value written as a JSON string of its raw text.
+
+    Without ``schema``, a value is mixed where the lines disagree on the kind at its place. With
+    ``schema`` (the source's unified schema), every value at a place the schema makes text is
+    written as text. Blank lines are dropped. None when nothing changes or some line is not one
+    JSON object: the caller's own error then stands.
+    """
+    try:
+        texts = [line.decode("utf-8") for line in data.splitlines() if line.strip()]
+        values = [json.loads(t) for t in texts]
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    if not all(isinstance(v, dict) for v in values):
+        return None
+    if schema is None:
+        kinds: Any = None
+        for v in values:
+            kinds = _merge(kinds, _kind(v))
+        tree = _text_tree(kinds)
+    else:
+        tree = _schema_tree(pa.struct(list(schema)))
+    if not tree:
+        return None
+    out = []
+    changed = False
+    for text, value in zip(texts, values, strict=True):
+        if _needs_text(value, tree):
+            value, _ = _rewrite(text, _skip(text, 0), tree)
+            changed = True
+        out.append(json.dumps(value, ensure_ascii=False))
+    return "\n".join(out).encode("utf-8") if changed else None
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t)
+
+
+# --- kinds -------------------------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> Any:
+    """A value's JSON kind: None (null), "boolean", "number", "string", a tuple (list) or a dict."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        element = None
+        for v in value:
+            element = _merge(element, _kind(v))
+        return (element,)
+    return {k: _kind(v) for k, v in value.items()}
+
+
+def _merge(a: Any, b: Any) -> Any:
+    """The kind of a place holding values of kinds ``a`` and ``b`` (TEXT when they disagree)."""
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return (_merge(a[0], b[0]),)
+    if isinstance(a, dict) and isinstance(b, dict):
+        merged = dict(a)
+        for k, v in b.items():
+            merged[k] = _merge(merged.get(k), v)
+        return merged
+    return TEXT
+
+
+def _text_tree(kind: Any) -> _Tree:
+    """The places below ``kind`` that are TEXT (None when there are none)."""
+    if kind == TEXT:
+        return TEXT
+    if isinstance(kind, tuple):
+        below = _text_tree(kind[0])
+        return (below,) if below is not None else None
+    if isinstance(kind, dict):
+        keys = {k: t for k, v in kind.items() if (t := _text_tree(v)) is not None}
+        return keys or None
+    return None
+
+
+def _schema_tree(t: pa.DataType) -> _Tree:
+    """The places below an Arrow type that are text (None when there are none)."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return TEXT
+    if _is_list(t):
+        below = _schema_tree(t.value_type)
+        return (below,) if below is not None else None
+    if pa.types.is_struct(t):
+        keys = {
+            t.field(i).name: s
+            for i in range(t.num_fields)
+            if (s := _schema_tree(t.field(i).type)) is not None
+        }
+        return keys or None
+    return None
+
+
+# --- rewriting -------------------------------------------------------------------------------------
+
+
+def _needs_text(value: Any, tree: _Tree) -> bool:
+    """Whether a value at a TEXT place below ``tree`` is neither a string nor null."""
+    if tree == TEXT:
+        return value is not None and not isinstance(value, str)
+    if isinstance(tree, tuple):
+        return isinstance(value, list) and any(_needs_text(v, tree[0]) for v in value)
+    return isinstance(value, dict) and any(_needs_text(value.get(k), t) for k, t in tree.items())
+
+
+def _skip(s: str, i: int) -> int:
+    """The index of the first character at or after ``i`` that is not JSON white space."""
+    space = _SPACE.match(s, i)
+    return space.end() if space else i
+
+
+def _rewrite(s: str, i: int, tree: _Tree) -> tuple[Any, int]:
+    """The value starting at ``s[i]``, its TEXT places as raw text, and where it ends."""
+    if tree == TEXT:
+        value, end = _scan(s, i)
+        return (value if value is None or isinstance(value, str) else s[i:end]), end
+    if isinstance(tree, tuple) and s[i] == "[":
+        items = []
+        i = _skip(s, i + 1)
+        while s[i] != "]":
+            item, i = _rewrite(s, i, tree[0])
+            items.append(item)
+            i = _skip(s, i)
+            if s[i] == ",":
+                i = _skip(s, i + 1)
+        return items, i + 1
+    if isinstance(tree, dict) and s[i] == "{":
+        obj = {}
+        i = _skip(s, i + 1)
+        while s[i] != "}":
+            key, i = _scan(s, i)
+            i = _skip(s, _skip(s, i) + 1)  # past the ":"
+            below = tree.get(key)
+            obj[key], i = _rewrite(s, i, below) if below is not None else _scan(s, i)
+            i = _skip(s, i)
+            if s[i] == ",":
+                i = _skip(s, i + 1)
+        return obj, i + 1
+    return _scan(s, i)  # no text below, or another kind than the tree's (a null)
