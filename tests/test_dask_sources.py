@@ -428,6 +428,22 @@ def test_csv_infer_schema_types_the_columns(tmp_path):
         _read(tmp_path, "csv", {"inferSchema": "yes"})
 
 
+def test_csv_files_whose_inferred_types_disagree_are_text_there(tmp_path):
+    """With inferSchema, a column that is a number in one file and text in another is text, as on Spark."""
+    (tmp_path / "a.csv").write_text("id,x,t\n1,5,2026-01-01\n")
+    (tmp_path / "b.csv").write_text("id,x,t\n2,abc,hello\n")
+    source = _read(tmp_path, "csv", {"inferSchema": True})
+    assert [(f.name, str(f.type)) for f in source.schema] == [
+        ("id", "int64"),
+        ("x", "string"),
+        ("t", "string"),
+    ]
+    assert _rows_plain(source) == [
+        {"id": 1, "x": "5", "t": "2026-01-01"},
+        {"id": 2, "x": "abc", "t": "hello"},
+    ]
+
+
 def test_csv_null_values_option_overrides(tmp_path):
     """null_values replaces the default: the listed spellings are null, an empty field is then text."""
     (tmp_path / "a.csv").write_text(CSV_TEXT)

@@ -362,9 +362,9 @@ def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
     try:
         unified = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        if pieces and all(p.format == "json" for p in pieces):
-            # JSON files that disagree on a field's kind: text there, as Spark's inference has it
-            unified = _merged_json_schema(schemas)
+        if pieces and all(p.format in ("json", "csv") for p in pieces):
+            # text files that disagree on a field's type: text there, as Spark's inference has it
+            unified = _merged_text_schema(schemas)
         else:
             files = sorted({p.path for p in pieces})
             shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
@@ -376,8 +376,9 @@ def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
     )
 
 
-def _merged_json_schema(schemas: list[pa.Schema]) -> pa.Schema:
-    """The JSON files' schemas merged field by field as Spark merges them (see :func:`merged_type`)."""
+def _merged_text_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """JSON-lines or CSV files' schemas merged field by field as Spark merges them (see
+    :func:`merged_type`)."""
     fields: dict[str, pa.DataType] = {}
     for schema in schemas:
         for f in schema:
