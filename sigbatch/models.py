@@ -585,10 +585,26 @@ def _required_nans(table: pa.Table, preds: pd.DataFrame, schema: Schema) -> pa.T
         name = spec.name
         if not spec.required or name is None or name not in table.column_names or name not in preds.columns:
             continue
-        values = preds[name]
-        if isinstance(values, pd.Series) and values.dtype.kind == "f" and table.column(name).null_count:
-            exact = pa.array(values.to_numpy(), from_pandas=False).cast(table.schema.field(name).type)
-            table = table.set_column(table.schema.get_field_index(name), table.schema.field(name), exact)
+        values, field = preds[name], table.schema.field(name)
+        if (
+            not isinstance(values, pd.Series)
+            or not pa.types.is_floating(field.type)
+            or not table.column(name).null_count
+        ):
+            continue
+        if values.dtype.kind == "f":
+            nan = np.isnan(values.to_numpy())
+        elif values.dtype == object:  # floats among other values (rows whose output was refused)
+            nan = np.fromiter(
+                (isinstance(v, (float, np.floating)) and v != v for v in values),
+                dtype=bool,
+                count=len(values),
+            )
+        else:
+            continue
+        if nan.any():
+            kept = pc.if_else(pa.array(nan), pa.scalar(float("nan"), field.type), table.column(name))
+            table = table.set_column(table.schema.get_field_index(name), field, kept)
     return table
 
 

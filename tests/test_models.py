@@ -90,6 +90,25 @@ def test_a_required_float_output_keeps_its_nan():
         assert np.isnan(column.to_numpy()).tolist() == [False, True, False]
 
 
+def test_a_nan_output_stays_nan_when_another_row_of_the_batch_has_a_bad_output():
+    """A row's NaN prediction does not depend on its neighbours: a refused output elsewhere in the
+    batch (the column then holds text and floats) leaves it NaN, not null."""
+    sig = ModelSignature(Schema([ColSpec("string", "s")]), Schema([ColSpec("double", "prediction")]))
+
+    def model(df):
+        out = {"nan": np.float32("nan"), "bad": "oops", "half": float("nan")}
+        return pd.DataFrame({"prediction": [out.get(s, 1.0) for s in df["s"]]})
+
+    result = score_batch(pa.table({"s": ["nan", "ok", "bad", "half"]}), model, sig)
+    column = result.scored.column("prediction")
+    assert result.scored.column("s").to_pylist() == ["nan", "ok", "half"]
+    assert column.null_count == 0
+    assert np.isnan(column.to_numpy()).tolist() == [True, False, True]
+    assert [[e["code"] for e in r["_sigbatch_errors"]] for r in result.quarantine.to_pylist()] == [
+        ["OUTPUT_MISMATCH"]
+    ]
+
+
 def test_model_errors_are_isolated_by_bisection():
     """A model that raises for some rows quarantines exactly those rows with MODEL_ERROR; the rest score."""
     calls = []
