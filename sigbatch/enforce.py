@@ -726,6 +726,8 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
 
 
 _ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$"
+# with a zone: Z or an offset (+02:00, +0200, +02)
+_ISO_DATETIME_ZONE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[-+]\d{2}(:?\d{2})?)$"
 _NUMERIC = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 _INTEGRAL = r"^\s*[-+]?\d+\s*$"
 _INT_RANGE = {DataType.integer: (-(2**31), 2**31 - 1), DataType.long: (-(2**63), 2**63 - 1)}
@@ -809,10 +811,15 @@ def _lenient_convert(arr: pa.Array, t: DataType) -> tuple[pa.Array, np.ndarray, 
             is_num = np.asarray(pc.fill_null(pc.match_substring_regex(text, _NUMERIC), False))
             mismatch = ~is_num & ~nulls
             as_float = pc.cast(_null_where(~is_num, text), pa.float64())
+            # beyond a double's range: "1e400" reads as inf, "1e-400" as 0.0 (its mantissa is not 0)
+            lossy = np.asarray(pc.fill_null(pc.is_inf(as_float), False)) | (
+                np.asarray(pc.fill_null(pc.equal(as_float, 0.0), False))
+                & np.asarray(pc.fill_null(pc.match_substring_regex(text, r"^[^eE]*[1-9]"), False))
+            )
             if t is DataType.double:
-                return as_float, mismatch, none
+                return _null_where(lossy, as_float), mismatch, lossy
             narrowed = pc.cast(as_float, pa.float32(), safe=False)
-            lossy = np.asarray(pc.fill_null(pc.not_equal(pc.cast(narrowed, pa.float64()), as_float), False))
+            lossy |= np.asarray(pc.fill_null(pc.not_equal(pc.cast(narrowed, pa.float64()), as_float), False))
             return _null_where(lossy, narrowed), mismatch, lossy
         if t is DataType.boolean:
             lower = pc.utf8_lower(text)
@@ -821,20 +828,28 @@ def _lenient_convert(arr: pa.Array, t: DataType) -> tuple[pa.Array, np.ndarray, 
             mismatch = ~(is_true | is_false) & ~nulls
             return pa.array(is_true, mask=nulls | mismatch), mismatch, none
         if t is DataType.datetime:
-            is_iso = np.asarray(pc.fill_null(pc.match_substring_regex(text, _ISO_DATETIME), False))
+            # text with a zone becomes the same instant as a naive UTC time, as a zoned timestamp does
+            zoned = np.asarray(pc.fill_null(pc.match_substring_regex(text, _ISO_DATETIME_ZONE), False))
+            is_iso = np.asarray(pc.fill_null(pc.match_substring_regex(text, _ISO_DATETIME), False)) | zoned
             mismatch = ~is_iso & ~nulls
             cleaned = pc.replace_substring(_null_where(~is_iso, text), "T", " ")
             try:
-                parsed = pc.cast(cleaned, pa.timestamp("us"))
+                parsed = pc.cast(_null_where(zoned, cleaned), pa.timestamp("us"))
+                if zoned.any():
+                    utc = pc.cast(_null_where(~zoned, cleaned), pa.timestamp("us", tz="UTC"))
+                    parsed = pc.if_else(pa.array(zoned), utc.cast(pa.timestamp("us")), parsed)
             except pa.ArrowInvalid:  # e.g. month 13: refuse those values one by one
                 parsed_values = []
                 for i in range(n):
                     value = cleaned[i].as_py()
                     try:
-                        parsed_values.append(None if value is None else pd.Timestamp(value).to_pydatetime())
+                        stamp = None if value is None else pd.Timestamp(value)
                     except ValueError:
-                        parsed_values.append(None)
+                        stamp = None
                         mismatch[i] = True
+                    if stamp is not None and stamp.tzinfo is not None:
+                        stamp = stamp.tz_convert("UTC").tz_localize(None)
+                    parsed_values.append(None if stamp is None else stamp.to_pydatetime())
                 parsed = pa.array(parsed_values, pa.timestamp("us"))
             return parsed, mismatch, none
     if kind in _NUMPY_OF_KIND and kind != "bool":

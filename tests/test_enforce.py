@@ -137,6 +137,37 @@ def test_lenient_keeps_original_values_in_quarantine():
     assert result.valid.to_pylist() == [{"n": 1, "t": dt.datetime(2024, 1, 2, 3, 4, 5)}]
 
 
+def test_lenient_refuses_numbers_beyond_a_double_and_reads_zoned_times_as_utc():
+    """Text beyond a double's range ("1e400" would be inf, "1e-400" 0.0) is UNSAFE_CAST; ISO text with
+    a zone (Z, +02:00, -0530) is its UTC time, as a zoned timestamp is; an impossible date is refused."""
+    table = pa.table({"x": ["1.5", "1e400", "-1e999", "1e-400", "0.000e-999", "2.5e3"]})
+    result = enforce(table, Schema([ColSpec("double", "x")]), profile="lenient")
+    assert result.valid.column("x").to_pylist() == [1.5, 0.0, 2500.0]
+    assert [_codes(result, i) for i in (1, 2, 3)] == [[("x", "UNSAFE_CAST")]] * 3
+    as_float = enforce(table, Schema([ColSpec("float", "x")]), profile="lenient")
+    assert as_float.valid_mask.tolist() == [True, False, False, False, True, True]
+    times = [
+        "2024-01-01T12:00:01+02:00",
+        "2024-01-01T12:00:02Z",
+        "2024-01-01 12:00-0530",
+        "2024-01-01T12:00:03",
+    ]
+    result = enforce(pa.table({"t": times}), Schema([ColSpec("datetime", "t")]), profile="lenient")
+    assert result.valid.column("t").to_pylist() == [
+        dt.datetime(2024, 1, 1, 10, 0, 1),
+        dt.datetime(2024, 1, 1, 12, 0, 2),
+        dt.datetime(2024, 1, 1, 17, 30),
+        dt.datetime(2024, 1, 1, 12, 0, 3),
+    ]
+    result = enforce(
+        pa.table({"t": ["2024-13-01T00:00:00Z", times[0]]}),
+        Schema([ColSpec("datetime", "t")]),
+        profile="lenient",
+    )
+    assert result.valid.column("t").to_pylist() == [dt.datetime(2024, 1, 1, 10, 0, 1)]
+    assert _codes(result, 0) == [("t", "TYPE_MISMATCH")]
+
+
 def test_on_error_raise_reproduces_mlflow_message():
     """on_error='raise' raises MLflow's predict message for the seed's missing-inputs batch."""
     schema = sigbatch.load_signature("examples/seed_model")
