@@ -81,10 +81,10 @@ def test_corrupt_json_lines_are_rows_of_nulls_with_the_raw_line(tmp_path):
     source = _read(tmp_path, "json")
     assert source.schema == pa.schema(
         [
+            (CORRUPT_COLUMN, pa.string()),
             ("a", pa.list_(pa.string())),
             ("b", pa.string()),
             ("c", pa.struct([("d", pa.string())])),
-            (CORRUPT_COLUMN, pa.string()),
         ]
     )
     assert source.rows == 7 and [p.rows for p in source.pieces] == [1, 6]
@@ -142,19 +142,21 @@ def test_null_lines_and_lines_with_two_objects(tmp_path):
     ]
 
 
-def test_corrupt_record_column_comes_last_whichever_file_found_it(tmp_path):
-    """A corrupt line in the first file does not put the column before the other files' columns."""
-    (tmp_path / "a.jsonl").write_text('{"x": 1}\nnot json\n')
-    (tmp_path / "b.jsonl").write_text('{"y": "z"}\n')
+def test_json_fields_are_ordered_by_name_as_on_spark(tmp_path):
+    """Spark's JSON inference orders the columns and every struct's fields by name, ``_corrupt_record``
+    included, whichever file had them first; so does the Dask reader."""
+    (tmp_path / "a.jsonl").write_text('{"x": 1, "s": {"b": 1, "a": [{"d": 1, "c": 2}]}}\nnot json\n')
+    (tmp_path / "b.jsonl").write_text('{"y": "z", "Z": true}\n')
     source = _read(tmp_path, "json")
-    assert source.schema.names == ["x", "y", CORRUPT_COLUMN]
+    assert source.schema.names == ["Z", CORRUPT_COLUMN, "s", "x", "y"]
+    assert str(source.schema.field("s").type) == "struct<a: list<item: struct<c: int64, d: int64>>, b: int64>"
     assert [
-        {k: v for k, v in r.items() if k in ("x", "y", CORRUPT_COLUMN, "_sigbatch_row")}
+        {k: v for k, v in r.items() if k in ("x", "y", "s", CORRUPT_COLUMN, "_sigbatch_row")}
         for r in _rows(source)
     ] == [
-        {"x": 1, "y": None, CORRUPT_COLUMN: None, "_sigbatch_row": 0},
-        {"x": None, "y": None, CORRUPT_COLUMN: "not json", "_sigbatch_row": 1},
-        {"x": None, "y": "z", CORRUPT_COLUMN: None, "_sigbatch_row": 0},
+        {CORRUPT_COLUMN: None, "s": {"a": [{"c": 2, "d": 1}], "b": 1}, "x": 1, "y": None, "_sigbatch_row": 0},
+        {CORRUPT_COLUMN: "not json", "s": None, "x": None, "y": None, "_sigbatch_row": 1},
+        {CORRUPT_COLUMN: None, "s": None, "x": None, "y": "z", "_sigbatch_row": 0},
     ]
 
 
@@ -175,7 +177,7 @@ def test_a_lone_surrogate_is_corrupt_though_python_reads_it(tmp_path):
     lines = ['{"k": 1}', '{"k": 2, "o": {"s": "\\ud800"}}', '{"k": 3, "o": {"s": "\\ud83d\\ude00"}}']
     (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\nnot json\n")
     source = _read(tmp_path, "json", identity=False)
-    assert source.schema.names == ["k", "o", CORRUPT_COLUMN]
+    assert source.schema.names == [CORRUPT_COLUMN, "k", "o"]
     assert _rows_plain(source) == [
         {"k": 1, "o": None, CORRUPT_COLUMN: None},
         {"k": None, "o": None, CORRUPT_COLUMN: lines[1]},
@@ -272,6 +274,22 @@ def test_mixed_values_keep_their_raw_text_exactly():
     assert mixed_as_text(b'{"a": 1}\n{"a": "x"}\n[1]', None) is None
 
 
+# ISO date and time text: Spark's JSON reader keeps it as text (pyarrow's would make timestamps)
+DATES = '{"ts": "2024-01-01T12:00:00", "d": {"at": ["2024-01-01", "2024-01-02T00:00:00Z"]}}\n'
+DATES_ROWS = [{"ts": "2024-01-01T12:00:00", "d": {"at": ["2024-01-01", "2024-01-02T00:00:00Z"]}}]
+
+
+def test_json_dates_stay_text(tmp_path):
+    """ISO dates and times in JSON lines are text, at any depth, as Spark reads them."""
+    (tmp_path / "a.jsonl").write_text(DATES)
+    source = _read(tmp_path, "json")
+    assert [(f.name, str(f.type)) for f in source.schema] == [
+        ("d", "struct<at: list<item: string>>"),
+        ("ts", "string"),
+    ]
+    assert _rows_plain(source) == DATES_ROWS
+
+
 @pytest.mark.spark
 def test_mixed_kinds_read_as_spark_reads_them(tmp_path, spark):
     """spark.read.json gives the very rows the Dask reader gives for values of mixed kinds."""
@@ -283,6 +301,10 @@ def test_mixed_kinds_read_as_spark_reads_them(tmp_path, spark):
     (tmp_path / "files" / "b.jsonl").write_text(FILES_B)
     rows = [r.asDict(recursive=True) for r in spark.read.json(str(tmp_path / "files")).collect()]
     assert sorted(rows, key=lambda r: r["n"]) == FILES_ROWS
+    (tmp_path / "dates.jsonl").write_text(DATES)
+    assert [
+        r.asDict(recursive=True) for r in spark.read.json(str(tmp_path / "dates.jsonl")).collect()
+    ] == DATES_ROWS
 
 
 def test_a_job_quarantines_text_in_a_number_column_with_lenient(tmp_path):
@@ -335,7 +357,7 @@ def test_corrupt_lines_in_a_split_count_from_the_split(tmp_path):
     (tmp_path / "a.jsonl").write_text(text)
     source = _read(tmp_path, "json", blocksize=len(text) // 2)
     assert [p.byte_range for p in source.pieces] == [(0, 27), (27, 53)]
-    assert source.schema.names == ["i", CORRUPT_COLUMN] and source.rows == 6
+    assert source.schema.names == [CORRUPT_COLUMN, "i"] and source.rows == 6
     rows = [
         (r["i"], r[CORRUPT_COLUMN], r["_sigbatch_file_offset"], r["_sigbatch_row"]) for r in _rows(source)
     ]

@@ -210,8 +210,11 @@ def read_source(
         ]
         schemas = [s for s, _ in found]
     schema = _unify(schemas, pieces)
-    if source.format in ("json", "csv") and schema.get_field_index(CORRUPT_COLUMN) >= 0:
-        # last, wherever the first piece with a corrupt line had it
+    if source.format == "json":
+        # Spark's JSON inference orders fields by name at every depth (``_corrupt_record`` too)
+        schema = pa.schema([f.with_type(_by_name(f.type)) for f in sorted(schema, key=lambda f: f.name)])
+    elif source.format == "csv" and schema.get_field_index(CORRUPT_COLUMN) >= 0:
+        # last, wherever the first piece with a corrupt record had it
         i = schema.get_field_index(CORRUPT_COLUMN)
         schema = schema.remove(i).append(schema.field(i))
     identity = identity and not any(schema.get_field_index(c) >= 0 for c in (*IDENTITY_COLUMNS, "_metadata"))
@@ -354,7 +357,32 @@ def _text_schema(
 ) -> tuple[pa.Schema, int]:
     """The inferred schema and row count of one text piece (the schema pass)."""
     table = _read_text(Piece(path, fmt, 0, None, byte_range), options, None)
+    if fmt == "json":  # Spark's JSON inference leaves dates as text; pyarrow's makes timestamps
+        return pa.schema([f.with_type(_timestamps_as_text(f.type)) for f in table.schema]), table.num_rows
     return table.schema, table.num_rows
+
+
+def _by_name(t: pa.DataType) -> pa.DataType:
+    """``t`` with the fields of every struct in it ordered by name."""
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_by_name(t.value_type))
+    if pa.types.is_struct(t):
+        fields = sorted((t.field(i) for i in range(t.num_fields)), key=lambda f: f.name)
+        return pa.struct([f.with_type(_by_name(f.type)) for f in fields])
+    return t
+
+
+def _timestamps_as_text(t: pa.DataType) -> pa.DataType:
+    """``t`` with every timestamp in it (a column, an element, a property) made ``string``."""
+    if pa.types.is_timestamp(t):
+        return pa.string()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_timestamps_as_text(t.value_type))
+    if pa.types.is_struct(t):
+        return pa.struct(
+            [t.field(i).with_type(_timestamps_as_text(t.field(i).type)) for i in range(t.num_fields)]
+        )
+    return t
 
 
 def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
