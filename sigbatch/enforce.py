@@ -980,7 +980,8 @@ def model_frame(
                 data[key] = pd.Series(col.to_numpy(zero_copy_only=False)).astype("datetime64[ns]")
             elif t is DataType.boolean and col.null_count:
                 data[key] = pd.Series(col.to_pylist(), dtype=object)
-            elif col.null_count:
+            elif col.null_count and t not in (DataType.float, DataType.double):
+                # integers with missing values: float64 with NaN, as pandas holds them
                 data[key] = pd.Series(np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False)))
             else:
                 data[key] = pd.Series(np.asarray(col.to_numpy(zero_copy_only=False)).astype(t.to_numpy()))

@@ -89,6 +89,16 @@ def test_upcasts_reach_the_model_with_mlflow_dtypes():
     assert frame["n"].tolist() == [1, 2]
 
 
+def test_a_float_column_with_nulls_keeps_its_dtype_for_the_model():
+    """A float column with a null reaches the model as float32 with NaN, as MLflow hands it (not
+    float64); a long column with a null is float64 with NaN, as pandas holds it."""
+    table = pa.table({"f": pa.array([1.5, None], pa.float32()), "n": pa.array([1, None], pa.int64())})
+    schema = Schema([ColSpec("float", "f"), ColSpec("long", "n", required=False)])
+    frame = enforce(table, schema).to_pandas()
+    assert [str(d) for d in frame.dtypes] == ["float32", "float64"]
+    assert np.isnan(frame["f"].to_numpy()).tolist() == [False, True]
+
+
 def test_preflight_names_each_column_and_suggests_lenient():
     """Preflight lists every whole-column problem with a hint; enforce fails fast on them."""
     source = pa.schema([("user_idd", pa.int64()), ("amount", pa.string()), ("tags", pa.string())])
