@@ -157,6 +157,18 @@ def test_dask_gives_the_same_signature(lake):
     assert [s.source for s in result.report.samples] == ["partition 0", "partition 1", "partition 2"]
 
 
+def test_dask_frame_read_from_parquet_with_text_columns(tmp_path):
+    """A Dask frame read from pyarrow-written Parquet (text columns of pandas' string dtype, whose
+    empty meta Arrow gives as no chunks) is inferred, not a crash of the interpreter."""
+    import dask.dataframe as dd
+
+    from sigbatch.dask import infer_schema
+
+    pq.write_table(pa.table({"id": [1, 2, 3], "name": ["a", None, "c"]}), tmp_path / "a.parquet")
+    result = infer_schema(dd.read_parquet(tmp_path), scheduler="threads")
+    assert str(result.schema) == "['id': long (required), 'name': string (optional)]"
+
+
 @pytest.mark.spark
 def test_spark_gives_the_same_signature(lake, spark):
     """Spark, over files (one task per file) and over a DataFrame, finds the same signature."""

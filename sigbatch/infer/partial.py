@@ -934,7 +934,7 @@ def partial_from_frame(frame: pd.DataFrame, *, origin: int = 0, first_row: int =
         if column.dtype == np.dtype("O"):
             node = _node_from_values(column.tolist(), origin, first_row)
         else:
-            node = _node_from_arrow(pa.array(column, from_pandas=True), name, origin, first_row)
+            node = _node_from_arrow(_one_chunk(pa.array(column, from_pandas=True)), name, origin, first_row)
         fields.append((name, node))
     return Partial(
         rows=len(frame),
