@@ -378,6 +378,41 @@ def test_corrupt_lines_in_a_split_count_from_the_split(tmp_path):
 # --- empty files ---------------------------------------------------------------------------------
 
 
+def test_damaged_files_are_one_error_naming_them(tmp_path):
+    """A truncated .json.gz and a Parquet file with a damaged page (its footer is sound) stop the job
+    with one error naming the file, not a traceback from inside a Dask task."""
+    import gzip
+
+    sig = ModelSignature(Schema([ColSpec("long", "x")]), Schema([ColSpec("long", "x")]))
+    sig_file = tmp_path / "signature.json"
+    sig_file.write_text(json.dumps(sig.to_dict()))
+    (tmp_path / "gz").mkdir()
+    data = gzip.compress("".join(json.dumps({"x": i}) + "\n" for i in range(5000)).encode())
+    (tmp_path / "gz" / "a.json.gz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "pq").mkdir()
+    pq.write_table(pa.table({"x": list(range(1000))}), tmp_path / "pq" / "a.parquet")
+    damaged = bytearray((tmp_path / "pq" / "a.parquet").read_bytes())
+    damaged[100:300] = b"\xff" * 200
+    (tmp_path / "pq" / "a.parquet").write_bytes(bytes(damaged))
+    for lake, fmt, says in (
+        ("gz", "json", "cannot read it: Truncated compressed stream"),
+        ("pq", "parquet", "cannot read it as parquet: Corrupt snappy compressed data"),
+    ):
+        config = load_score_config(
+            None,
+            [
+                f"source.path={tmp_path / lake}",
+                f"source.format={fmt}",
+                "model=python:sigbatch.examples.models:identity",
+                f"signature={sig_file}",
+                f"output.path={tmp_path / ('out-' + lake)}",
+                "progress=false",
+            ],
+        )
+        with pytest.raises(ConfigError, match=rf"a\.{'json.gz' if lake == 'gz' else 'parquet'}: {says}"):
+            run_scoring(config)
+
+
 def test_empty_json_file_adds_no_rows(tmp_path):
     """A 0-byte (or blank) JSON-lines file among others contributes no rows and no columns."""
     (tmp_path / "a.jsonl").write_text("")

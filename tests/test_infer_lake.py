@@ -169,6 +169,24 @@ def test_dask_frame_read_from_parquet_with_text_columns(tmp_path):
     assert str(result.schema) == "['id': long (required), 'name': string (optional)]"
 
 
+def test_a_truncated_or_damaged_gz_file_is_named(tmp_path):
+    """A truncated .json.gz and a damaged one are one error naming the file, on local and Dask."""
+
+    from sigbatch.dask import infer_schema
+
+    data = gzip.compress("".join(json.dumps({"x": i, "s": "abc" * 10}) + "\n" for i in range(2000)).encode())
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "a.json.gz").write_bytes(data[: len(data) // 2])
+    damaged = bytearray(data)
+    damaged[200:260] = bytes(b ^ 0xFF for b in damaged[200:260])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "a.json.gz").write_bytes(bytes(damaged))
+    for lake, says in (("cut", "Compressed file ended"), ("bad", "Error -3 while decompressing")):
+        for infer in (infer_files, lambda path: infer_schema(path, scheduler="sync")):
+            with pytest.raises(InferenceError, match=rf"^a\.json\.gz: cannot read as json: {says}"):
+                infer(tmp_path / lake)
+
+
 @pytest.mark.spark
 def test_spark_gives_the_same_signature(lake, spark):
     """Spark, over files (one task per file) and over a DataFrame, finds the same signature."""

@@ -418,28 +418,36 @@ def _merged_text_schema(schemas: list[pa.Schema]) -> pa.Schema:
 
 
 def _read_arrow(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) -> pa.Table:
-    if piece.format == "parquet":
-        import pyarrow.parquet as pq
+    if piece.format not in ("parquet", "orc"):
+        return _read_text(piece, options, schema)
+    try:
+        if piece.format == "parquet":
+            import pyarrow.parquet as pq
 
-        f = pq.ParquetFile(piece.path)
-        return f.read() if piece.groups is None else f.read_row_groups(list(piece.groups))
-    if piece.format == "orc":
+            f = pq.ParquetFile(piece.path)
+            return f.read() if piece.groups is None else f.read_row_groups(list(piece.groups))
         from pyarrow import orc
 
         return orc.ORCFile(piece.path).read()
-    return _read_text(piece, options, schema)
+    except (OSError, pa.ArrowException) as exc:  # a damaged page (its footer was read when planning)
+        msg = f"{piece.path}: cannot read it as {piece.format}: {exc}"
+        raise ConfigError(msg) from None
 
 
 def _read_text(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) -> pa.Table:
     """A JSON-lines or CSV piece; with ``schema``, values are parsed straight to its types."""
-    if piece.byte_range is None:
-        with pa.input_stream(piece.path, compression="detect") as f:  # .gz and friends too
-            data = f.read()
-    else:
-        start, end = piece.byte_range
-        with open(piece.path, "rb") as f:
-            f.seek(start)
-            data = f.read(end - start)
+    try:
+        if piece.byte_range is None:
+            with pa.input_stream(piece.path, compression="detect") as f:  # .gz and friends too
+                data = f.read()
+        else:
+            start, end = piece.byte_range
+            with open(piece.path, "rb") as f:
+                f.seek(start)
+                data = f.read(end - start)
+    except OSError as exc:  # a truncated or damaged compressed file, an unreadable one
+        msg = f"{piece.path}: cannot read it: {exc}"
+        raise ConfigError(msg) from None
     try:
         if piece.format == "json":
             return _read_json(data, schema)

@@ -51,6 +51,7 @@ import json
 import math
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -347,7 +348,8 @@ def read_task(task: FileTask) -> Partial:
     except InferenceError as exc:  # what the data says (a column's type, its names): name the file
         msg = f"{task.name}: {exc}"
         raise InferenceError(msg) from exc
-    except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeDecodeError, csv.Error) as exc:
+        # (a truncated .gz is an EOFError, a damaged one a zlib.error)
         msg = f"{task.name}: cannot read as {task.format}: {exc}"
         raise InferenceError(msg) from exc
 
