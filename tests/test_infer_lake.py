@@ -169,6 +169,21 @@ def test_dask_frame_read_from_parquet_with_text_columns(tmp_path):
     assert str(result.schema) == "['id': long (required), 'name': string (optional)]"
 
 
+def test_an_empty_nested_object_is_typed_as_mlflow_types_it(tmp_path):
+    """A nested ``{}`` is MLflow's Any (the property optional), in a file Arrow reads as in one read
+    value by value; an object whose every property is null is read value by value too."""
+    import sigbatch
+
+    rows = [{"c": {"p": {}}}, {"c": {"p": {"q": "b"}}}]
+    (tmp_path / "a.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    expected = "['c': {p: {q: string (optional)} (optional)} (required)]"
+    assert str(sigbatch.infer_signature(rows).inputs) == expected
+    assert str(infer_files(tmp_path).schema) == expected
+    rows = [{"c": {"p": {"q": None}}}, {"c": {"p": {"q": "b"}}}]
+    (tmp_path / "a.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert str(infer_files(tmp_path).schema) == str(sigbatch.infer_signature(rows).inputs)
+
+
 def test_a_truncated_or_damaged_gz_file_is_named(tmp_path):
     """A truncated .json.gz and a damaged one are one error naming the file, on local and Dask."""
 

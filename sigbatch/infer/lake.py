@@ -610,7 +610,7 @@ def _read_json_arrow(task: FileTask) -> Partial | None:
         return None
     table.validate(full=True)  # Arrow's JSON reader does not check UTF-8
     columns = [_one_column(c) for c in table.columns]
-    if any(_has_integral_doubles(c) for c in columns):
+    if any(_has_integral_doubles(c) or _may_hold_empty_objects(c) for c in columns):
         return None
     table = pa.Table.from_arrays([_timestamps_as_text(c) for c in columns], names=table.column_names)
     partial = partial_from_table(table, origin=task.origin)
@@ -677,6 +677,28 @@ def _has_integral_doubles(arr: pa.Array) -> bool:
     if pa.types.is_struct(t):
         return any(_has_integral_doubles(child) for child in arr.flatten())
     return False
+
+
+def _may_hold_empty_objects(arr: pa.Array, in_object: bool = False) -> bool:
+    """Whether an object that is a property of an object (``in_object``), somewhere in ``arr``, has
+    every property null: it may be ``{}``, which MLflow types as Any there (the property optional),
+    where Arrow makes it an object whose keys are all absent. (A column's or an element's ``{}`` is
+    an object with absent keys for MLflow too.)"""
+    t = arr.type
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _may_hold_empty_objects(arr.flatten())
+    if not pa.types.is_struct(t):
+        return False
+    children = arr.flatten()  # the fields, null where the object is null
+    if in_object:
+        if not children:
+            return len(arr) > arr.null_count
+        all_null = children[0].is_null()
+        for child in children[1:]:
+            all_null = pc.and_(all_null, child.is_null())
+        if bool(pc.any(pc.and_(all_null, arr.is_valid())).as_py()):
+            return True
+    return any(_may_hold_empty_objects(child, True) for child in children)
 
 
 def _text_type(t: pa.DataType) -> pa.DataType:
