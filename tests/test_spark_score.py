@@ -1165,3 +1165,43 @@ def test_ragged_csv_records_with_inferred_types_are_corrupt_on_both_engines(spar
         (4, 3.5, "d", None),
     ]
     assert on_spark == expected and on_dask == expected
+
+
+def test_columns_named_with_dots_and_backticks(spark, tmp_path):
+    """Columns named ``a.b`` and ``d`e`` (which mapInArrow cannot resolve by name) are scored, quarantined,
+    inferred and audited under their own names."""
+    from sigbatch.audit import audit
+    from sigbatch.spark import infer_schema, run_scoring, score
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    pq.write_table(pa.table({"a.b": [1, None, 3], "d`e": ["x", "y", None]}), lake / "part-0.parquet")
+    sig = ModelSignature(
+        Schema([ColSpec("long", "a.b"), ColSpec("string", "d`e", required=False)]),
+        Schema([ColSpec("long", "a.b")]),
+    )
+    df = spark.read.parquet(str(lake))
+    assert str(infer_schema(df).schema) == "['a.b': long (optional), 'd`e': string (optional)]"
+    scored, quarantine = score(df, "python:sigbatch.examples.models:identity", sig)
+    assert sorted(((r["d`e"], r["a.b"]) for r in scored.collect()), key=lambda r: r[1]) == [
+        ("x", 1),
+        (None, 3),
+    ]
+    ((bad_row,),) = [[(r["d`e"], r["_sigbatch_errors"][0]["path"]) for r in quarantine.collect()]]
+    assert bad_row == ("y", "a.b")
+    sig_file = tmp_path / "signature.json"
+    sig_file.write_text(json.dumps(sig.to_dict()))
+    config = load_score_config(
+        None,
+        [
+            f"source.path={lake}",
+            "source.format=parquet",
+            "model=python:sigbatch.examples.models:identity",
+            f"signature={sig_file}",
+            f"output.path={tmp_path / 'out'}",
+        ],
+    )
+    counts = run_scoring(spark, config).counts
+    assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (3, 2, 1)
+    summary = audit(tmp_path / "out", engine="spark", spark=spark).to_dict()
+    assert summary["rows_quarantined"] == 1

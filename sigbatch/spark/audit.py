@@ -36,6 +36,7 @@ from sigbatch.audit import (
     source_columns,
 )
 from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN, STAGE_COLUMN
+from sigbatch.spark.io import quoted
 
 __all__ = ["audit_spark"]
 
@@ -67,10 +68,12 @@ def _aggregates_fn(options: AuditOptions) -> Any:
     return run
 
 
-def _drift_fn(signature_json: str | None) -> Any:
+def _drift_fn(signature_json: str | None, names: list[str]) -> Any:
+    """The drift partials of batches whose columns arrive renamed (they are ``names``)."""
+
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            yield from drift_partials(batch, signature_json).to_batches()
+            yield from drift_partials(batch.rename_columns(names), signature_json).to_batches()
 
     return run
 
@@ -129,8 +132,8 @@ def audit_spark(ctx: AuditContext, options: AuditOptions, spark: SparkSession | 
         sig_json = sig.inputs.to_json() if sig is not None and sig.inputs is not None else None
         full = session.read.option("mergeSchema", "true").parquet(str(ctx.quarantine_dir))
         columns = source_columns(full.columns)
-        partials = full.select(*[F.col(f"`{c}`") for c in columns]).mapInArrow(
-            _drift_fn(sig_json), from_arrow_schema(DRIFT_SCHEMA)
-        )
+        # positional names: mapInArrow cannot resolve a column named `a.b` (or with a backtick)
+        plain = full.select(*[F.col(quoted(c)).alias(f"_sigbatch_in_{i}") for i, c in enumerate(columns)])
+        partials = plain.mapInArrow(_drift_fn(sig_json, columns), from_arrow_schema(DRIFT_SCHEMA))
         drift = _conform(partials.toArrow(), DRIFT_SCHEMA)
     return finish_audit(ctx, reduced_table, "spark", options, drift)

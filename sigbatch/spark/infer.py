@@ -154,6 +154,7 @@ def _dataframe_partial(
     chosen = choose_partitions(keys, fraction=fraction, max_partitions=max_partitions, seed=seed)
     keep = frozenset(chosen)
     cap = rows_per_partition
+    names = list(df.columns)
 
     def summarise(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
@@ -162,12 +163,14 @@ def _dataframe_partial(
         pid = context.partitionId() if context is not None else -1
         if pid in keep:
             try:
-                yield _partition_summary(batches, pid, cap)
+                yield _partition_summary((b.rename_columns(names) for b in batches), pid, cap)
             except SigbatchError as exc:
                 error = {"error": [pid, type(exc).__name__, str(exc)]}
                 yield pa.RecordBatch.from_pydict({"partial": [json.dumps(error)]})
 
-    dicts = [json.loads(row.partial) for row in df.mapInArrow(summarise, _PARTIAL_SCHEMA).collect()]
+    # positional names for the stage: mapInArrow cannot resolve a column named `a.b` (or with a backtick)
+    plain = df.toDF(*[f"_c{i}" for i in range(len(names))])
+    dicts = [json.loads(row.partial) for row in plain.mapInArrow(summarise, _PARTIAL_SCHEMA).collect()]
     _raise_error(dicts)
     partial = merge(_declared(df), merge_all(Partial.from_dict(d) for d in dicts))
     selection = Selection(

@@ -282,6 +282,7 @@ class _BatchScorer:
     output: pa.Schema  # the Arrow schema of the declared Spark output
     batch_size: int | None
     inline: _Inline | None = None  # set: yield the scored rows only, quarantined rows to the driver
+    input_names: tuple[str, ...] | None = None  # set: the batches' columns, which arrive renamed
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
@@ -291,6 +292,8 @@ class _BatchScorer:
         counters: dict[tuple[str | None, int], int] = {}
         held = _Held([])
         for batch in batches:
+            if self.input_names is not None:
+                batch = batch.rename_columns(list(self.input_names))
             step = self.batch_size or batch.num_rows or 1
             for start in range(0, max(batch.num_rows, 1), step):
                 part = batch.slice(start, step)
@@ -428,7 +431,15 @@ def combined_frame(
         on_schema_mismatch=on_schema_mismatch,
         batch_size=batch_size,
     )
-    return df.mapInArrow(scorer, struct)
+    return _map_in_arrow(df, scorer, struct)
+
+
+def _map_in_arrow(df: DataFrame, scorer: _BatchScorer, struct: StructType) -> DataFrame:
+    """``df.mapInArrow(scorer, struct)``, the input columns under positional names (mapInArrow
+    cannot resolve a column named ``a.b``, nor one with a backtick); the scorer renames them back."""
+    names = tuple(df.columns)
+    plain = df.toDF(*[f"_sigbatch_in_{i}" for i in range(len(names))])
+    return plain.mapInArrow(replace(scorer, input_names=names), struct)
 
 
 def _plan(
@@ -663,7 +674,7 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
         else:
             framed, scorer, struct, _ = frame(file_ids=False)
             _score_checkpointed(
-                framed.mapInArrow(scorer, struct), sig, keep, scored_path, quarantine_path, config, lap
+                _map_in_arrow(framed, scorer, struct), sig, keep, scored_path, quarantine_path, config, lap
             )
         return finish_job(
             out,
@@ -845,7 +856,7 @@ def _score_inline(
         tuple(quarantine),
     )
     try:
-        write_output(df.mapInArrow(replace(scorer, inline=inline), scored_struct), scored_path, fmt)
+        write_output(_map_in_arrow(df, replace(scorer, inline=inline), scored_struct), scored_path, fmt)
         return accumulator.value
     finally:
         accumulator._value = Collected([])  # the driver's registry keeps the accumulator: free the rows
