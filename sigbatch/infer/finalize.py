@@ -185,11 +185,22 @@ class Report:
         """Under ``majority``, at most this share of rows holds a minority-type value (0 otherwise).
 
         Exact for one top-level conflict; with several, or nested ones, an upper bound that assumes
-        minority values fall in different rows.
+        minority values fall in different rows (a nested conflict counts values, and several of
+        them may sit in one row).
         """
         if self.policy != "majority" or not self.rows:
             return 0.0
-        return min(1.0, sum(c.minority for c in self.conflicts) / self.rows)
+        return min(1.0, sum(min(c.minority, self.rows) for c in self.conflicts) / self.rows)
+
+    @property
+    def least_quarantine_rate(self) -> float:
+        """Under ``majority``, at least this share of rows holds a minority-type value (0 otherwise):
+        the largest top-level conflict's, or one row when only nested conflicts have minorities."""
+        if self.policy != "majority" or not self.rows:
+            return 0.0
+        top = [c.minority for c in self.conflicts if c.top_level]
+        nested = any(c.minority for c in self.conflicts if not c.top_level)
+        return max([*top, 1 if nested else 0]) / self.rows
 
     def field(self, path: str) -> FieldStats | None:
         """The statistics of one path, or None."""
@@ -202,6 +213,7 @@ class Report:
             "rows": self.rows,
             "unreadable": self.unreadable,
             "expected_quarantine_rate": self.expected_quarantine_rate,
+            "least_quarantine_rate": self.least_quarantine_rate,
             "fields": [f.to_dict() for f in self.fields],
             "conflicts": [c.to_dict() for c in self.conflicts],
             "samples": [s.to_dict() for s in self.samples],
@@ -231,16 +243,18 @@ class Report:
             lines.append("Conflicts:")
             for c in self.conflicts:
                 settled = f" -> {c.chosen}" if c.chosen else ""
-                rate = (
-                    f" (minority {c.quarantine_rate:.2%} expected in quarantine)"
-                    if self.policy == "majority"
-                    else ""
-                )
+                rate = ""
+                if self.policy == "majority":
+                    rate = (
+                        f" (minority: {c.quarantine_rate:.2%} of rows, expected in quarantine)"
+                        if c.top_level
+                        else f" (minority: {c.quarantine_rate:.2%} of these values; their rows are quarantined)"
+                    )
                 lines.append(f"  {c.describe()}{settled}{rate}")
             if self.policy == "majority":
-                lines.append(
-                    f"Expected quarantine rate: at most {self.expected_quarantine_rate:.2%} of rows."
-                )
+                low, high = self.least_quarantine_rate, self.expected_quarantine_rate
+                span = f"{high:.2%}" if low == high else f"from {low:.2%} to at most {high:.2%}"
+                lines.append(f"Expected quarantine rate: {span} of rows.")
         return "\n".join(lines) + "\n"
 
     def _sampling_lines(self, max_samples: int) -> list[str]:
