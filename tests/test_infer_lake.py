@@ -184,6 +184,41 @@ def test_an_empty_nested_object_is_typed_as_mlflow_types_it(tmp_path):
     assert str(infer_files(tmp_path).schema) == str(sigbatch.infer_signature(rows).inputs)
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ['{"a": 1, "b": null}', '{"b": 2}', '{"a": 3, "b": 4}', '{"b": 5}'],
+        ['{"a": 1, "s": "nullable: null"}', '{"s": "x"}'],
+        ['{"o": {"p": 1, "q": null}, "l": [{"x": null}, {}]}', '{"o": {"q": 2}, "l": [{"x": 1}, null]}'],
+        ['{"caf\\u00e9": null, "k\\"ey": null}', '{"caf\\u00e9": 1}', '{"k\\"ey": 2}', '{"z": 1}'],
+        ['{"id": null, "o": {"id": 1}}', '{"o": {"id": null}}', '{"id": 2}'],
+    ],
+    ids=["absent-and-null", "null-in-text", "nested", "escaped-keys", "one-key-two-places"],
+)
+def test_json_report_tells_absent_keys_from_nulls(tmp_path, lines):
+    """Where the text writes ``null``, the report's presence and null rates still count absent keys
+    as absent: a file Arrow reads reports what one read value by value reports."""
+    from sigbatch.infer import finalize
+    from sigbatch.infer.lake import _read_json, _read_json_values
+
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (task,), _ = plan_files(tmp_path)
+    fast, exact = finalize(_read_json(task))[1], finalize(_read_json_values(task))[1]
+    assert [(f.path, f.rows, f.present, f.nulls) for f in fast.fields] == [
+        (f.path, f.rows, f.present, f.nulls) for f in exact.fields
+    ]
+
+
+def test_json_report_counts_of_a_file_with_absent_keys_and_nulls(tmp_path):
+    """The rates the reviewer's file gives: a key absent from half the rows is 50% present, 0% null."""
+    (tmp_path / "a.jsonl").write_text('{"a": 1, "b": null}\n{"b": 2}\n{"a": 3, "b": 4}\n{"b": 5}\n')
+    report = infer_files(tmp_path).report
+    assert [(f.path, f.presence_rate, f.null_rate) for f in report.fields] == [
+        ("a", 0.5, 0.0),
+        ("b", 1.0, 0.25),
+    ]
+
+
 def test_a_truncated_or_damaged_gz_file_is_named(tmp_path):
     """A truncated .json.gz and a damaged one are one error naming the file, on local and Dask."""
 

@@ -621,7 +621,95 @@ def _read_json_arrow(task: FileTask) -> Partial | None:
         partial = replace(partial, fields=tuple((n, _nulls_as_missing(f)) for n, f in partial.fields))
     elif any(_null_objects(f) for _, f in partial.fields):
         return None
+    else:
+        # which nulls are written and which are absent keys, for the report's presence and null rates
+        lines = stream.lines if stream.truncated else None
+        split = _split_nulls(partial.fields, lambda: _written_nulls(task.path, lines))
+        if split is None:
+            return None
+        partial = replace(partial, fields=split)
     return replace(partial, samples=(Sample(task.name, table.num_rows, exhausted=not stream.truncated),))
+
+
+def _keyed_nodes(fields: tuple[tuple[str, FieldPartial], ...]) -> Iterator[tuple[str, FieldPartial]]:
+    """Every (key, partial) at or below ``fields``: columns and properties, also those of elements."""
+    for name, node in fields:
+        yield name, node
+        yield from _keyed_nodes(node.properties)
+        below = node
+        while below.items is not None:  # a list's elements: their properties are keys too
+            below = below.items
+            yield from _keyed_nodes(below.properties)
+
+
+def _split_nulls(
+    fields: tuple[tuple[str, FieldPartial], ...], written: Callable[[], dict[str, int]]
+) -> tuple[tuple[str, FieldPartial], ...] | None:
+    """``fields`` with each key's Arrow nulls split into written nulls and absent keys.
+
+    ``written`` counts each key's ``"key": null`` in the text (called only when some key has
+    nulls). None when that cannot be told apart: a key with nulls at two places, or more written
+    nulls than Arrow read.
+    """
+    with_nulls: dict[str, int] = {}
+    for name, node in _keyed_nodes(fields):
+        if node.nulls:
+            if name in with_nulls:
+                return None
+            with_nulls[name] = node.nulls
+    if not with_nulls:
+        return fields
+    counts = written()
+    if any(counts.get(name, 0) > nulls for name, nulls in with_nulls.items()):
+        return None
+
+    def split(node: FieldPartial, name: str | None) -> FieldPartial:
+        """``node`` split; ``name`` None for a list's elements (whose nulls are all written)."""
+        own = node.nulls if name is None else counts.get(name, 0) if node.nulls else 0
+        return replace(
+            node,
+            missing=node.missing + node.nulls - own,
+            nulls=own,
+            properties=tuple((n, split(p, n)) for n, p in node.properties),
+            items=None if node.items is None else split(node.items, None),
+        )
+
+    return tuple((n, split(f, n)) for n, f in fields)
+
+
+_WRITTEN_NULL = re.compile(rb":[ \t\r\n]*null")
+
+
+def _written_nulls(path: str, lines: int | None) -> dict[str, int]:
+    """How often each key is written with a null value in the first ``lines`` lines (not blank;
+    None: all)."""
+    with _open_text(path) as fh:
+        data = fh.read() if lines is None else b"".join(islice((line for line in fh if line.strip()), lines))
+    counts: dict[str, int] = {}
+    for match in _WRITTEN_NULL.finditer(data):
+        end = match.start()
+        while end > 0 and data[end - 1] in b" \t\r\n":
+            end -= 1
+        if end == 0 or data[end - 1] != 0x22 or _escaped(data, end - 1):  # not a key's closing quote
+            continue
+        start = end - 2
+        while start >= 0 and (data[start] != 0x22 or _escaped(data, start)):
+            start -= 1
+        try:
+            key = json.loads(data[start:end])
+        except ValueError:
+            continue
+        if isinstance(key, str):
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _escaped(data: bytes, at: int) -> bool:
+    """Whether the byte at ``at`` follows an odd number of backslashes."""
+    slashes = 0
+    while at - slashes - 1 >= 0 and data[at - slashes - 1] == 0x5C:
+        slashes += 1
+    return slashes % 2 == 1
 
 
 def _nulls_as_missing(node: FieldPartial) -> FieldPartial:
