@@ -2,7 +2,8 @@
 
 Each sub-command is ``_cmd_<name>(args) -> int``; anything worth testing lives in the library.
 Caller mistakes (a bad path, a broken signature file, a bad config) print one clear line on stderr
-and exit with status 2; no traceback.
+and exit with status 2; no traceback. A scoring job that quarantined more rows than its
+``max_quarantine_rate`` exits with status 3, its outputs written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from sigbatch.errors import SigbatchError
+from sigbatch.errors import QuarantineRateError, SigbatchError
 
 __all__ = ["main"]
 
@@ -287,6 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
+    except QuarantineRateError as exc:  # the job ran and wrote its outputs: not a caller mistake
+        sys.stderr.write(f"sigbatch {args.command}: error: {exc}\n")
+        return 3
     except SigbatchError as exc:
         sys.stderr.write(f"sigbatch {args.command}: error: {exc}\n")
         return 2

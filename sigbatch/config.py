@@ -61,6 +61,11 @@ SCORE_KEYS: dict[str, _Key] = {
     "output.key_columns": _Key((list, type(None)), None, help="source columns that identify a record"),
     "profile": _Key((str,), "mlflow", ("mlflow", "strict", "lenient"), "enforcement profile"),
     "on_schema_mismatch": _Key((str,), "fail", ("fail", "quarantine"), "whole-column problems"),
+    "max_quarantine_rate": _Key(
+        (float, int, type(None)),
+        None,
+        help="fail the job (exit status 3, outputs kept) when a larger share of rows is quarantined",
+    ),
     "spark.batch_size": _Key((int,), 50_000, help="rows per Arrow batch on the executors", minimum=1),
     "spark.inline_quarantine_mb": _Key(
         (int,),
@@ -107,6 +112,7 @@ class ScoreConfig:
     dask_blocksize: str | None
     progress: bool
     origin: str = "<overrides>"
+    max_quarantine_rate: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as flat ``key: value`` pairs (for the manifest)."""
@@ -204,6 +210,9 @@ def _check(origin: str, values: dict[str, Any]) -> dict[str, Any]:
             if twice:
                 msg = f"{origin}: key '{key}' names {', '.join(map(repr, twice))} more than once"
                 raise ConfigError(msg)
+        if key == "max_quarantine_rate" and value is not None and not 0 <= value <= 1:
+            msg = f"{origin}: key '{key}' must be a share of rows from 0 to 1 (0.05 is 5%), got {value!r}"
+            raise ConfigError(msg)
         if key == "dask.blocksize" and value is not None:
             _check_size(origin, key, value)
         resolved[key] = value
@@ -284,6 +293,7 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
         dask_blocksize=values["dask.blocksize"],
         progress=values["progress"],
         origin=origin,
+        max_quarantine_rate=values["max_quarantine_rate"],
     )
 
 
@@ -303,6 +313,7 @@ def _flat_values(cfg: ScoreConfig) -> dict[str, Any]:
         "output.key_columns": cfg.key_columns,
         "profile": cfg.profile,
         "on_schema_mismatch": cfg.on_schema_mismatch,
+        "max_quarantine_rate": cfg.max_quarantine_rate,
         "spark.batch_size": cfg.spark_batch_size,
         "spark.inline_quarantine_mb": cfg.spark_inline_quarantine_mb,
         "dask.scheduler": cfg.dask_scheduler,

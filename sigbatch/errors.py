@@ -11,6 +11,7 @@ __all__ = [
     "EnforcementError",
     "InferenceError",
     "ModelLoadError",
+    "QuarantineRateError",
     "SchemaMismatchError",
     "SigbatchError",
     "SignatureError",
@@ -64,6 +65,11 @@ class ConfigError(SigbatchError, ValueError):
 
 class DependencyError(SigbatchError, ImportError):
     """An optional dependency is missing; the message says what to install."""
+
+
+class QuarantineRateError(SigbatchError, RuntimeError):
+    """A scoring job quarantined a larger share of rows than its ``max_quarantine_rate``; its outputs
+    and manifest are written (the command line exits with status 3)."""
 
 
 def yaml_problem(exc: Exception) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from sigbatch.errors import ConfigError, SigbatchError
+from sigbatch.errors import ConfigError, QuarantineRateError, SigbatchError
 from sigbatch.quarantine import ERRORS_COLUMN, IDENTITY_COLUMNS, STAGE_COLUMN
 from sigbatch.types import ModelSignature
 
@@ -377,7 +377,22 @@ def finish_job(
         manifest.write(output)
     else:
         writer(output, manifest)
+    _check_rate(counts, getattr(config, "max_quarantine_rate", None), output)
     return manifest
+
+
+def _check_rate(counts: Counts, limit: float | None, output: str | Path) -> None:
+    """Raise :class:`QuarantineRateError` when more than ``limit`` of the rows were quarantined."""
+    if limit is None or not counts.rows_in or counts.rows_quarantined / counts.rows_in <= limit:
+        return
+    codes = sorted(counts.quarantined_by_code.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{code} {n:,}" for code, n in codes[:3])
+    msg = (
+        f"{counts.rows_quarantined / counts.rows_in:.2%} of rows quarantined ({counts.rows_quarantined:,} "
+        f"of {counts.rows_in:,}: {shown}), above max_quarantine_rate {limit:.2%}; the outputs and the "
+        f"manifest are in {output} (see `sigbatch audit {output}`)"
+    )
+    raise QuarantineRateError(msg)
 
 
 def read_manifest(output: str | Path) -> Manifest:

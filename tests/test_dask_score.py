@@ -491,3 +491,39 @@ def test_a_map_column_of_python_dicts_is_scored_as_score_batch_scores_it():
     assert got["score"].tolist() == [1.0, 1.0, 0.0] == local.scored.column("score").to_pylist()
     assert local.quarantine.column("_sigbatch_row").to_pylist() == [3]
     assert bad["mp"].tolist() == [None] and bad.index.tolist() == [3]
+
+
+def test_a_job_above_its_max_quarantine_rate_exits_3_with_its_outputs(tmp_path, capsys):
+    """max_quarantine_rate: a run that quarantines more rows (a model raising on every row) writes its
+    outputs and manifest, then the command exits with status 3 and says why; at or under the rate,
+    or without it, the same run exits 0."""
+    from sigbatch.cli import main
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0, 4.0]}), lake / "part-0.parquet")
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "score")]))
+    (tmp_path / "signature.json").write_text(json.dumps(sig.to_dict()))
+    args = [
+        "score",
+        "--engine",
+        "dask",
+        "--quiet",
+        "--set",
+        f"source.path={lake}",
+        "--set",
+        "model=python:sigbatch.examples.models:row_sum",  # needs columns id, n, flag: KeyError
+        "--set",
+        f"signature={tmp_path / 'signature.json'}",
+        "--set",
+        "output.mode=overwrite",
+    ]
+    out = tmp_path / "out"
+    assert main([*args, "--set", f"output.path={out}", "--set", "max_quarantine_rate=0.25"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "sigbatch score: error: 100.00% of rows quarantined (4 of 4: MODEL_ERROR 4), above max_quarantine_rate 25.00%;"
+    )
+    assert read_manifest(out).counts.rows_quarantined == 4
+    assert main([*args, "--set", f"output.path={out}", "--set", "max_quarantine_rate=1"]) == 0
+    assert main([*args, "--set", f"output.path={out}"]) == 0

@@ -998,6 +998,8 @@ def test_conf_file_loads_with_paths_overridden(tmp_path):
         ("spark.inline_quarantine_mb=-1", "spark.inline_quarantine_mb"),
         ("profile=loose", "profile"),  # not one of the choices
         ("source.path=/no/such/lake", "source.path"),  # missing path
+        ("max_quarantine_rate=1.5", "max_quarantine_rate"),  # not a share
+        ("max_quarantine_rate=yes", "max_quarantine_rate"),  # YAML's true: not a number
     ],
 )
 def test_conf_errors_name_the_key(tmp_path, override, named):
@@ -1205,3 +1207,31 @@ def test_columns_named_with_dots_and_backticks(spark, tmp_path):
     assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (3, 2, 1)
     summary = audit(tmp_path / "out", engine="spark", spark=spark).to_dict()
     assert summary["rows_quarantined"] == 1
+
+
+def test_a_job_above_its_max_quarantine_rate_fails_after_writing(spark, tmp_path):
+    """A model that raises on every row quarantines them all; with max_quarantine_rate the job then
+    fails (QuarantineRateError) with its outputs and manifest written, on Spark as on Dask."""
+    from sigbatch.errors import QuarantineRateError
+    from sigbatch.spark import run_scoring
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0]}), lake / "part-0.parquet")
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "score")]))
+    sig_file = tmp_path / "signature.json"
+    sig_file.write_text(json.dumps(sig.to_dict()))
+    config = load_score_config(
+        None,
+        [
+            f"source.path={lake}",
+            "source.format=parquet",
+            "model=python:sigbatch.examples.models:row_sum",  # needs columns id, n, flag: KeyError
+            f"signature={sig_file}",
+            f"output.path={tmp_path / 'out'}",
+            "max_quarantine_rate=0.5",
+        ],
+    )
+    with pytest.raises(QuarantineRateError, match=r"^100\.00% of rows quarantined \(3 of 3: MODEL_ERROR 3\)"):
+        run_scoring(spark, config)
+    assert read_manifest(tmp_path / "out").counts.rows_quarantined == 3
