@@ -10,6 +10,7 @@ __all__ = [
     "DependencyError",
     "EnforcementError",
     "InferenceError",
+    "JobError",
     "ModelLoadError",
     "QuarantineRateError",
     "SchemaMismatchError",
@@ -65,6 +66,11 @@ class ConfigError(SigbatchError, ValueError):
 
 class DependencyError(SigbatchError, ImportError):
     """An optional dependency is missing; the message says what to install."""
+
+
+class JobError(SigbatchError, RuntimeError):
+    """A job failed for a reason outside its data and config (a worker process crashed, the
+    cluster lost an executor); the message gives the cause, the engine's log the details."""
 
 
 class QuarantineRateError(SigbatchError, RuntimeError):

@@ -695,6 +695,44 @@ def test_failed_job_leaves_no_outputs(spark, models, tmp_path):
     with pytest.raises(Exception, match="TaskInterrupted"):
         run_scoring(spark, config)
     assert sorted(p.name for p in Path(config.output).iterdir()) == []
+    # the command's job: one line with the cause (the Python worker's last line), not Java's trace
+    from sigbatch.errors import JobError
+    from sigbatch.spark.score import run_scoring_job
+
+    with pytest.raises(JobError) as info:
+        run_scoring_job(config, spark)
+    assert str(info.value) == (
+        "the Spark job failed: PythonException: spark_models.TaskInterrupted: interrupted on purpose "
+        "(Spark's log above has the details)"
+    )
+
+
+def test_sources_and_outputs_spark_cannot_read_are_one_line(spark, models, tmp_path):
+    """A source of another format than source.format, and an output on a filesystem the session has
+    no jars for, are one ConfigError naming the key and the cause."""
+    from sigbatch.spark import run_scoring
+
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "a.json").write_text('{"qty": "1"}\n')
+    signature = f"signature={_signature_file(tmp_path, models)}"
+    config = _config(tmp_path, tmp_path / "lake", "source.format=parquet", signature)
+    with pytest.raises(
+        ConfigError, match=r"^source.path '.*lake' \(source.format parquet\): .*a.json is not a Parquet file"
+    ):
+        run_scoring(spark, config)
+    config = _config(
+        tmp_path,
+        tmp_path / "lake",
+        "source.format=json",
+        "output.path=s3a://bucket/out",
+        signature,
+        "on_schema_mismatch=quarantine",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"^output.path 's3a://bucket/out': Spark cannot reach it: ClassNotFoundException: Class org.apache.hadoop.fs.s3a.S3AFileSystem not found$",
+    ):
+        run_scoring(spark, config)
 
 
 def test_json_lines_rows_point_at_their_line(spark, models, tmp_path):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
@@ -109,8 +110,8 @@ def read_source(spark: SparkSession, source: SourceConfig) -> DataFrame:
                 .load(source.path)
             )
         return df
-    except AnalysisException as exc:
-        msg = f"source.path {source.path!r}: {_first_line(exc)}"
+    except (AnalysisException, Py4JJavaError) as exc:  # no such path, no such filesystem, another format
+        msg = f"source.path {source.path!r} (source.format {source.format}): {_first_line(exc)}"
         raise ConfigError(msg) from None
 
 
@@ -128,8 +129,31 @@ def _csv_with_corrupt_records(source: SourceConfig, df: DataFrame) -> bool:
 
 def _first_line(exc: Exception) -> str:
     """An exception's message without the JVM's stack trace and SQLSTATE lines."""
+    if isinstance(exc, Py4JJavaError):
+        return java_cause(exc)
     text = str(getattr(exc, "getMessage", lambda: "")() or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def java_cause(exc: Exception) -> str:
+    """What went wrong in a failed Spark call, without Java's stack trace: ``Class: message`` (the
+    class without its package) of the innermost JVM cause that has a message, or of PySpark's
+    captured exception; a Python worker's traceback gives its last line."""
+    if isinstance(exc, Py4JJavaError):
+        cause = shown = exc.java_exception
+        while cause.getCause() is not None and cause.getCause() != cause:
+            cause = cause.getCause()
+            if str(cause.getMessage() or "").strip():  # an EOFException below a crash says nothing
+                shown = cause
+        text = str(shown.toString())
+    else:  # pyspark.errors' captured exceptions (PythonException, ...)
+        text = f"{type(exc).__name__}: {exc}"
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    line = lines[0] if lines else "an error in the JVM"
+    name, sep, message = line.partition(": ")
+    if any(x.startswith("Traceback (most recent call last)") for x in lines):  # a Python worker's
+        message = lines[-1].strip()
+    return f"{name.rsplit('.', 1)[-1]}{sep}{message}"
 
 
 def with_source_identity(df: DataFrame, fmt: str, *, file_ids: bool = False) -> DataFrame:
@@ -311,7 +335,11 @@ class HadoopOutput:
         jvm = spark.sparkContext._jvm
         assert jvm is not None
         self._path = jvm.org.apache.hadoop.fs.Path(self.uri)
-        self._fs = self._path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        try:
+            self._fs = self._path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        except Py4JJavaError as exc:  # e.g. s3a:// without the hadoop-aws jars
+            msg = f"output.path {self.uri!r}: Spark cannot reach it: {java_cause(exc)}"
+            raise ConfigError(msg) from None
 
     def child(self, name: str) -> str:
         """The URI of an entry of the directory."""

@@ -945,4 +945,14 @@ def run_scoring_job(config: ScoreConfig, spark: SparkSession | None = None) -> M
         from pyspark.sql import SparkSession
 
         spark = SparkSession.builder.appName("sigbatch score").getOrCreate()
-    return run_scoring(spark, config)
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors.exceptions.captured import CapturedException
+
+    from sigbatch.errors import JobError
+    from sigbatch.spark.io import java_cause
+
+    try:
+        return run_scoring(spark, config)
+    except (Py4JJavaError, CapturedException) as exc:  # a crashed worker, a lost executor: the cause
+        msg = f"the Spark job failed: {java_cause(exc)} (Spark's log above has the details)"
+        raise JobError(msg) from None
