@@ -347,10 +347,11 @@ def score_batch(
     if keep_columns is None and CORRUPT_COLUMN in source.column_names:
         # null in every scored row (such rows are quarantined): only the quarantine keeps it
         source = source.remove_column(source.column_names.index(CORRUPT_COLUMN))
-    for name in scored.predictions.column_names:
+    for name in scored.predictions.column_names:  # as withColumn: a source column's place is kept
         if name in source.column_names:
-            source = source.remove_column(source.column_names.index(name))
-        source = source.append_column(name, scored.predictions.column(name))
+            source = source.set_column(source.column_names.index(name), name, scored.predictions.column(name))
+        else:
+            source = source.append_column(name, scored.predictions.column(name))
     return ScoreResult(source, scored.quarantine)
 
 
@@ -618,7 +619,7 @@ def split_combined(combined: pa.Table, keep_columns: list[str] | None = None) ->
     """Split :func:`score_combined` output into the scored and quarantine tables.
 
     Scored: source columns (all but ``_corrupt_record``, or ``keep_columns``) with the predictions
-    added as ``withColumn`` would (a prediction replaces a source column of the same name).
+    added as ``withColumn`` would (a prediction replaces a source column of the same name, in its place).
     Quarantine: source columns plus ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``.
 
     A reader's ``_corrupt_record`` is null in every scored row (a row with raw text is a parse
@@ -630,15 +631,21 @@ def split_combined(combined: pa.Table, keep_columns: list[str] | None = None) ->
 
 def scored_part(combined: pa.Table, keep_columns: list[str] | None = None) -> pa.Table:
     """The scored table of a :func:`score_combined` output (see :func:`split_combined`)."""
-    preds = [n for n in combined.column_names if n.startswith(PRED_PREFIX)]
-    pred_names = [n[len(PRED_PREFIX) :] for n in preds]
+    pred_names = [n[len(PRED_PREFIX) :] for n in combined.column_names if n.startswith(PRED_PREFIX)]
     kept = (
         [n for n in _source_names(combined) if n != CORRUPT_COLUMN] if keep_columns is None else keep_columns
     )
-    scored_cols = [n for n in kept if n not in pred_names]
+    names = scored_names(kept, pred_names)
     ok = pc.equal(combined.column(KIND_COLUMN), "scored")
     # select before filtering: only the columns kept are copied
-    return combined.select(scored_cols + preds).filter(ok).rename_columns(scored_cols + pred_names)
+    chosen = [PRED_PREFIX + n if n in pred_names else n for n in names]
+    return combined.select(chosen).filter(ok).rename_columns(names)
+
+
+def scored_names(kept: list[str], predictions: list[str]) -> list[str]:
+    """The scored output's columns: the kept source columns, a prediction in the place of the
+    source column it replaces (as ``withColumn`` has it), then the other predictions."""
+    return [*kept, *(p for p in predictions if p not in kept)]
 
 
 def quarantine_part(combined: pa.Table) -> pa.Table:

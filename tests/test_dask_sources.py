@@ -674,7 +674,10 @@ def test_ragged_csv_job_quarantines_parse_errors_and_scores_the_rest(tmp_path):
     counts = manifest.counts
     assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (4, 2, 2)
     assert counts.quarantined_by_code == {"PARSE_ERROR": 2}
-    assert scored.column_names == ["name", "id"]  # the prediction "id" replaces the source column
+    assert scored.column_names == [
+        "id",
+        "name",
+    ]  # the prediction "id" replaces the source column, in its place
     assert sorted(scored.column("id").to_pylist()) == ["1", "4"]
     bad = sorted(quarantine.to_pylist(), key=lambda r: r["_sigbatch_row"])
     assert [
@@ -699,10 +702,16 @@ def test_scored_output_has_no_corrupt_record_column(tmp_path):
     (tmp_path / "csv" / "a.csv").write_text("id,name\n1,a\n2,b\n")
     manifest, scored, quarantine = _ids_job(tmp_path, tmp_path / "csv", "csv", "out-csv")
     assert (manifest.counts.rows_scored, manifest.counts.rows_quarantined) == (2, 0)
-    assert scored.column_names == ["name", "id"]  # the prediction "id" replaces the source column
+    assert scored.column_names == [
+        "id",
+        "name",
+    ]  # the prediction "id" replaces the source column, in its place
     (tmp_path / "json").mkdir()
     (tmp_path / "json" / "a.jsonl").write_text('{"id": "1", "name": "a"}\n{"id": "2", "name": \n')
     manifest, scored, quarantine = _ids_job(tmp_path, tmp_path / "json", "json", "out-json")
     assert (manifest.counts.rows_scored, manifest.counts.rows_quarantined) == (1, 1)
-    assert scored.column_names == ["name", "id"]  # the prediction "id" replaces the source column
+    assert scored.column_names == [
+        "id",
+        "name",
+    ]  # the prediction "id" replaces the source column, in its place
     assert quarantine.column(CORRUPT_COLUMN).to_pylist() == ['{"id": "2", "name": ']

@@ -385,3 +385,11 @@ def test_unknown_keep_columns_fail_before_the_model_runs():
         score_batch(pd.DataFrame({"x": [1.0], "id": [7]}), model, sig, keep_columns=["id", "nope"])
     assert str(err.value) == "keep_columns: ['nope'] not in the input columns ['x', 'id']"
     assert calls == []
+
+
+def test_a_prediction_named_like_a_source_column_takes_its_place():
+    """As withColumn: the prediction replaces the source column of its name where it stands."""
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "score")]))
+    table = pa.table({"score": ["old", "old"], "x": [1.0, 2.0], "z": [0, 0]})
+    result = score_batch(table, lambda df: pd.DataFrame({"score": df["x"] * 2}), sig)
+    assert result.scored.to_pylist() == [{"score": 2.0, "x": 1.0, "z": 0}, {"score": 4.0, "x": 2.0, "z": 0}]

@@ -141,6 +141,14 @@ def test_keep_columns_and_prediction_replacing_a_source_column(spark, models, si
     assert dict(scored.dtypes)["score"] == "double"
     assert "score" in quarantine.columns and dict(quarantine.dtypes)["score"] == "string"
     assert scored.count() + quarantine.count() == 60
+    # all columns kept: the prediction takes the source column's place, as withColumn does
+    from pyspark.sql import functions as F
+
+    first = spark.createDataFrame(table.select(["score", *table.column_names[:-1]]))
+    scored, _ = score(first, LANDING, sig, profile="lenient")
+    assert (
+        scored.columns == first.withColumn("score", F.lit(1.0)).columns == ["score", *table.column_names[:-1]]
+    )
 
 
 def test_model_runs_once_per_row_for_both_outputs(spark, models, sig, tmp_path):
@@ -1113,7 +1121,7 @@ def test_ragged_csv_records_are_parse_errors_on_both_engines(spark, tmp_path):
         assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (4, 2, 2), engine
         assert counts.quarantined_by_code == {"PARSE_ERROR": 2}, engine
         scored = pq.read_table(Path(config.output) / "scored")
-        assert scored.column_names == ["name", "id"], engine  # the prediction "id" replaces the source's
+        assert scored.column_names == ["id", "name"], engine  # the prediction "id" takes the source's place
         assert sorted(scored.column("id").to_pylist()) == ["1", "4"], engine
         bad = sorted(
             pq.read_table(Path(config.output) / "quarantine").to_pylist(), key=lambda r: r["_sigbatch_row"]
@@ -1145,13 +1153,13 @@ def test_scored_output_has_no_corrupt_record_column(spark, tmp_path):
     config = _ids_config(tmp_path, tmp_path / "csv", "csv", "out-csv")
     counts = run_scoring(spark, config).counts
     assert (counts.rows_scored, counts.rows_quarantined) == (2, 0)
-    assert pq.read_table(Path(config.output) / "scored").column_names == ["name", "id"]
+    assert pq.read_table(Path(config.output) / "scored").column_names == ["id", "name"]
     (tmp_path / "json").mkdir()
     (tmp_path / "json" / "a.jsonl").write_text('{"id": "1", "name": "a"}\n{"id": "2", "name": \n')
     config = _ids_config(tmp_path, tmp_path / "json", "json", "out-json")
     counts = run_scoring(spark, config).counts
     assert (counts.rows_scored, counts.rows_quarantined) == (1, 1)
-    assert pq.read_table(Path(config.output) / "scored").column_names == ["name", "id"]
+    assert pq.read_table(Path(config.output) / "scored").column_names == ["id", "name"]
     assert pq.read_table(Path(config.output) / "quarantine").column("_corrupt_record").to_pylist() == [
         '{"id": "2", "name": '
     ]
@@ -1273,3 +1281,22 @@ def test_a_job_above_its_max_quarantine_rate_fails_after_writing(spark, tmp_path
     with pytest.raises(QuarantineRateError, match=r"^100\.00% of rows quarantined \(3 of 3: MODEL_ERROR 3\)"):
         run_scoring(spark, config)
     assert read_manifest(tmp_path / "out").counts.rows_quarantined == 3
+
+
+def test_file_metadata_is_asked_of_the_plan(spark, tmp_path):
+    """A file scan offers _metadata; a view over an expression or a join does not, and the job knows
+    it from the plan, without a failing select that Spark would log at ERROR level."""
+    from sigbatch.spark.io import _has_file_metadata, with_source_identity
+
+    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "a.parquet")
+    df = spark.read.parquet(str(tmp_path))
+    df.createOrReplaceTempView("sigbatch_meta_view")
+    view = spark.sql("select x + 1 as x from sigbatch_meta_view")
+    assert [_has_file_metadata(d) for d in (df, view, df.join(df, "x"))] == [True, False, False]
+    assert with_source_identity(view, "parquet").columns == ["x"]
+    assert with_source_identity(df, "parquet").columns == [
+        "x",
+        "_sigbatch_file",
+        "_sigbatch_file_offset",
+        "_sigbatch_row",
+    ]

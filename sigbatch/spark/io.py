@@ -165,8 +165,9 @@ def with_source_identity(df: DataFrame, fmt: str, *, file_ids: bool = False) -> 
     path, for a job that turns the ids of its few quarantined rows back into paths.
     """
     clash = [c for c in (*IDENTITY_COLUMNS, "_metadata") if c in df.columns]
-    if clash:
-        # a source column shadows the metadata column or an identity column: keep the data as is
+    if clash or not _has_file_metadata(df):
+        # a source column shadows the metadata column or an identity column, or the source is not
+        # a file scan (a view, a join): keep the data as is
         return df
     path = F.col("_metadata.file_path")
     columns = [(F.xxhash64(path) if file_ids else path).alias(FILE_COLUMN)]
@@ -184,6 +185,16 @@ def with_source_identity(df: DataFrame, fmt: str, *, file_ids: bool = False) -> 
         if fmt == "parquet":
             return with_source_identity(df, "", file_ids=file_ids)
         return df
+
+
+def _has_file_metadata(df: DataFrame) -> bool:
+    """Whether ``df`` offers the hidden ``_metadata`` column of a file scan, asked of its plan (a
+    select that fails would have Spark log the error at ERROR level, with a JVM stack trace)."""
+    try:
+        meta = df._jdf.queryExecution().analyzed().metadataOutput()
+        return any(str(meta.apply(i).name()) == "_metadata" for i in range(meta.size()))
+    except Exception:  # pragma: no cover - another Spark's plan API: the select decides
+        return True
 
 
 # --- file ids: Spark's xxhash64 of a path, computed on the driver -----------------------------

@@ -87,7 +87,14 @@ from sigbatch.manifest import (
     replace_outputs,
     staging_dir,
 )
-from sigbatch.models import KIND_COLUMN, PRED_PREFIX, load_model, prediction_schema, score_combined
+from sigbatch.models import (
+    KIND_COLUMN,
+    PRED_PREFIX,
+    load_model,
+    prediction_schema,
+    score_combined,
+    scored_names,
+)
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import CORRUPT_COLUMN, ERRORS_COLUMN, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
 from sigbatch.spark.io import (
@@ -513,11 +520,9 @@ def split_frame(
     columns added as ``withColumn`` would. Quarantine: all source columns, the reasons, stage and
     row identity.
     """
-    kept, preds, columns = _output_columns(combined.schema, signature, keep_columns)
+    scored_columns, columns = _output_columns(combined.schema, signature, keep_columns)
     is_scored = F.col(KIND_COLUMN) == F.lit("scored")
-    scored = combined.filter(is_scored).select(
-        *[F.col(quoted(c)) for c in kept], *[F.col(quoted(c)).alias(name) for c, name in preds]
-    )
+    scored = combined.filter(is_scored).select(*[F.col(quoted(c)).alias(name) for c, name in scored_columns])
     quarantine = combined.filter(~is_scored).select(*[F.col(quoted(c)) for c in columns])
     return scored, quarantine
 
@@ -758,9 +763,10 @@ class _Staging:
 
 def _output_columns(
     struct: StructType, signature: ModelSignature, keep: list[str] | None
-) -> tuple[list[str], list[tuple[str, str]], list[str]]:
-    """The columns of the two outputs in a combined struct: the scored output's kept source columns,
-    its ``(combined name, output name)`` predictions, and the quarantine's columns.
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The columns of the two outputs in a combined struct: the scored output's ``(combined name,
+    output name)`` (source columns kept, predictions as ``withColumn`` adds them), and the
+    quarantine's columns.
 
     ``_corrupt_record`` is null in every scored row, so only the quarantine has it (as
     :func:`~sigbatch.models.scored_part`), unless ``keep`` names it."""
@@ -771,8 +777,7 @@ def _output_columns(
     _check_columns("output.keep_columns", kept, source)
     identity = [c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in struct.names]
     return (
-        [c for c in kept if c not in preds],
-        [(PRED_PREFIX + p, p) for p in preds],
+        [(PRED_PREFIX + c if c in preds else c, c) for c in scored_names(kept, preds)],
         [*source, ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, *identity],
     )
 
@@ -840,18 +845,21 @@ def _score_inline(
     budget: int,
 ) -> Collected:
     """Score ``df`` and write the scored rows in one Spark job; the quarantined rows come back."""
-    kept, preds, quarantine = _output_columns(struct, scorer.signature, keep)
+    scored_columns, quarantine = _output_columns(struct, scorer.signature, keep)
     fields = {f.name: f for f in struct.fields}
     scored_struct = StructType(
-        [fields[c] for c in kept] + [StructField(name, fields[c].dataType, True) for c, name in preds]
+        [
+            fields[c] if c == name else StructField(name, fields[c].dataType, True)
+            for c, name in scored_columns
+        ]
     )
     arrow = {f.name: f for f in scorer.output}
-    scored_schema = pa.schema([arrow[c] for c in kept] + [arrow[c].with_name(name) for c, name in preds])
+    scored_schema = pa.schema([arrow[c].with_name(name) for c, name in scored_columns])
     accumulator = spark.sparkContext.accumulator(Collected([]), QuarantineParam(budget))
     inline = _Inline(
         accumulator,
         budget // max(df.rdd.getNumPartitions(), 1),
-        (*kept, *(c for c, _ in preds)),
+        tuple(c for c, _ in scored_columns),
         scored_schema,
         tuple(quarantine),
     )
@@ -870,7 +878,7 @@ def _quarantine_table(
     be written."""
     if collected.refused is not None:
         return None, collected.refused
-    _, _, columns = _output_columns(struct, scorer.signature, None)
+    _, columns = _output_columns(struct, scorer.signature, None)
     table = collected.table(pa.schema([scorer.output.field(c) for c in columns]))
     fields = {f.name: f for f in struct.fields}
     if scan is not None and FILE_COLUMN in columns:
