@@ -262,7 +262,7 @@ def test_mixed_kinds_next_to_corrupt_lines(tmp_path):
 
 def test_mixed_values_keep_their_raw_text_exactly():
     """The raw text is the line's own (spaces, number spelling); escaped keys and strings are read."""
-    from sigbatch.dask.json_text import mixed_as_text
+    from sigbatch.json_text import mixed_as_text
 
     lines = b'{ "a" : 1.0e2 , "b":[ 1 ,"x" ] }\n\n{"\\u0061": "y\\"z", "b": [{"c": [ ]}]}\n'
     assert (

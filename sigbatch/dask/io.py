@@ -24,7 +24,7 @@ Text sources read as Spark's default reader reads them, so both engines score th
   array) is a row whose columns are all null and whose ``_corrupt_record`` holds the line's text.
   That column is in the schema only when some line was corrupt. A field whose values disagree on
   their kind (numbers and text, an object and a list) is text, each value its raw JSON text
-  (:mod:`sigbatch.dask.json_text`).
+  (:mod:`sigbatch.json_text`).
 * CSV columns are all strings unless ``source.options`` sets ``inferSchema: true``, and only an
   empty field is null (``null_values`` changes that). A record with too few or too many fields
   keeps its first fields (missing ones null, extra ones dropped) and its text in
@@ -58,8 +58,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sigbatch.config import SourceConfig
-from sigbatch.dask.json_text import merged_type, mixed_as_text
 from sigbatch.errors import ConfigError
+from sigbatch.json_text import dates_as_text, merged_type, mixed_as_text
 from sigbatch.manifest import visible_files
 from sigbatch.quarantine import FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
 
@@ -358,7 +358,7 @@ def _text_schema(
     """The inferred schema and row count of one text piece (the schema pass)."""
     table = _read_text(Piece(path, fmt, 0, None, byte_range), options, None)
     if fmt == "json":  # Spark's JSON inference leaves dates as text; pyarrow's makes timestamps
-        return pa.schema([f.with_type(_timestamps_as_text(f.type)) for f in table.schema]), table.num_rows
+        return pa.schema([f.with_type(dates_as_text(f.type)) for f in table.schema]), table.num_rows
     return table.schema, table.num_rows
 
 
@@ -369,19 +369,6 @@ def _by_name(t: pa.DataType) -> pa.DataType:
     if pa.types.is_struct(t):
         fields = sorted((t.field(i) for i in range(t.num_fields)), key=lambda f: f.name)
         return pa.struct([f.with_type(_by_name(f.type)) for f in fields])
-    return t
-
-
-def _timestamps_as_text(t: pa.DataType) -> pa.DataType:
-    """``t`` with every timestamp in it (a column, an element, a property) made ``string``."""
-    if pa.types.is_timestamp(t):
-        return pa.string()
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return pa.list_(_timestamps_as_text(t.value_type))
-    if pa.types.is_struct(t):
-        return pa.struct(
-            [t.field(i).with_type(_timestamps_as_text(t.field(i).type)) for i in range(t.num_fields)]
-        )
     return t
 
 

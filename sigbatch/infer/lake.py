@@ -79,6 +79,7 @@ from sigbatch.infer.partial import (
     partial_from_table,
     partial_from_text,
 )
+from sigbatch.json_text import dates_as_text
 from sigbatch.manifest import visible_files
 
 __all__ = [
@@ -808,22 +809,9 @@ def _may_hold_empty_objects(arr: pa.Array, in_object: bool = False) -> bool:
     return any(_may_hold_empty_objects(child, True) for child in children)
 
 
-def _text_type(t: pa.DataType) -> pa.DataType:
-    """``t`` with timestamps (at any depth) replaced by strings."""
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        return pa.string()
-    if pa.types.is_list(t):
-        return pa.list_(pa.field(t.value_field.name, _text_type(t.value_type)))
-    if pa.types.is_large_list(t):
-        return pa.large_list(pa.field(t.value_field.name, _text_type(t.value_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([pa.field(f.name, _text_type(f.type)) for f in t])
-    return t
-
-
 def _timestamps_as_text(arr: pa.Array) -> pa.Array:
     """``arr`` with the timestamps Arrow's JSON reader parsed turned back into strings."""
-    target = _text_type(arr.type)
+    target = dates_as_text(arr.type)
     return arr if target == arr.type else arr.cast(target)
 
 

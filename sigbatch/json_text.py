@@ -1,12 +1,15 @@
-"""JSON values that disagree on their kind, read as Spark's JSON reader reads them: as text.
+"""JSON lines typed as Spark's JSON reader types them, where pyarrow's reader differs.
 
-Spark infers one type per field over all lines (and files). Where a field holds numbers in some
+Dates and times stay text (pyarrow's reader makes timestamps of them): :func:`dates_as_text`.
+
+Values that disagree on their kind are text. Spark infers one type per field over all lines (and
+files). Where a field holds numbers in some
 lines and text, lists or objects in others (or booleans and numbers, or an object and a list),
 the field is a string, and each value is its raw JSON text as the line has it (``1.50``,
 ``[1, 2]``, ``{"d": 1}``); a JSON string is its content. The same holds inside objects (one
 property) and lists (their elements). Numbers of both kinds (``1`` and ``2.5``) are doubles.
 
-pyarrow's JSON reader refuses such lines instead. The Dask engine reads them with pyarrow first and,
+pyarrow's JSON reader refuses such lines instead. The Dask job reads them with pyarrow first and,
 when it refuses, writes the mixed values as JSON strings of their raw text (:func:`mixed_as_text`)
 and reads the lines again; files that disagree with each other are unified by :func:`merged_type`.
 
@@ -25,7 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["merged_type", "mixed_as_text"]
+__all__ = ["dates_as_text", "merged_type", "mixed_as_text"]
 
 _scan = json.JSONDecoder().raw_decode  # (value, end) of the JSON value at an index
 _SPACE = re.compile(r"[ \t\n\r]+")
@@ -34,6 +37,23 @@ _SPACE = re.compile(r"[ \t\n\r]+")
 #: one-element tuple holding the tree of a list's elements.
 _Tree = Any
 TEXT = "text"
+
+
+def dates_as_text(t: pa.DataType) -> pa.DataType:
+    """``t`` with every timestamp and date in it (a column, an element, a property) made ``string``.
+
+    >>> dates_as_text(pa.struct([("at", pa.list_(pa.timestamp("s")))]))
+    StructType(struct<at: list<item: string>>)
+    """
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return pa.string()
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(dates_as_text(t.value_type)))
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(dates_as_text(t.value_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([t.field(i).with_type(dates_as_text(t.field(i).type)) for i in range(t.num_fields)])
+    return t
 
 
 def merged_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
