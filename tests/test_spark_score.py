@@ -1297,6 +1297,5 @@ def test_file_metadata_is_asked_of_the_plan(spark, tmp_path):
     assert with_source_identity(df, "parquet").columns == [
         "x",
         "_sigbatch_file",
-        "_sigbatch_file_offset",
         "_sigbatch_row",
-    ]
+    ]  # offsets: 0

@@ -172,10 +172,9 @@ def with_source_identity(df: DataFrame, fmt: str, *, file_ids: bool = False) -> 
     path = F.col("_metadata.file_path")
     columns = [(F.xxhash64(path) if file_ids else path).alias(FILE_COLUMN)]
     if fmt == "parquet":
-        columns += [
-            F.lit(0).cast("bigint").alias(OFFSET_COLUMN),
-            F.col("_metadata.row_index").alias(ROW_COLUMN),
-        ]
+        # no offset column: a Parquet row's offset is 0, which the scorer writes itself (a constant
+        # column costs as much as any other on its way to the Python workers)
+        columns.append(F.col("_metadata.row_index").alias(ROW_COLUMN))
     else:
         columns.append(F.col("_metadata.file_block_start").alias(OFFSET_COLUMN))
     try:

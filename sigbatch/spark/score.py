@@ -342,7 +342,11 @@ class _BatchScorer:
             if field.name == ROW_COLUMN:
                 arrays.append(self._row_ids(batch, names, partition, counters))
             elif field.name in (FILE_COLUMN, OFFSET_COLUMN):
-                values = batch.column(names.index(field.name))
+                values = (
+                    batch.column(names.index(field.name))
+                    if field.name in names
+                    else pa.array(np.zeros(batch.num_rows, dtype=np.int64))  # a Parquet row's offset
+                )
                 # only quarantined rows need them: in the checkpoint, scored rows carry nulls (the
                 # one-pass split keeps them out of the scored output anyway)
                 arrays.append(
@@ -484,12 +488,7 @@ def _plan(
             pa.field(ROW_COLUMN, pa.int64()),
             pa.field(KIND_COLUMN, pa.string()),
         ]
-        + [
-            # the file is its path, or the path's 64-bit id (with_source_identity(file_ids=True))
-            pa.field(c, pa.string() if isinstance(df.schema[c].dataType, StringType) else pa.int64())
-            for c in (FILE_COLUMN, OFFSET_COLUMN)
-            if c in df.columns
-        ]
+        + _identity_fields(df)
     )
     out_struct = StructType(source + from_arrow_schema(extra, prefer_timestamp_ntz=False).fields)
     large = (
@@ -509,6 +508,16 @@ def _plan(
         batch_size,
     )
     return scorer, out_struct, bool(check.problems)
+
+
+def _identity_fields(df: DataFrame) -> list[pa.Field]:
+    """The output's file and split offset columns, when ``df`` has the file: the file is its path,
+    or the path's 64-bit id (``with_source_identity(file_ids=True)``); a Parquet source has no
+    offset column, its rows' offsets are 0 and the scorer writes them."""
+    if FILE_COLUMN not in df.columns:
+        return []
+    file_type = pa.string() if isinstance(df.schema[FILE_COLUMN].dataType, StringType) else pa.int64()
+    return [pa.field(FILE_COLUMN, file_type), pa.field(OFFSET_COLUMN, pa.int64())]
 
 
 def split_frame(
