@@ -90,30 +90,36 @@ def mixed_as_text(data: bytes, schema: pa.Schema | None) -> bytes | None:
     written as text. Blank lines are dropped. None when nothing changes or some line is not one
     JSON object: the caller's own error then stands.
     """
+    lines = [line for line in data.splitlines() if line.strip()]
+    # two passes, parsing each line again, so the parsed values of a whole file are never held
     try:
-        texts = [line.decode("utf-8") for line in data.splitlines() if line.strip()]
-        values = [json.loads(t) for t in texts]
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        if schema is None:
+            kinds: Any = None
+            for line in lines:
+                value = json.loads(line)
+                if not isinstance(value, dict):
+                    return None
+                kinds = _merge(kinds, _kind(value))
+            tree = _text_tree(kinds)
+        else:
+            tree = _schema_tree(pa.struct(list(schema)))
+        if not tree:
+            return None
+        out = []
+        changed = False
+        for line in lines:
+            value = json.loads(line)
+            if not isinstance(value, dict):
+                return None
+            if _needs_text(value, tree):
+                text = line.decode("utf-8-sig")  # (a first line may start with a BOM)
+                value, _ = _rewrite(text, _skip(text, 0), tree)
+                line = json.dumps(value, ensure_ascii=False).encode("utf-8")
+                changed = True
+            out.append(line)
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8: a ValueError too)
         return None
-    if not all(isinstance(v, dict) for v in values):
-        return None
-    if schema is None:
-        kinds: Any = None
-        for v in values:
-            kinds = _merge(kinds, _kind(v))
-        tree = _text_tree(kinds)
-    else:
-        tree = _schema_tree(pa.struct(list(schema)))
-    if not tree:
-        return None
-    out = []
-    changed = False
-    for text, value in zip(texts, values, strict=True):
-        if _needs_text(value, tree):
-            value, _ = _rewrite(text, _skip(text, 0), tree)
-            changed = True
-        out.append(json.dumps(value, ensure_ascii=False))
-    return "\n".join(out).encode("utf-8") if changed else None
+    return b"\n".join(out) if changed else None
 
 
 def _is_list(t: pa.DataType) -> bool:
