@@ -184,23 +184,14 @@ class Report:
     def expected_quarantine_rate(self) -> float:
         """Under ``majority``, at most this share of rows holds a minority-type value (0 otherwise).
 
-        Exact for one top-level conflict; with several, or nested ones, an upper bound that assumes
-        minority values fall in different rows (a nested conflict counts values, and several of
-        them may sit in one row).
+        An upper bound: it assumes minority values fall in different rows (a nested conflict
+        counts values, and several of them may sit in one row), and a minority value that converts
+        to the chosen type (an integer where a double was chosen, read as a double) is not
+        quarantined at all.
         """
         if self.policy != "majority" or not self.rows:
             return 0.0
         return min(1.0, sum(min(c.minority, self.rows) for c in self.conflicts) / self.rows)
-
-    @property
-    def least_quarantine_rate(self) -> float:
-        """Under ``majority``, at least this share of rows holds a minority-type value (0 otherwise):
-        the largest top-level conflict's, or one row when only nested conflicts have minorities."""
-        if self.policy != "majority" or not self.rows:
-            return 0.0
-        top = [c.minority for c in self.conflicts if c.top_level]
-        nested = any(c.minority for c in self.conflicts if not c.top_level)
-        return max([*top, 1 if nested else 0]) / self.rows
 
     def field(self, path: str) -> FieldStats | None:
         """The statistics of one path, or None."""
@@ -213,7 +204,6 @@ class Report:
             "rows": self.rows,
             "unreadable": self.unreadable,
             "expected_quarantine_rate": self.expected_quarantine_rate,
-            "least_quarantine_rate": self.least_quarantine_rate,
             "fields": [f.to_dict() for f in self.fields],
             "conflicts": [c.to_dict() for c in self.conflicts],
             "samples": [s.to_dict() for s in self.samples],
@@ -245,16 +235,13 @@ class Report:
                 settled = f" -> {c.chosen}" if c.chosen else ""
                 rate = ""
                 if self.policy == "majority":
-                    rate = (
-                        f" (minority: {c.quarantine_rate:.2%} of rows, expected in quarantine)"
-                        if c.top_level
-                        else f" (minority: {c.quarantine_rate:.2%} of these values; their rows are quarantined)"
-                    )
+                    share = f"{c.quarantine_rate:.2%} of {'rows' if c.top_level else 'these values'}"
+                    rate = f" (minority: {share}; quarantined unless they convert to {c.chosen})"
                 lines.append(f"  {c.describe()}{settled}{rate}")
             if self.policy == "majority":
-                low, high = self.least_quarantine_rate, self.expected_quarantine_rate
-                span = f"{high:.2%}" if low == high else f"from {low:.2%} to at most {high:.2%}"
-                lines.append(f"Expected quarantine rate: {span} of rows.")
+                lines.append(
+                    f"Expected quarantine rate: at most {self.expected_quarantine_rate:.2%} of rows."
+                )
         return "\n".join(lines) + "\n"
 
     def _sampling_lines(self, max_samples: int) -> list[str]:
