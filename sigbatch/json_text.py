@@ -1,6 +1,8 @@
 """JSON lines typed as Spark's JSON reader types them, where pyarrow's reader differs.
 
-Dates and times stay text (pyarrow's reader makes timestamps of them): :func:`dates_as_text`.
+Dates and times stay text (pyarrow's reader makes timestamps of them): :func:`dates_as_text`. A
+field that is always null is text too (:func:`nulls_as_text`), and fields come in Spark's order,
+by name (:func:`fields_by_name`).
 
 Values that disagree on their kind are text. Spark infers one type per field over all lines (and
 files). Where a field holds numbers in some
@@ -28,7 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["dates_as_text", "merged_type", "mixed_as_text"]
+__all__ = ["dates_as_text", "fields_by_name", "merged_type", "mixed_as_text", "nulls_as_text"]
 
 _scan = json.JSONDecoder().raw_decode  # (value, end) of the JSON value at an index
 _SPACE = re.compile(r"[ \t\n\r]+")
@@ -45,15 +47,52 @@ def dates_as_text(t: pa.DataType) -> pa.DataType:
     >>> dates_as_text(pa.struct([("at", pa.list_(pa.timestamp("s")))]))
     StructType(struct<at: list<item: string>>)
     """
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        return pa.string()
+    return _retyped(
+        t, lambda leaf: pa.string() if pa.types.is_timestamp(leaf) or pa.types.is_date(leaf) else leaf
+    )
+
+
+def _retyped(t: pa.DataType, leaf: Any) -> pa.DataType:
+    """``t`` with ``leaf(type)`` applied to every type that is not a list or struct in it (names,
+    nullability and list kinds kept)."""
     if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(dates_as_text(t.value_type)))
+        return pa.list_(t.value_field.with_type(_retyped(t.value_type, leaf)))
     if pa.types.is_large_list(t):
-        return pa.large_list(t.value_field.with_type(dates_as_text(t.value_type)))
+        return pa.large_list(t.value_field.with_type(_retyped(t.value_type, leaf)))
     if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(dates_as_text(t.field(i).type)) for i in range(t.num_fields)])
-    return t
+        return pa.struct([t.field(i).with_type(_retyped(t.field(i).type, leaf)) for i in range(t.num_fields)])
+    return leaf(t)
+
+
+def nulls_as_text(t: pa.DataType) -> pa.DataType:
+    """``t`` with every ``null`` type in it made ``string``, as Spark types a field that was never
+    anything but null (or the elements of lists that were always empty).
+
+    >>> nulls_as_text(pa.struct([("n", pa.null()), ("l", pa.list_(pa.null()))]))
+    StructType(struct<n: string, l: list<item: string>>)
+    """
+    return _retyped(t, lambda leaf: pa.string() if pa.types.is_null(leaf) else leaf)
+
+
+def fields_by_name(t: pa.DataType) -> list[pa.Field]:
+    """The fields of a struct type, and of every struct in them, in Spark's order: by name, as
+    Java compares strings (UTF-16 code units, so a name beyond the BMP sorts before U+FF01).
+
+    >>> [f.name for f in fields_by_name(pa.struct([("b", pa.int8()), ("a", pa.int8())]))]
+    ['a', 'b']
+    """
+
+    def ordered(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_list(t):
+            return pa.list_(t.value_field.with_type(ordered(t.value_type)))
+        if pa.types.is_large_list(t):
+            return pa.large_list(t.value_field.with_type(ordered(t.value_type)))
+        if pa.types.is_struct(t):
+            return pa.struct(fields_by_name(t))
+        return t
+
+    fields = sorted((t.field(i) for i in range(t.num_fields)), key=lambda f: f.name.encode("utf-16-be"))
+    return [f.with_type(ordered(f.type)) for f in fields]
 
 
 def merged_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
@@ -112,7 +151,7 @@ def mixed_as_text(data: bytes, schema: pa.Schema | None) -> bytes | None:
             if not isinstance(value, dict):
                 return None
             if _needs_text(value, tree):
-                text = line.decode("utf-8-sig")  # (a first line may start with a BOM)
+                text = line.decode("utf-8")
                 value, _ = _rewrite(text, _skip(text, 0), tree)
                 line = json.dumps(value, ensure_ascii=False).encode("utf-8")
                 changed = True

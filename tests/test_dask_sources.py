@@ -290,6 +290,28 @@ def test_json_dates_stay_text(tmp_path):
     assert _rows_plain(source) == DATES_ROWS
 
 
+# a BOM, a property and list elements never anything but null or empty, keys beyond the BMP
+EDGES = '\ufeff{"n": {"z": null, "l": []}, "\U0001f600": 1, "\uff01": 2, "a": 3}\n{"n": {"z": null, "l": []}, "a": 6}\n'
+EDGES_ROWS = [
+    {"a": 3, "n": {"l": [], "z": None}, "\U0001f600": 1, "\uff01": 2},
+    {"a": 6, "n": {"l": [], "z": None}, "\U0001f600": None, "\uff01": None},
+]
+
+
+def test_json_edges_read_as_on_spark(tmp_path):
+    """A BOM is skipped, a field only ever null is text (a list only ever empty, a list of text), and
+    names sort as Java sorts them (UTF-16 units: U+1F600 before U+FF01)."""
+    (tmp_path / "a.jsonl").write_text(EDGES, encoding="utf-8")
+    source = _read(tmp_path, "json")
+    assert [(f.name, str(f.type)) for f in source.schema] == [
+        ("a", "int64"),
+        ("n", "struct<l: list<item: string>, z: string>"),
+        ("\U0001f600", "int64"),
+        ("\uff01", "int64"),
+    ]
+    assert _rows_plain(source) == EDGES_ROWS
+
+
 @pytest.mark.spark
 def test_mixed_kinds_read_as_spark_reads_them(tmp_path, spark):
     """spark.read.json gives the very rows the Dask reader gives for values of mixed kinds."""
@@ -305,6 +327,10 @@ def test_mixed_kinds_read_as_spark_reads_them(tmp_path, spark):
     assert [
         r.asDict(recursive=True) for r in spark.read.json(str(tmp_path / "dates.jsonl")).collect()
     ] == DATES_ROWS
+    (tmp_path / "edges.jsonl").write_text(EDGES, encoding="utf-8")
+    edges = spark.read.json(str(tmp_path / "edges.jsonl"))
+    assert edges.columns == list(EDGES_ROWS[0])
+    assert [r.asDict(recursive=True) for r in edges.collect()] == EDGES_ROWS
 
 
 def test_a_job_quarantines_text_in_a_number_column_with_lenient(tmp_path):

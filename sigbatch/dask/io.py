@@ -59,7 +59,7 @@ import pyarrow.compute as pc
 
 from sigbatch.config import SourceConfig
 from sigbatch.errors import ConfigError
-from sigbatch.json_text import dates_as_text, merged_type, mixed_as_text
+from sigbatch.json_text import dates_as_text, fields_by_name, merged_type, mixed_as_text, nulls_as_text
 from sigbatch.manifest import visible_files
 from sigbatch.quarantine import FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
 
@@ -91,6 +91,7 @@ _COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")  # text files are decompressed who
 _CSV_OPTIONS = ("header", "delimiter", "sep", "quote", "null_values", "inferSchema")
 _CSV_FLAGS = {"header": True, "inferSchema": False}  # yes/no options and their defaults
 _JSON_SPACE = b" \t\r\n"
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def read_source(
     schema = _unify(schemas, pieces)
     if source.format == "json":
         # Spark's JSON inference orders fields by name at every depth (``_corrupt_record`` too)
-        schema = pa.schema([f.with_type(_by_name(f.type)) for f in sorted(schema, key=lambda f: f.name)])
+        schema = pa.schema(fields_by_name(pa.struct(list(schema))))
     elif source.format == "csv" and schema.get_field_index(CORRUPT_COLUMN) >= 0:
         # last, wherever the first piece with a corrupt record had it
         i = schema.get_field_index(CORRUPT_COLUMN)
@@ -362,16 +363,6 @@ def _text_schema(
     return table.schema, table.num_rows
 
 
-def _by_name(t: pa.DataType) -> pa.DataType:
-    """``t`` with the fields of every struct in it ordered by name."""
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return pa.list_(_by_name(t.value_type))
-    if pa.types.is_struct(t):
-        fields = sorted((t.field(i) for i in range(t.num_fields)), key=lambda f: f.name)
-        return pa.struct([f.with_type(_by_name(f.type)) for f in fields])
-    return t
-
-
 def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
     """One schema for every file; struct fields are merged by name, ``null`` columns take a type."""
     try:
@@ -385,10 +376,9 @@ def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
             shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
             msg = f"the source files ({shown}) have schemas that cannot be unified: {exc}"
             raise ConfigError(msg) from None
-    # A column that is null in every file has no type to find; keep it as (nullable) string.
-    return pa.schema(
-        [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in unified], metadata=None
-    )
+    # A field that is null in every file has no type to find; keep it as (nullable) string, as
+    # Spark's inference does (also a property, or the elements of lists that are always empty).
+    return pa.schema([f.with_type(nulls_as_text(f.type)) for f in unified], metadata=None)
 
 
 def _merged_text_schema(schemas: list[pa.Schema]) -> pa.Schema:
@@ -437,6 +427,8 @@ def _read_text(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) 
         raise ConfigError(msg) from None
     try:
         if piece.format == "json":
+            if data.startswith(_UTF8_BOM) and (piece.byte_range is None or piece.byte_range[0] == 0):
+                data = data[len(_UTF8_BOM) :]  # as Spark's reader, which skips it
             return _read_json(data, schema)
         return _read_csv(data, options, schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
