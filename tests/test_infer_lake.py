@@ -209,6 +209,25 @@ def test_json_report_tells_absent_keys_from_nulls(tmp_path, lines):
     ]
 
 
+@pytest.mark.parametrize("cap", [None, 2])
+def test_a_bom_alone_on_the_first_line_is_no_row(tmp_path, monkeypatch, cap):
+    """A BOM on a line of its own is a blank line for both JSON readers, sampled or not, and the
+    written nulls are counted over the same lines (also across the counter's blocks)."""
+    from sigbatch.infer import finalize
+    from sigbatch.infer import lake as lake_module
+    from sigbatch.infer.lake import _read_json, _read_json_values
+
+    monkeypatch.setattr(lake_module, "_BLOCK", 7)  # blocks of a line or two
+    (tmp_path / "a.jsonl").write_bytes(
+        b'\xef\xbb\xbf\n{"a": 1, "b": null}\n{"a": null, "b": 2}\n{"a": 3, "b": 3}\n'
+    )
+    (task,), _ = plan_files(tmp_path, rows_per_partition=cap)
+    expected = [("a", 3, 1), ("b", 3, 1)] if cap is None else [("a", 2, 1), ("b", 2, 1)]
+    for read in (_read_json, _read_json_values):
+        report = finalize(read(task))[1]
+        assert (report.unreadable, [(f.path, f.present, f.nulls) for f in report.fields]) == (0, expected)
+
+
 def test_json_report_counts_of_a_file_with_absent_keys_and_nulls(tmp_path):
     """The rates the reviewer's file gives: a key absent from half the rows is 50% present, 0% null."""
     (tmp_path / "a.jsonl").write_text('{"a": 1, "b": null}\n{"b": 2}\n{"a": 3, "b": 4}\n{"b": 5}\n')

@@ -55,7 +55,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -687,10 +687,44 @@ _NULL_AFTER_KEY = re.compile(rb'llun[ \t\r\n]*:[ \t\r\n]*"([^"\\]*)(.?)(.?)', re
 
 
 def _written_nulls(path: str, lines: int | None) -> dict[str, int]:
-    """How often each key is written with a null value in the first ``lines`` lines (not blank;
-    None: all)."""
+    """How often each key is written with a null value in the first ``lines`` lines (not blank, a
+    BOM aside, as :class:`_ObjectLines` counts them; None: all), read in blocks of whole lines."""
+    counts: Counter[str] = Counter()
     with _open_text(path) as fh:
-        data = fh.read() if lines is None else b"".join(islice((line for line in fh if line.strip()), lines))
+        for block in _line_blocks(fh, lines):
+            counts.update(_written_nulls_in(block))
+    return dict(counts)
+
+
+def _line_blocks(fh: IO[bytes] | gzip.GzipFile | bz2.BZ2File, lines: int | None) -> Iterator[bytes]:
+    """A file's text in blocks of whole lines (about 16 MB each), a leading BOM dropped, stopping
+    after ``lines`` lines that are not blank (None: at the end)."""
+    head = fh.read(len(_BOM))
+    carry = b"" if head == _BOM else head
+    if lines is not None:  # a sample: count the lines
+        first = carry + fh.readline()
+        kept = (line for line in chain([first], fh) if line.strip())
+        yield b"".join(islice(kept, lines))
+        return
+    while True:
+        data = fh.read(_BLOCK)
+        if not data:
+            if carry:
+                yield carry
+            return
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            carry += data
+            continue
+        yield carry + data[:cut]
+        carry = data[cut:]
+
+
+_BLOCK = 16 << 20
+
+
+def _written_nulls_in(data: bytes) -> dict[str, int]:
+    """:func:`_written_nulls` of whole lines of text."""
     found = Counter(_NULL_AFTER_KEY.findall(data[::-1]))
     if all(end == b'"' and before != b"\\" for _, end, before in found):
         try:
@@ -822,7 +856,9 @@ def _read_json_values(task: FileTask) -> Partial:
     rows_read = 0
     exhausted = True
     with _open_text(task.path) as fh:
-        lines: Iterator[bytes] = (line for line in fh if line.strip())
+        head = fh.read(len(_BOM))  # a BOM is no text of the first line (which may then be blank)
+        first = (b"" if head == _BOM else head) + fh.readline()
+        lines: Iterator[bytes] = (line for line in chain([first], fh) if line.strip())
         while True:
             want = _JSON_BATCH if cap is None else min(_JSON_BATCH, cap - rows_read)
             if want <= 0:
@@ -831,8 +867,6 @@ def _read_json_values(task: FileTask) -> Partial:
             chunk = list(islice(lines, want))
             if not chunk:
                 break
-            if rows_read == 0 and chunk[0].startswith(_BOM):
-                chunk[0] = chunk[0][len(_BOM) :]
             records = _parse_lines(chunk)
             partials.append(partial_from_records(records, origin=task.origin, first_row=rows_read))
             rows_read += len(chunk)
