@@ -699,25 +699,29 @@ def _written_nulls(path: str, lines: int | None) -> dict[str, int]:
 def _line_blocks(fh: IO[bytes] | gzip.GzipFile | bz2.BZ2File, lines: int | None) -> Iterator[bytes]:
     """A file's text in blocks of whole lines (about 16 MB each), a leading BOM dropped, stopping
     after ``lines`` lines that are not blank (None: at the end)."""
-    head = fh.read(len(_BOM))
-    carry = b"" if head == _BOM else head
     if lines is not None:  # a sample: count the lines
-        first = carry + fh.readline()
-        kept = (line for line in chain([first], fh) if line.strip())
-        yield b"".join(islice(kept, lines))
+        first = fh.readline()
+        first = first[len(_BOM) :] if first.startswith(_BOM) else first
+        yield b"".join(islice((line for line in chain([first], fh) if line.strip()), lines))
         return
-    while True:
-        data = fh.read(_BLOCK)
-        if not data:
-            if carry:
-                yield carry
+    carry = b""
+    data = fh.read(_BLOCK)
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    while data:
+        more = fh.read(_BLOCK)
+        if not more:  # the last block: whole lines already (no copy when it is the only one)
+            yield carry + data if carry else data
             return
         cut = data.rfind(b"\n") + 1
-        if cut == 0:
+        if cut:
+            yield carry + data[:cut]
+            carry = data[cut:]
+        else:
             carry += data
-            continue
-        yield carry + data[:cut]
-        carry = data[cut:]
+        data = more
+    if carry:
+        yield carry
 
 
 _BLOCK = 16 << 20
