@@ -851,7 +851,11 @@ def _lenient_convert(arr: pa.Array, t: DataType) -> tuple[pa.Array, np.ndarray, 
                         stamp = stamp.tz_convert("UTC").tz_localize(None)
                     parsed_values.append(None if stamp is None else stamp.to_pydatetime())
                 parsed = pa.array(parsed_values, pa.timestamp("us"))
-            return parsed, mismatch, none
+            # a datetime holds microseconds: a non-zero digit after the sixth is lost
+            lossy = (
+                np.asarray(pc.fill_null(pc.match_substring_regex(text, r"\.\d{6}0*[1-9]"), False)) & is_iso
+            )
+            return _null_where(lossy, parsed), mismatch, lossy
     if kind in _NUMPY_OF_KIND and kind != "bool":
         if t in (DataType.integer, DataType.long):
             if kind.startswith("float"):

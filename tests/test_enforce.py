@@ -176,6 +176,14 @@ def test_lenient_refuses_numbers_beyond_a_double_and_reads_zoned_times_as_utc():
     )
     assert result.valid.column("t").to_pylist() == [dt.datetime(2024, 1, 1, 10, 0, 1)]
     assert _codes(result, 0) == [("t", "TYPE_MISMATCH")]
+    # a datetime holds microseconds: nanoseconds that are not 0 would be lost
+    fractions = ["2024-01-01T12:00:00.123456789Z", "2024-01-01 12:00:00.123456000", "2024-01-01T12:00:00.1"]
+    result = enforce(pa.table({"t": fractions}), Schema([ColSpec("datetime", "t")]), profile="lenient")
+    assert result.valid.column("t").to_pylist() == [
+        dt.datetime(2024, 1, 1, 12, 0, 0, 123456),
+        dt.datetime(2024, 1, 1, 12, 0, 0, 100000),
+    ]
+    assert _codes(result, 0) == [("t", "UNSAFE_CAST")]
 
 
 def test_on_error_raise_reproduces_mlflow_message():
