@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 
@@ -37,7 +37,7 @@ _SPACE = re.compile(r"[ \t\n\r]+")
 
 #: What must become text below one value: TEXT (this value), a dict of the object's keys, or a
 #: one-element tuple holding the tree of a list's elements.
-_Tree = Any
+_Tree: TypeAlias = "str | dict[str, _Tree] | tuple[_Tree]"
 TEXT = "text"
 
 
@@ -141,7 +141,7 @@ def mixed_as_text(data: bytes, schema: pa.Schema | None) -> bytes | None:
                 kinds = _merge(kinds, _kind(value))
             tree = _text_tree(kinds)
         else:
-            tree = _schema_tree(pa.struct(list(schema)))
+            tree = _text_tree(_schema_kind(pa.struct(list(schema))))
         if not tree:
             return None
         out = []
@@ -202,7 +202,7 @@ def _merge(a: Any, b: Any) -> Any:
     return TEXT
 
 
-def _text_tree(kind: Any) -> _Tree:
+def _text_tree(kind: Any) -> _Tree | None:
     """The places below ``kind`` that are TEXT (None when there are none)."""
     if kind == TEXT:
         return TEXT
@@ -215,20 +215,15 @@ def _text_tree(kind: Any) -> _Tree:
     return None
 
 
-def _schema_tree(t: pa.DataType) -> _Tree:
-    """The places below an Arrow type that are text (None when there are none)."""
+def _schema_kind(t: pa.DataType) -> Any:
+    """An Arrow type as the kind a place must have: TEXT for text, lists and objects as :func:`_kind`
+    gives them, None for anything else."""
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return TEXT
     if _is_list(t):
-        below = _schema_tree(t.value_type)
-        return (below,) if below is not None else None
+        return (_schema_kind(t.value_type),)
     if pa.types.is_struct(t):
-        keys = {
-            t.field(i).name: s
-            for i in range(t.num_fields)
-            if (s := _schema_tree(t.field(i).type)) is not None
-        }
-        return keys or None
+        return {t.field(i).name: _schema_kind(t.field(i).type) for i in range(t.num_fields)}
     return None
 
 
@@ -237,7 +232,7 @@ def _schema_tree(t: pa.DataType) -> _Tree:
 
 def _needs_text(value: Any, tree: _Tree) -> bool:
     """Whether a value at a TEXT place below ``tree`` is neither a string nor null."""
-    if tree == TEXT:
+    if isinstance(tree, str):  # TEXT
         return value is not None and not isinstance(value, str)
     if isinstance(tree, tuple):
         return isinstance(value, list) and any(_needs_text(v, tree[0]) for v in value)

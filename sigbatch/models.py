@@ -635,17 +635,20 @@ def scored_part(combined: pa.Table, keep_columns: list[str] | None = None) -> pa
     kept = (
         [n for n in _source_names(combined) if n != CORRUPT_COLUMN] if keep_columns is None else keep_columns
     )
-    names = scored_names(kept, pred_names)
+    columns = scored_columns(kept, pred_names)
     ok = pc.equal(combined.column(KIND_COLUMN), "scored")
     # select before filtering: only the columns kept are copied
-    chosen = [PRED_PREFIX + n if n in pred_names else n for n in names]
-    return combined.select(chosen).filter(ok).rename_columns(names)
+    return combined.select([c for c, _ in columns]).filter(ok).rename_columns([n for _, n in columns])
 
 
-def scored_names(kept: list[str], predictions: list[str]) -> list[str]:
-    """The scored output's columns: the kept source columns, a prediction in the place of the
-    source column it replaces (as ``withColumn`` has it), then the other predictions."""
-    return [*kept, *(p for p in predictions if p not in kept)]
+def scored_columns(kept: list[str], predictions: list[str]) -> list[tuple[str, str]]:
+    """The scored output's columns as (name in the combined stream, output name): the kept source
+    columns, a prediction in the place of the source column it replaces (as ``withColumn`` has
+    it), then the other predictions."""
+    return [
+        (PRED_PREFIX + n if n in predictions else n, n)
+        for n in [*kept, *(p for p in predictions if p not in kept)]
+    ]
 
 
 def quarantine_part(combined: pa.Table) -> pa.Table:

@@ -36,7 +36,7 @@ from sigbatch.audit import (
     source_columns,
 )
 from sigbatch.quarantine import ERRORS_COLUMN, ROW_COLUMN, STAGE_COLUMN
-from sigbatch.spark.io import quoted
+from sigbatch.spark.io import positional, quoted
 
 __all__ = ["audit_spark"]
 
@@ -132,8 +132,9 @@ def audit_spark(ctx: AuditContext, options: AuditOptions, spark: SparkSession | 
         sig_json = sig.inputs.to_json() if sig is not None and sig.inputs is not None else None
         full = session.read.option("mergeSchema", "true").parquet(str(ctx.quarantine_dir))
         columns = source_columns(full.columns)
-        # positional names: mapInArrow cannot resolve a column named `a.b` (or with a backtick)
-        plain = full.select(*[F.col(quoted(c)).alias(f"_sigbatch_in_{i}") for i, c in enumerate(columns)])
-        partials = plain.mapInArrow(_drift_fn(sig_json, columns), from_arrow_schema(DRIFT_SCHEMA))
+        chosen = full.select(*[F.col(quoted(c)) for c in columns])
+        partials = positional(chosen).mapInArrow(
+            _drift_fn(sig_json, columns), from_arrow_schema(DRIFT_SCHEMA)
+        )
         drift = _conform(partials.toArrow(), DRIFT_SCHEMA)
     return finish_audit(ctx, reduced_table, "spark", options, drift)

@@ -42,6 +42,7 @@ from sigbatch.infer.lake import (
     read_task_dict,
 )
 from sigbatch.infer.partial import EMPTY, Partial, Sample, merge, merge_all, partial_from_table
+from sigbatch.spark.io import positional
 
 __all__ = ["infer_schema"]
 
@@ -168,9 +169,9 @@ def _dataframe_partial(
                 error = {"error": [pid, type(exc).__name__, str(exc)]}
                 yield pa.RecordBatch.from_pydict({"partial": [json.dumps(error)]})
 
-    # positional names for the stage: mapInArrow cannot resolve a column named `a.b` (or with a backtick)
-    plain = df.toDF(*[f"_c{i}" for i in range(len(names))])
-    dicts = [json.loads(row.partial) for row in plain.mapInArrow(summarise, _PARTIAL_SCHEMA).collect()]
+    dicts = [
+        json.loads(row.partial) for row in positional(df).mapInArrow(summarise, _PARTIAL_SCHEMA).collect()
+    ]
     _raise_error(dicts)
     partial = merge(_declared(df), merge_all(Partial.from_dict(d) for d in dicts))
     selection = Selection(

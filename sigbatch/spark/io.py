@@ -127,6 +127,13 @@ def _csv_with_corrupt_records(source: SourceConfig, df: DataFrame) -> bool:
     )
 
 
+def positional(df: DataFrame) -> DataFrame:
+    """``df`` with its columns renamed by position (``_sigbatch_in_0``, ...), for a ``mapInArrow``
+    stage: Spark cannot resolve a column named ``a.b``, nor one with a backtick, there. The
+    function run by the stage renames each batch's columns back to ``df.columns``."""
+    return df.toDF(*[f"_sigbatch_in_{i}" for i in range(len(df.columns))])
+
+
 def _first_line(exc: Exception) -> str:
     """An exception's message without the JVM's stack trace and SQLSTATE lines."""
     if isinstance(exc, Py4JJavaError):

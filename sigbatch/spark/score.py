@@ -93,7 +93,7 @@ from sigbatch.models import (
     load_model,
     prediction_schema,
     score_combined,
-    scored_names,
+    scored_columns,
 )
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import CORRUPT_COLUMN, ERRORS_COLUMN, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
@@ -105,6 +105,7 @@ from sigbatch.spark.io import (
     check_output_format,
     file_paths,
     is_uri,
+    positional,
     quoted,
     read_source,
     with_source_identity,
@@ -448,9 +449,7 @@ def combined_frame(
 def _map_in_arrow(df: DataFrame, scorer: _BatchScorer, struct: StructType) -> DataFrame:
     """``df.mapInArrow(scorer, struct)``, the input columns under positional names (mapInArrow
     cannot resolve a column named ``a.b``, nor one with a backtick); the scorer renames them back."""
-    names = tuple(df.columns)
-    plain = df.toDF(*[f"_sigbatch_in_{i}" for i in range(len(names))])
-    return plain.mapInArrow(replace(scorer, input_names=names), struct)
+    return positional(df).mapInArrow(replace(scorer, input_names=tuple(df.columns)), struct)
 
 
 def _plan(
@@ -786,7 +785,7 @@ def _output_columns(
     _check_columns("output.keep_columns", kept, source)
     identity = [c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in struct.names]
     return (
-        [(PRED_PREFIX + c if c in preds else c, c) for c in scored_names(kept, preds)],
+        scored_columns(kept, preds),
         [*source, ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, *identity],
     )
 
