@@ -860,8 +860,8 @@ def _read_json_values(task: FileTask) -> Partial:
     rows_read = 0
     exhausted = True
     with _open_text(task.path) as fh:
-        head = fh.read(len(_BOM))  # a BOM is no text of the first line (which may then be blank)
-        first = (b"" if head == _BOM else head) + fh.readline()
+        first = fh.readline()  # a BOM is no text of the first line (which may then be blank)
+        first = first[len(_BOM) :] if first.startswith(_BOM) else first
         lines: Iterator[bytes] = (line for line in chain([first], fh) if line.strip())
         while True:
             want = _JSON_BATCH if cap is None else min(_JSON_BATCH, cap - rows_read)
