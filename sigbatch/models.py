@@ -499,11 +499,30 @@ def output_schema(signature: ModelSignature) -> Schema:
 
 
 def prediction_schema(signature: ModelSignature) -> pa.Schema:
-    """The Arrow fields of the prediction columns (unprefixed names, nullable)."""
+    """The Arrow fields of the prediction columns (unprefixed names, nullable at every depth: a row
+    that is not scored holds a null prediction, also where the signature requires a property)."""
     from sigbatch.arrow import arrow_type
 
     specs = output_schema(signature).inputs
-    return pa.schema([pa.field(str(s.name), arrow_type(s.type)) for s in specs])  # type: ignore[arg-type]
+    return pa.schema([pa.field(str(s.name), _nullable(arrow_type(s.type))) for s in specs])  # type: ignore[arg-type]
+
+
+def _nullable(t: pa.DataType) -> pa.DataType:
+    """``t`` with every field in it (struct fields, list elements, map values) nullable."""
+    if pa.types.is_struct(t):
+        return pa.struct(
+            [
+                t.field(i).with_type(_nullable(t.field(i).type)).with_nullable(True)
+                for i in range(t.num_fields)
+            ]
+        )
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_nullable(t.value_type)).with_nullable(True))
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(_nullable(t.value_type)).with_nullable(True))
+    if pa.types.is_map(t):
+        return pa.map_(t.key_type, t.item_field.with_type(_nullable(t.item_type)).with_nullable(True))
+    return t
 
 
 def combined_schema(source: pa.Schema, signature: ModelSignature) -> pa.Schema:

@@ -393,3 +393,24 @@ def test_a_prediction_named_like_a_source_column_takes_its_place():
     table = pa.table({"score": ["old", "old"], "x": [1.0, 2.0], "z": [0, 0]})
     result = score_batch(table, lambda df: pd.DataFrame({"score": df["x"] * 2}), sig)
     assert result.scored.to_pylist() == [{"score": 2.0, "x": 1.0, "z": 0}, {"score": 4.0, "x": 2.0, "z": 0}]
+
+
+def test_an_output_with_a_required_property_and_a_row_not_scored():
+    """The seed's own signature as outputs (c.d required): a row that is not scored holds a null
+    prediction in the engines' combined stream, which used to fail the whole batch."""
+    from sigbatch.models import score_combined
+
+    sig = sigbatch.load_signature("examples/seed_signature.json")
+    table = pa.table(
+        {
+            "a": pa.array([["x"], None], pa.list_(pa.string())),
+            "b": ["b", "c"],
+            "c": pa.array(
+                [{"d": "d1", "e": None}, {"d": "x", "e": None}],
+                pa.struct([("d", pa.string()), ("e", pa.string())]),
+            ),
+        }
+    )
+    combined = score_combined(table, "python:sigbatch.examples.models:identity", sig)
+    assert combined.column("_sigbatch_kind").to_pylist() == ["scored", "quarantined"]
+    assert combined.column("_sigbatch_pred_c").to_pylist() == [{"d": "d1", "e": None}, None]
