@@ -439,6 +439,24 @@ def test_damaged_files_are_one_error_naming_them(tmp_path):
             run_scoring(config)
 
 
+def test_a_piece_of_null_lines_only_counts_its_rows(tmp_path):
+    """A file (or a blocksize split) whose lines are all `null` holds that many rows of nulls; the
+    job's accounting failed on it (its planning pass counted a table of no columns as no rows)."""
+    (tmp_path / "a.jsonl").write_text('{"x": 1.0}\n')
+    (tmp_path / "b.jsonl").write_text("null\nnull\n")
+    source = _read(tmp_path, "json")
+    assert source.rows == 3 and [p.rows for p in source.pieces] == [1, 2]
+    assert _rows_plain(source) == [{"x": 1.0}, {"x": None}, {"x": None}]
+
+
+def test_compression_suffixes_in_any_case(tmp_path):
+    """A.JSONL.GZ is decompressed as a.jsonl.gz is (its bytes were read as text, its rows lost)."""
+    import gzip
+
+    (tmp_path / "A.JSONL.GZ").write_bytes(gzip.compress(b'{"x": 1}\n{"x": 2}\n'))
+    assert _rows_plain(_read(tmp_path, "json")) == [{"x": 1}, {"x": 2}]
+
+
 def test_empty_json_file_adds_no_rows(tmp_path):
     """A 0-byte (or blank) JSON-lines file among others contributes no rows and no columns."""
     (tmp_path / "a.jsonl").write_text("")

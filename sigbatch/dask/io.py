@@ -87,7 +87,10 @@ _SUFFIXES = {
     "csv": (".csv", ".tsv", ".txt"),
     "orc": (".orc",),
 }
-_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")  # text files are decompressed whole (never split)
+#: Compressed text files by suffix, in any case (pyarrow's own detection knows lower case only);
+#: they are decompressed whole (never split).
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
+_COMPRESSED = tuple(_COMPRESSIONS)
 _CSV_OPTIONS = ("header", "delimiter", "sep", "quote", "null_values", "inferSchema")
 _CSV_FLAGS = {"header": True, "inferSchema": False}  # yes/no options and their defaults
 _JSON_SPACE = b" \t\r\n"
@@ -415,7 +418,7 @@ def _read_text(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) 
     """A JSON-lines or CSV piece; with ``schema``, values are parsed straight to its types."""
     try:
         if piece.byte_range is None:
-            with pa.input_stream(piece.path, compression="detect") as f:  # .gz and friends too
+            with pa.input_stream(piece.path, compression=_compression(piece.path)) as f:
                 data = f.read()
         else:
             start, end = piece.byte_range
@@ -435,6 +438,11 @@ def _read_text(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) 
         where = "" if piece.byte_range is None else f" (bytes {piece.byte_range[0]}-{piece.byte_range[1]})"
         msg = f"{piece.path}{where}: cannot read it as {piece.format}: {exc}"
         raise ConfigError(msg) from None
+
+
+def _compression(path: str) -> str | None:
+    """How a text file is compressed, from its suffix (None: not)."""
+    return _COMPRESSIONS.get(Path(path).suffix.lower())
 
 
 def _empty(schema: pa.Schema | None) -> pa.Table:
@@ -524,6 +532,8 @@ def _read_json_lines(data: bytes, schema: pa.Schema | None) -> pa.Table | None:
     if CORRUPT_COLUMN not in names and with_column:
         names.append(CORRUPT_COLUMN)
         columns.append(raw)
+    if not columns:  # only `null` lines: rows of nulls, no field (a table of no columns keeps its rows)
+        return pa.table({"": pa.nulls(len(lines))}).select([])
     return pa.Table.from_arrays(columns, names=names)
 
 
