@@ -457,6 +457,21 @@ def test_compression_suffixes_in_any_case(tmp_path):
     assert _rows_plain(_read(tmp_path, "json")) == [{"x": 1}, {"x": 2}]
 
 
+def test_categorical_parquet_columns_are_read_as_their_values(tmp_path):
+    """A pandas categorical written to Parquet (dictionary<string>) is read as strings, as Spark and
+    the inference read it (the job refused it: dictionary values never convert to string)."""
+    pd.DataFrame({"id": [1, 2, 3], "cat": pd.Categorical(["a", "b", "a"])}).to_parquet(tmp_path / "a.parquet")
+    source = _read(tmp_path, "parquet")
+    assert str(source.schema.field("cat").type) == "string"
+    assert _rows_plain(source) == [{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}, {"id": 3, "cat": "a"}]
+
+
+def test_a_json_line_longer_than_pyarrows_block_is_read(tmp_path):
+    """A line of 3 MiB (pyarrow reads 1 MiB blocks by default) is one row, as on Spark."""
+    (tmp_path / "a.jsonl").write_text(json.dumps({"s": "x" * (3 << 20)}) + "\n" + '{"s": "y"}\n')
+    assert [len(r["s"]) for r in _rows_plain(_read(tmp_path, "json"))] == [3 << 20, 1]
+
+
 def test_empty_json_file_adds_no_rows(tmp_path):
     """A 0-byte (or blank) JSON-lines file among others contributes no rows and no columns."""
     (tmp_path / "a.jsonl").write_text("")

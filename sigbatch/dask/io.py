@@ -381,7 +381,21 @@ def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
             raise ConfigError(msg) from None
     # A field that is null in every file has no type to find; keep it as (nullable) string, as
     # Spark's inference does (also a property, or the elements of lists that are always empty).
-    return pa.schema([f.with_type(nulls_as_text(f.type)) for f in unified], metadata=None)
+    # Dictionary-encoded columns (pandas' categoricals) are read as their values, as Spark reads them.
+    return pa.schema([f.with_type(nulls_as_text(_decoded(f.type))) for f in unified], metadata=None)
+
+
+def _decoded(t: pa.DataType) -> pa.DataType:
+    """``t`` with each dictionary type in it (at any depth) replaced by its value type."""
+    if pa.types.is_dictionary(t):
+        return _decoded(t.value_type)
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_decoded(t.value_type)))
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(_decoded(t.value_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([t.field(i).with_type(_decoded(t.field(i).type)) for i in range(t.num_fields)])
+    return t
 
 
 def _merged_text_schema(schemas: list[pa.Schema]) -> pa.Schema:
@@ -454,14 +468,25 @@ def _parse_json(data: bytes, schema: pa.Schema | None) -> pa.Table:
     import pyarrow.json as pj
 
     parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error") if schema else None
+
+    def read(text: bytes) -> pa.Table:
+        try:
+            return pj.read_json(io.BytesIO(text), parse_options=parse)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):
+                raise
+        # a line longer than pyarrow's block (1 MiB): blocks as large as the longest line
+        block = pj.ReadOptions(block_size=max(map(len, text.splitlines())) + 1)
+        return pj.read_json(io.BytesIO(text), read_options=block, parse_options=parse)
+
     try:
-        return pj.read_json(io.BytesIO(data), parse_options=parse)
+        return read(data)
     except pa.ArrowInvalid:
         # values whose kinds disagree (numbers and text): text, as Spark reads them
         text = mixed_as_text(data, schema)
         if text is None:
             raise
-    return pj.read_json(io.BytesIO(text), parse_options=parse)
+    return read(text)
 
 
 #: A line that does not start with "{" (blank lines aside): not an object, or not on one line.
