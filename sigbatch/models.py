@@ -23,7 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sigbatch.enforce import Profile, enforce
-from sigbatch.errors import ConfigError, DependencyError, ModelLoadError, SignatureError, SignatureTypeError
+from sigbatch.errors import (
+    ConfigError,
+    DependencyError,
+    JobError,
+    ModelLoadError,
+    SignatureError,
+    SignatureTypeError,
+)
 from sigbatch.params import enforce_params
 from sigbatch.quarantine import (
     CORRUPT_COLUMN,
@@ -291,6 +298,9 @@ def _predict_isolating(
         part = frame.iloc[rows].reset_index(drop=True)
         try:
             answer = model.predict(part, params)
+        except SystemExit as exc:  # not the rows' fault, and not to end the job without a word
+            msg = f"the model called sys.exit({exc.code!r}) while predicting; a model returns predictions or raises"
+            raise JobError(msg) from None
         except Exception as exc:
             if len(rows) == 1:
                 failed[int(rows[0])] = f"{type(exc).__name__}: {exc}"

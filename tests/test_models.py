@@ -414,3 +414,14 @@ def test_an_output_with_a_required_property_and_a_row_not_scored():
     combined = score_combined(table, "python:sigbatch.examples.models:identity", sig)
     assert combined.column("_sigbatch_kind").to_pylist() == ["scored", "quarantined"]
     assert combined.column("_sigbatch_pred_c").to_pylist() == [{"d": "d1", "e": None}, None]
+
+
+def test_a_model_that_calls_sys_exit_is_one_error():
+    """sys.exit in a model is not a row's fault and must not end a job without a word: JobError."""
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "score")]))
+
+    def leaves(df):
+        sys.exit(3)
+
+    with pytest.raises(sigbatch.errors.JobError, match=r"^the model called sys.exit\(3\) while predicting"):
+        score_batch(pa.table({"x": [1.0]}), leaves, sig)
