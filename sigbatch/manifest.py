@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sigbatch.errors import ConfigError, QuarantineRateError, SigbatchError
+from sigbatch.errors import ConfigError, JobError, QuarantineRateError, SigbatchError
 from sigbatch.quarantine import ERRORS_COLUMN, IDENTITY_COLUMNS, STAGE_COLUMN
 from sigbatch.types import ModelSignature
 
@@ -99,15 +100,29 @@ def _parquet_files(directory: Path) -> list[Path]:
     )
 
 
+def _written(path: Path) -> pq.ParquetFile:
+    """A file the job wrote, opened to read its footer.
+
+    Raises:
+        JobError: pyarrow cannot read it back (e.g. a column nested deeper than its schema
+            metadata allows).
+    """
+    try:
+        return pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"cannot read back {path}, which the job wrote, to count its rows: {exc}"
+        raise JobError(msg) from None
+
+
 def count_outputs(output: str | Path, rows_in: int) -> Counts:
     """Counts from the written outputs: footers for row counts, the quarantine's columns for reasons."""
     out = Path(output)
-    scored = sum(pq.ParquetFile(p).metadata.num_rows for p in _parquet_files(out / SCORED_DIR))
+    scored = sum(_written(p).metadata.num_rows for p in _parquet_files(out / SCORED_DIR))
     quarantined = 0
     by_stage: Counter[str] = Counter()
     by_code: Counter[str] = Counter()
     for p in _parquet_files(out / QUARANTINE_DIR):
-        f = pq.ParquetFile(p)
+        f = _written(p)
         quarantined += f.metadata.num_rows
         if f.metadata.num_rows == 0:
             continue

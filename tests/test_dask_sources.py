@@ -472,6 +472,46 @@ def test_a_json_line_longer_than_pyarrows_block_is_read(tmp_path):
     assert [len(r["s"]) for r in _rows_plain(_read(tmp_path, "json"))] == [3 << 20, 1]
 
 
+def test_csv_reader_options_as_spark_takes_them(tmp_path):
+    """delimiter "\\t" (as Spark spells a tab) reads a TSV; a delimiter of two characters or a
+    null_values that is not text is one ConfigError naming the option."""
+    (tmp_path / "a.csv").write_text("id\tx\n1\t1.5\n")
+    assert _rows_plain(_read(tmp_path, "csv", {"delimiter": "\\t"})) == [{"id": "1", "x": "1.5"}]
+    with pytest.raises(ConfigError, match=r"^source.options: delimiter must be one character"):
+        _read(tmp_path, "csv", {"delimiter": ";;"})
+    with pytest.raises(
+        ConfigError, match=r"^source.options: null_values must be a text or a list of texts, got 5$"
+    ):
+        _read(tmp_path, "csv", {"null_values": 5})
+
+
+def test_csv_inferred_types_follow_spark(tmp_path):
+    """With inferSchema, 1 and 0 are numbers and only true/false booleans; a time of day stays text."""
+    (tmp_path / "a.csv").write_text("flag,ok,at\n1,true,10:00:00\n0,FALSE,11:30:00\n")
+    source = _read(tmp_path, "csv", {"inferSchema": True})
+    assert [(f.name, str(f.type)) for f in source.schema] == [
+        ("flag", "int64"),
+        ("ok", "bool"),
+        ("at", "string"),
+    ]
+    assert _rows_plain(source) == [
+        {"flag": 1, "ok": True, "at": "10:00:00"},
+        {"flag": 0, "ok": False, "at": "11:30:00"},
+    ]
+
+
+def test_parquet_files_whose_values_do_not_convert_are_one_error(tmp_path):
+    """A column that is double in one file and int64 beyond 2**53 in another: one error naming the
+    file and column, not pyarrow's traceback from inside a task."""
+    pq.write_table(pa.table({"y": [1.5]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"y": pa.array([2**60 + 1], pa.int64())}), tmp_path / "b.parquet")
+    source = _read(tmp_path, "parquet")
+    with pytest.raises(
+        ConfigError, match=r"b\.parquet: column 'y' is int64 here and double in the source's schema"
+    ):
+        _rows_plain(source)
+
+
 def test_empty_json_file_adds_no_rows(tmp_path):
     """A 0-byte (or blank) JSON-lines file among others contributes no rows and no columns."""
     (tmp_path / "a.jsonl").write_text("")

@@ -280,7 +280,25 @@ def _check_options(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
     if fmt == "csv":
         for name, default in _CSV_FLAGS.items():
             checked[name] = _flag(name, checked.get(name, default))
+        for name in ("delimiter", "sep", "quote"):
+            if name in checked:
+                checked[name] = _character(name, checked[name])
+        nulls = checked.get("null_values", "")
+        if not (
+            isinstance(nulls, str) or (isinstance(nulls, list) and all(isinstance(v, str) for v in nulls))
+        ):
+            msg = f"source.options: null_values must be a text or a list of texts, got {nulls!r}"
+            raise ConfigError(msg)
     return checked
+
+
+def _character(name: str, value: Any) -> str:
+    """A one-character reader option; ``\\t`` (a backslash and a t, as Spark takes it) is a tab."""
+    text = {"\\t": "\t", "\\n": "\n"}.get(value, value) if isinstance(value, str) else value
+    if not isinstance(text, str) or len(text) != 1:
+        msg = f"source.options: {name} must be one character (\\t for a tab), got {value!r}"
+        raise ConfigError(msg)
+    return text
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -610,10 +628,22 @@ def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) ->
         ragged.clear()  # the first block again, below
     nulls = options.get("null_values", "")  # as Spark: only an empty field is null
     null_values = [nulls] if isinstance(nulls, str) else list(nulls)
-    convert = csv.ConvertOptions(column_types=types, null_values=null_values, strings_can_be_null=True)
+    convert = csv.ConvertOptions(
+        column_types=types,
+        null_values=null_values,
+        strings_can_be_null=True,
+        # as Spark infers them: only true/false are booleans (1 and 0 stay numbers)
+        true_values=["true", "True", "TRUE"],
+        false_values=["false", "False", "FALSE"],
+    )
     table = csv.read_csv(
         io.BytesIO(data), read_options=read_options(), parse_options=parse, convert_options=convert
     )
+    if types is None:  # inferred: times of day stay text, as Spark has no such type
+        table = pa.Table.from_arrays(
+            [c.cast(pa.string()) if pa.types.is_time(c.type) else c for c in table.columns],
+            names=table.column_names,
+        )
     if not ragged:
         return table
     if any(row.number is None for row in ragged):  # pyarrow numbers rows only when single-threaded
@@ -692,7 +722,15 @@ def _conform(table: pa.Table, schema: pa.Schema, piece: Piece) -> pa.Table:
     columns = []
     for target in schema:
         if target.name in table.column_names:
-            columns.append(table.column(target.name).cast(target.type))
+            column = table.column(target.name)
+            try:
+                columns.append(column.cast(target.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:  # files whose types disagree
+                msg = (
+                    f"{piece.path}: column {target.name!r} is {column.type} here and {target.type} in the "
+                    f"source's schema, and its values do not convert ({exc})"
+                )
+                raise ConfigError(msg) from None
         else:
             columns.append(pa.chunked_array([pa.nulls(table.num_rows, target.type)], type=target.type))
     return pa.Table.from_arrays(columns, schema=schema)
