@@ -1299,3 +1299,31 @@ def test_file_metadata_is_asked_of_the_plan(spark, tmp_path):
         "_sigbatch_file",
         "_sigbatch_row",
     ]  # offsets: 0
+
+
+def test_a_source_column_nested_too_deeply_is_one_error(spark, tmp_path):
+    """A JSON field nested 150 levels deep cannot be pickled to the workers: one SchemaMismatchError
+    before any work, not the PicklingError from inside Spark's function wrapper."""
+    from sigbatch.spark import run_scoring
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    deep = '{"a": ' * 150 + "1" + "}" * 150
+    (lake / "a.json").write_text('{"x": 0.5}\n{"x": 1.0, "deep": ' + deep + "}\n")
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "x")]))
+    sig_file = tmp_path / "signature.json"
+    sig_file.write_text(json.dumps(sig.to_dict()))
+    config = load_score_config(
+        None,
+        [
+            f"source.path={lake}",
+            "source.format=json",
+            "model=python:sigbatch.examples.models:identity",
+            f"signature={sig_file}",
+            f"output.path={tmp_path / 'out'}",
+        ],
+    )
+    with pytest.raises(
+        SchemaMismatchError, match=r"^the source's columns cannot be shipped to Spark's Python workers"
+    ):
+        run_scoring(spark, config)

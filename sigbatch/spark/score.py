@@ -72,7 +72,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StringType, StructField, StructType
 
-from sigbatch.errors import ConfigError, SignatureError
+from sigbatch.errors import ConfigError, SchemaMismatchError, SignatureError
 from sigbatch.manifest import (
     MANIFEST_NAME,
     QUARANTINE_DIR,
@@ -449,7 +449,16 @@ def combined_frame(
 def _map_in_arrow(df: DataFrame, scorer: _BatchScorer, struct: StructType) -> DataFrame:
     """``df.mapInArrow(scorer, struct)``, the input columns under positional names (mapInArrow
     cannot resolve a column named ``a.b``, nor one with a backtick); the scorer renames them back."""
-    return positional(df).mapInArrow(replace(scorer, input_names=tuple(df.columns)), struct)
+    import pickle
+
+    try:
+        return positional(df).mapInArrow(replace(scorer, input_names=tuple(df.columns)), struct)
+    except (pickle.PicklingError, RecursionError) as exc:  # a column type nested ~100 levels deep
+        msg = (
+            f"the source's columns cannot be shipped to Spark's Python workers ({exc}): a column is "
+            "nested too deeply; flatten it, or drop it from the source"
+        )
+        raise SchemaMismatchError(msg) from None
 
 
 def _plan(
