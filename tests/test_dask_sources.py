@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -498,6 +499,19 @@ def test_csv_inferred_types_follow_spark(tmp_path):
         {"flag": 1, "ok": True, "at": "10:00:00"},
         {"flag": 0, "ok": False, "at": "11:30:00"},
     ]
+
+
+def test_csv_inferred_doubles_that_spark_reads_otherwise(tmp_path):
+    """Integers beyond a long are decimals of their digits (pyarrow made lossy doubles), and a column
+    holding NaN is text, as Spark infers them; other doubles stay doubles."""
+    (tmp_path / "a.csv").write_text("big,r,n\n9223372036854775808,1.5,NaN\n12,2,1.0\n")
+    source = _read(tmp_path, "csv", {"inferSchema": True})
+    assert [(f.name, str(f.type)) for f in source.schema] == [
+        ("big", "decimal128(19, 0)"),
+        ("r", "double"),
+        ("n", "string"),
+    ]
+    assert [r["big"] for r in _rows_plain(source)] == [Decimal("9223372036854775808"), Decimal("12")]
 
 
 def test_parquet_files_whose_values_do_not_convert_are_one_error(tmp_path):

@@ -636,14 +636,11 @@ def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) ->
         true_values=["true", "True", "TRUE"],
         false_values=["false", "False", "FALSE"],
     )
+    if types is None:  # inferred: the types Spark's inference would give (see _spark_inferred)
+        convert = _spark_inferred(data, read_options(), parse, convert)
     table = csv.read_csv(
         io.BytesIO(data), read_options=read_options(), parse_options=parse, convert_options=convert
     )
-    if types is None:  # inferred: times of day stay text, as Spark has no such type
-        table = pa.Table.from_arrays(
-            [c.cast(pa.string()) if pa.types.is_time(c.type) else c for c in table.columns],
-            names=table.column_names,
-        )
     if not ragged:
         return table
     if any(row.number is None for row in ragged):  # pyarrow numbers rows only when single-threaded
@@ -654,6 +651,50 @@ def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) ->
     first = 2 if header else 1  # pyarrow numbers records from 1, the header included
     rows = [(row.number - first, row.text) for row in ragged]
     return _with_ragged_rows(table, rows, delimiter, quote, set(null_values))
+
+
+def _spark_inferred(data: bytes, read: Any, parse: Any, convert: Any) -> Any:
+    """``convert`` with the column types pyarrow infers for CSV ``data``, moved to Spark's where they
+    differ: a time of day is text; a double column that holds `NaN` or `Infinity` is text, and
+    one of integers too large for a long is a decimal (pyarrow made doubles of both, the second
+    losing digits)."""
+    from pyarrow import csv
+
+    quiet = csv.ParseOptions(
+        delimiter=parse.delimiter, quote_char=parse.quote_char, invalid_row_handler=lambda row: "skip"
+    )
+    inferred = csv.read_csv(io.BytesIO(data), read_options=read, parse_options=quiet, convert_options=convert)
+    types = dict(zip(inferred.column_names, inferred.schema.types, strict=True))
+    doubles = [n for n, t in types.items() if pa.types.is_floating(t)]
+    for name, t in types.items():
+        if pa.types.is_time(t):
+            types[name] = pa.string()
+    if doubles:
+        as_text = csv.ConvertOptions(
+            column_types=dict.fromkeys(doubles, pa.string()),
+            include_columns=doubles,
+            null_values=convert.null_values,
+            strings_can_be_null=True,
+        )
+        text = csv.read_csv(io.BytesIO(data), read_options=read, parse_options=quiet, convert_options=as_text)
+        for name in doubles:
+            values = pc.drop_null(text.column(name))
+            if bool(
+                pc.any(
+                    pc.match_substring_regex(values, r"^[+-]?(nan|inf|infinity)$", ignore_case=True)
+                ).as_py()
+            ):
+                types[name] = pa.string()
+            elif len(values) and bool(pc.all(pc.match_substring_regex(values, r"^[+-]?\d{1,38}$")).as_py()):
+                digits = pc.utf8_length(pc.replace_substring_regex(values, r"^[+-]", ""))
+                types[name] = pa.decimal128(pc.max(digits).as_py(), 0)  # as Spark: the widest value's digits
+    return csv.ConvertOptions(
+        column_types=types,
+        null_values=convert.null_values,
+        strings_can_be_null=True,
+        true_values=convert.true_values,
+        false_values=convert.false_values,
+    )
 
 
 def _with_ragged_rows(
