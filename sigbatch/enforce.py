@@ -634,6 +634,49 @@ def _nulls(arr: pa.Array) -> np.ndarray:
     return np.asarray(arr.is_null())
 
 
+def _has_object(t: Any) -> bool:
+    """Whether an Object is in ``t`` (itself, or an array's or map's values at any depth)."""
+    if isinstance(t, Object):
+        return True
+    if isinstance(t, Array):
+        return _has_object(t.dtype)
+    if isinstance(t, Map):
+        return _has_object(t.value_type)
+    return False
+
+
+def _copied(value: Any) -> Any:
+    """``value`` with its dicts and lists copied (the rest shared)."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
+
+
+def _null_elements(value: Any, t: Any, path: str) -> list[Reason]:
+    """Profile ``strict``: the null elements of the arrays in ``value`` (a row MLflow accepts, which
+    would hand the model ``None`` as text: ``'n'``), one NULL_REQUIRED reason each."""
+    found: list[Reason] = []
+    if isinstance(t, Array) and isinstance(value, (list, np.ndarray)):
+        for i, item in enumerate(value):
+            here = f"{path}[{i}]"
+            if item is None and not isinstance(t.dtype, AnyType):
+                message = f"element {i} of {path} is null; profile 'strict' refuses nulls where the signature requires values"
+                found.append(Reason(here, ReasonCode.NULL_REQUIRED, repr(t.dtype), "null", message))
+            elif item is not None:
+                found += _null_elements(item, t.dtype, here)
+    elif isinstance(t, Object) and isinstance(value, dict):
+        for prop in t.properties:
+            if value.get(prop.name) is not None:
+                found += _null_elements(value[prop.name], prop.dtype, f"{path}.{prop.name}")
+    elif isinstance(t, Map) and isinstance(value, dict):
+        for key, item in value.items():
+            if item is not None:
+                found += _null_elements(item, t.value_type, f'{path}["{key}"]')
+    return found
+
+
 def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarray, np.ndarray]:
     """(bad, unsure) masks over ``arr``'s slots for type ``t``.
 
@@ -1515,11 +1558,16 @@ def enforce(
                     py_columns[label] = out_values
                 continue
             out_values = []
+            copies = _has_object(t)  # MLflow's rules convert an Object's values in place: on a copy
             for i, value in enumerate(values):
                 if present is not None and not present[i]:
                     out_values.append(None)
                     continue
+                if copies:
+                    value = _copied(value)  # the caller's records stay as they were
+                strict = _null_elements(value, t, label) if profile == "strict" else []
                 out, rs = check_value(value, t, required, label)
+                rs = rs or strict
                 if rs:
                     bad[i] = True
                     reasons.setdefault(i, []).extend(rs)
@@ -1577,7 +1625,10 @@ def enforce(
                     null_reasons = check_value(None, t, required, label)[1]
                 rs = list(null_reasons)
             else:
-                _, rs = check_value(_row_value(arr, i, t), t, required, label)
+                value = _row_value(arr, i, t)
+                strict = _null_elements(value, t, label) if profile == "strict" else []
+                _, rs = check_value(value, t, required, label)
+                rs = rs or strict
             if col_bad[i] and not rs:
                 rs = [
                     Reason(

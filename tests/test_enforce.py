@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -274,3 +275,39 @@ def test_a_field_no_record_has_is_no_problem_where_optional():
     assert [(p.column, p.message) for p in preflight(table.schema, required).problems] == [
         ("n", "type null can not be safely converted to long")
     ]
+
+
+def test_strict_refuses_null_elements_that_mlflow_would_hand_on_as_text():
+    """MLflow hands a null element of Array(string) to the model as 'n'; strict quarantines the row
+    with NULL_REQUIRED at the element (in a column or below a property), from Arrow or records."""
+    schema = Schema(
+        [
+            ColSpec(sigbatch.Array("string"), "t"),
+            ColSpec(
+                sigbatch.Object([sigbatch.Property("o", sigbatch.Array("string"), required=False)]),
+                "p",
+                required=False,
+            ),
+        ]
+    )
+    records = [{"t": ["a", None], "p": {"o": ["q"]}}, {"t": ["b"], "p": {"o": ["q", None]}}, {"t": ["c"]}]
+    for data in (records, pa.Table.from_pylist(records)):
+        assert enforce(data, schema).valid_mask.tolist() == [True, True, True]
+        strict = enforce(data, schema, profile="strict")
+        assert strict.valid_mask.tolist() == [False, False, True]
+        assert (_codes(strict, 0), _codes(strict, 1)) == (
+            [("t[1]", "NULL_REQUIRED")],
+            [("p.o[1]", "NULL_REQUIRED")],
+        )
+
+
+def test_enforcement_leaves_the_callers_records_as_they_were():
+    """Converting an Object's values for the model works on a copy: the caller's dicts (records or
+    a DataFrame's column) are not changed (MLflow's own enforcement changes them in place)."""
+    schema = Schema([ColSpec(sigbatch.Object([sigbatch.Property("o", sigbatch.Array("string"))]), "p")])
+    records = [{"p": {"o": ["q", None]}}, {"p": {"o": [1, "x"]}}]
+    frame = pd.DataFrame({"p": [{"o": ["q", None]}]})
+    enforce(records, schema).to_pandas()
+    enforce(frame, schema).to_pandas()
+    assert records == [{"p": {"o": ["q", None]}}, {"p": {"o": [1, "x"]}}]
+    assert frame["p"][0] == {"o": ["q", None]}
