@@ -10,9 +10,9 @@ differences, all documented in the README:
 * problems of a whole column (a required column absent, a type that can never convert) are found
   once by :func:`preflight` and fail fast, unless ``on_schema_mismatch="quarantine"``.
 
-``strict`` also quarantines nulls in required columns. ``lenient`` converts values that convert
-without loss (numeric strings, "true"/"false", ISO-8601 strings, integral floats, in-range integers)
-and quarantines the rest.
+``strict`` also quarantines nulls in required columns and null elements of arrays. ``lenient``
+converts values that convert without loss (numeric strings, "true"/"false", ISO-8601 strings,
+integral floats, in-range integers) and quarantines the rest.
 
 How it runs: scalar columns are decided entirely with ``pyarrow.compute``. Nested columns (Array,
 Object, Map) are walked with Arrow's list offsets and struct fields; rows whose verdict depends on
