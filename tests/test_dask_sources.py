@@ -487,11 +487,12 @@ def test_csv_reader_options_as_spark_takes_them(tmp_path):
 
 
 def test_csv_inferred_types_follow_spark(tmp_path):
-    """With inferSchema, 1 and 0 are numbers and only true/false booleans; a time of day stays text."""
+    """With inferSchema, 1 and 0 are numbers (ints, as Spark tries int before long) and only true/false
+    booleans; a time of day stays text."""
     (tmp_path / "a.csv").write_text("flag,ok,at\n1,true,10:00:00\n0,FALSE,11:30:00\n")
     source = _read(tmp_path, "csv", {"inferSchema": True})
     assert [(f.name, str(f.type)) for f in source.schema] == [
-        ("flag", "int64"),
+        ("flag", "int32"),
         ("ok", "bool"),
         ("at", "string"),
     ]
@@ -587,7 +588,7 @@ def test_csv_infer_schema_types_the_columns(tmp_path):
     for flag in (True, "true", "TRUE"):
         source = _read(tmp_path, "csv", {"inferSchema": flag}, identity=False)
         assert source.schema == pa.schema(
-            [("id", pa.int64()), ("zip", pa.int64()), ("price", pa.string()), ("name", pa.string())]
+            [("id", pa.int32()), ("zip", pa.int32()), ("price", pa.string()), ("name", pa.string())]
         )
     assert _rows_plain(source)[:2] == [
         {"id": 1, "zip": 2134, "price": "n/a", "name": "NA"},
@@ -604,7 +605,7 @@ def test_csv_files_whose_inferred_types_disagree_are_text_there(tmp_path):
     (tmp_path / "b.csv").write_text("id,x,t\n2,abc,hello\n")
     source = _read(tmp_path, "csv", {"inferSchema": True})
     assert [(f.name, str(f.type)) for f in source.schema] == [
-        ("id", "int64"),
+        ("id", "int32"),
         ("x", "string"),
         ("t", "string"),
     ]
@@ -733,7 +734,7 @@ def test_ragged_csv_with_infer_schema_types_the_fields_it_can(tmp_path):
     convert is null (the record is quarantined either way)."""
     (tmp_path / "a.csv").write_text("id,n\n1,2\nx,3,4\n5\n")
     source = _read(tmp_path, "csv", {"inferSchema": True}, identity=False)
-    assert source.schema == pa.schema([("id", pa.int64()), ("n", pa.int64()), (CORRUPT_COLUMN, pa.string())])
+    assert source.schema == pa.schema([("id", pa.int32()), ("n", pa.int32()), (CORRUPT_COLUMN, pa.string())])
     assert _rows_plain(source) == [
         {"id": 1, "n": 2, CORRUPT_COLUMN: None},
         {"id": None, "n": 3, CORRUPT_COLUMN: "x,3,4"},

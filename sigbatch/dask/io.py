@@ -655,9 +655,9 @@ def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) ->
 
 def _spark_inferred(data: bytes, read: Any, parse: Any, convert: Any) -> Any:
     """``convert`` with the column types pyarrow infers for CSV ``data``, moved to Spark's where they
-    differ: a time of day is text; a double column that holds `NaN` or `Infinity` is text, and
-    one of integers too large for a long is a decimal (pyarrow made doubles of both, the second
-    losing digits)."""
+    differ: integers that fit 32 bits are ints; a time of day is text; a double column that holds
+    `NaN` or `Infinity` is text, and one of integers too large for a long is a decimal (pyarrow
+    made doubles of both, the second losing digits)."""
     from pyarrow import csv
 
     quiet = csv.ParseOptions(
@@ -669,6 +669,10 @@ def _spark_inferred(data: bytes, read: Any, parse: Any, convert: Any) -> Any:
     for name, t in types.items():
         if pa.types.is_time(t):
             types[name] = pa.string()
+        elif t == pa.int64():  # Spark's inference tries int before long
+            low, high = pc.min_max(inferred.column(name)).values()
+            if low.as_py() is None or (-(2**31) <= low.as_py() and high.as_py() < 2**31):
+                types[name] = pa.int32()
     if doubles:
         as_text = csv.ConvertOptions(
             column_types=dict.fromkeys(doubles, pa.string()),
