@@ -97,6 +97,7 @@ __all__ = [
     "from_arrow",
     "from_arrow_field",
     "from_arrow_type",
+    "nesting",
     "to_arrow",
 ]
 
@@ -489,3 +490,20 @@ _HINTS = {
     pa.time64("us").id: " Hint: cast it to string or to a timestamp.",
     pa.time32("s").id: " Hint: cast it to string or to a timestamp.",
 }
+
+
+def nesting(t: pa.DataType) -> int:
+    """How many list, struct or map levels ``t`` holds (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(t, 0)]
+    while stack:
+        t, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(t, pa.ExtensionType):
+            stack.append((t.storage_type, depth))
+        elif pa.types.is_dictionary(t):
+            stack.append((t.value_type, depth))
+        elif pa.types.is_map(t):
+            stack.append((t.item_type, depth + 1))
+        elif pa.types.is_nested(t):
+            stack.extend((t.field(i).type, depth + 1) for i in range(t.num_fields))
+    return deepest

@@ -527,6 +527,18 @@ def test_parquet_files_whose_values_do_not_convert_are_one_error(tmp_path):
         _rows_plain(source)
 
 
+def test_a_column_nested_too_deeply_is_refused_before_any_work(tmp_path):
+    """A JSON field nested 150 levels deep (pyarrow cannot read such a column back from Parquet) is
+    one error naming it when the job plans its source, as inference refuses it."""
+    deep = '{"a": ' * 150 + "1" + "}" * 150
+    (tmp_path / "a.jsonl").write_text('{"x": 0.5}\n{"x": 1.0, "deep": ' + deep + "}\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"^source columns nested deeper than 100 levels of arrays and objects: 'deep' \(150 levels\)",
+    ):
+        _read(tmp_path, "json")
+
+
 def test_empty_json_file_adds_no_rows(tmp_path):
     """A 0-byte (or blank) JSON-lines file among others contributes no rows and no columns."""
     (tmp_path / "a.jsonl").write_text("")

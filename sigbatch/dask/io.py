@@ -57,8 +57,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sigbatch.arrow import nesting
 from sigbatch.config import SourceConfig
 from sigbatch.errors import ConfigError
+from sigbatch.infer.partial import MAX_NESTING
 from sigbatch.json_text import dates_as_text, fields_by_name, merged_type, mixed_as_text, nulls_as_text
 from sigbatch.manifest import visible_files
 from sigbatch.quarantine import FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
@@ -221,6 +223,13 @@ def read_source(
         # last, wherever the first piece with a corrupt record had it
         i = schema.get_field_index(CORRUPT_COLUMN)
         schema = schema.remove(i).append(schema.field(i))
+    deep = [f"{f.name!r} ({nesting(f.type)} levels)" for f in schema if nesting(f.type) > MAX_NESTING]
+    if deep:
+        msg = (
+            f"source columns nested deeper than {MAX_NESTING} levels of arrays and objects: "
+            f"{', '.join(deep)}; flatten them, or drop them from the source"
+        )
+        raise ConfigError(msg)
     identity = identity and not any(schema.get_field_index(c) >= 0 for c in (*IDENTITY_COLUMNS, "_metadata"))
     frame = dd.from_map(
         read_piece,

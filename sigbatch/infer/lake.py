@@ -63,6 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sigbatch.arrow import nesting
 from sigbatch.errors import ConfigError, InferenceError
 from sigbatch.infer.finalize import POLICIES, InferenceResult, Selection, finalize
 from sigbatch.infer.partial import (
@@ -605,7 +606,7 @@ def _read_json_arrow(task: FileTask) -> Partial | None:
     if (
         table.num_rows != stream.lines
         or table.num_columns == 0
-        or any(_nesting(t) > MAX_NESTING for t in table.schema.types)
+        or any(nesting(t) > MAX_NESTING for t in table.schema.types)
     ):
         # A line Arrow read as several rows, only empty objects (whose rows a table of no columns
         # cannot count), or data too deep for the steps below: the values decide.
@@ -788,23 +789,6 @@ def _null_objects(node: FieldPartial) -> bool:
         return True
     children = [p for _, p in node.properties] + [c for c in (node.items, node.values) if c is not None]
     return any(_null_objects(c) for c in children)
-
-
-def _nesting(t: pa.DataType) -> int:
-    """How many list, struct or map levels ``t`` holds (0 for a scalar), without recursion."""
-    deepest, stack = 0, [(t, 0)]
-    while stack:
-        t, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(t, pa.ExtensionType):
-            stack.append((t.storage_type, depth))
-        elif pa.types.is_dictionary(t):
-            stack.append((t.value_type, depth))
-        elif pa.types.is_map(t):
-            stack.append((t.item_type, depth + 1))
-        elif pa.types.is_nested(t):
-            stack.extend((t.field(i).type, depth + 1) for i in range(t.num_fields))
-    return deepest
 
 
 def _one_column(column: pa.ChunkedArray) -> pa.Array:
