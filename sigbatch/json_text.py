@@ -30,7 +30,7 @@ from typing import Any, TypeAlias
 
 import pyarrow as pa
 
-__all__ = ["dates_as_text", "fields_by_name", "merged_type", "mixed_as_text", "nulls_as_text"]
+__all__ = ["dates_as_text", "fields_by_name", "merged_type", "mixed_as_text", "nulls_as_text", "retyped"]
 
 _scan = json.JSONDecoder().raw_decode  # (value, end) of the JSON value at an index
 _SPACE = re.compile(r"[ \t\n\r]+")
@@ -47,20 +47,20 @@ def dates_as_text(t: pa.DataType) -> pa.DataType:
     >>> dates_as_text(pa.struct([("at", pa.list_(pa.timestamp("s")))]))
     StructType(struct<at: list<item: string>>)
     """
-    return _retyped(
+    return retyped(
         t, lambda leaf: pa.string() if pa.types.is_timestamp(leaf) or pa.types.is_date(leaf) else leaf
     )
 
 
-def _retyped(t: pa.DataType, leaf: Any) -> pa.DataType:
+def retyped(t: pa.DataType, leaf: Any) -> pa.DataType:
     """``t`` with ``leaf(type)`` applied to every type that is not a list or struct in it (names,
     nullability and list kinds kept)."""
     if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(_retyped(t.value_type, leaf)))
+        return pa.list_(t.value_field.with_type(retyped(t.value_type, leaf)))
     if pa.types.is_large_list(t):
-        return pa.large_list(t.value_field.with_type(_retyped(t.value_type, leaf)))
+        return pa.large_list(t.value_field.with_type(retyped(t.value_type, leaf)))
     if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(_retyped(t.field(i).type, leaf)) for i in range(t.num_fields)])
+        return pa.struct([t.field(i).with_type(retyped(t.field(i).type, leaf)) for i in range(t.num_fields)])
     return leaf(t)
 
 
@@ -71,7 +71,7 @@ def nulls_as_text(t: pa.DataType) -> pa.DataType:
     >>> nulls_as_text(pa.struct([("n", pa.null()), ("l", pa.list_(pa.null()))]))
     StructType(struct<n: string, l: list<item: string>>)
     """
-    return _retyped(t, lambda leaf: pa.string() if pa.types.is_null(leaf) else leaf)
+    return retyped(t, lambda leaf: pa.string() if pa.types.is_null(leaf) else leaf)
 
 
 def fields_by_name(t: pa.DataType) -> list[pa.Field]:

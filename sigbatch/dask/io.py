@@ -61,7 +61,14 @@ from sigbatch.arrow import nesting
 from sigbatch.config import SourceConfig
 from sigbatch.errors import ConfigError
 from sigbatch.infer.partial import MAX_NESTING
-from sigbatch.json_text import dates_as_text, fields_by_name, merged_type, mixed_as_text, nulls_as_text
+from sigbatch.json_text import (
+    dates_as_text,
+    fields_by_name,
+    merged_type,
+    mixed_as_text,
+    nulls_as_text,
+    retyped,
+)
 from sigbatch.manifest import visible_files
 from sigbatch.quarantine import FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
 
@@ -414,15 +421,7 @@ def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
 
 def _decoded(t: pa.DataType) -> pa.DataType:
     """``t`` with each dictionary type in it (at any depth) replaced by its value type."""
-    if pa.types.is_dictionary(t):
-        return _decoded(t.value_type)
-    if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(_decoded(t.value_type)))
-    if pa.types.is_large_list(t):
-        return pa.large_list(t.value_field.with_type(_decoded(t.value_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(_decoded(t.field(i).type)) for i in range(t.num_fields)])
-    return t
+    return retyped(t, lambda leaf: leaf.value_type if pa.types.is_dictionary(leaf) else leaf)
 
 
 def _merged_text_schema(schemas: list[pa.Schema]) -> pa.Schema:
