@@ -527,3 +527,13 @@ def test_a_job_above_its_max_quarantine_rate_exits_3_with_its_outputs(tmp_path, 
     assert read_manifest(out).counts.rows_quarantined == 4
     assert main([*args, "--set", f"output.path={out}", "--set", "max_quarantine_rate=1"]) == 0
     assert main([*args, "--set", f"output.path={out}"]) == 0
+
+
+def test_score_takes_a_signature_file_as_score_batch_does(tmp_path):
+    """signature= may be the path of a signature file, on the Dask API as on score_batch."""
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "x")]))
+    path = tmp_path / "signature.json"
+    path.write_text(json.dumps(sig.to_dict()))
+    ddf = dd.from_pandas(pd.DataFrame({"x": [1.0, 2.0]}), npartitions=1)
+    scored, quarantine = dask.compute(*score(ddf, "python:sigbatch.examples.models:identity", str(path)))
+    assert (scored["x"].tolist(), len(quarantine)) == ([1.0, 2.0], 0)

@@ -1327,3 +1327,16 @@ def test_a_source_column_nested_too_deeply_is_one_error(spark, tmp_path):
         SchemaMismatchError, match=r"^the source's columns cannot be shipped to Spark's Python workers"
     ):
         run_scoring(spark, config)
+
+
+def test_score_takes_a_signature_file_as_score_batch_does(spark, tmp_path):
+    """signature= may be the path of a signature file, on the Spark API as on score_batch."""
+    from sigbatch.spark import score
+
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "x")]))
+    path = tmp_path / "signature.json"
+    path.write_text(json.dumps(sig.to_dict()))
+    scored, _ = score(
+        spark.createDataFrame([(1.0,), (2.0,)], "x double"), "python:sigbatch.examples.models:identity", path
+    )
+    assert sorted(r["x"] for r in scored.collect()) == [1.0, 2.0]

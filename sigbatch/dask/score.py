@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -83,7 +84,7 @@ _PARTITION_SHIFT = 33
 def score(
     ddf: dd.DataFrame,
     model: Any,
-    signature: ModelSignature | None = None,
+    signature: ModelSignature | str | os.PathLike[str] | None = None,
     params: dict[str, Any] | None = None,
     profile: str = "mlflow",
     on_schema_mismatch: str = "fail",
@@ -113,7 +114,7 @@ def score(
         ddf: the rows to score; Arrow-backed columns (``pd.ArrowDtype``) keep nested types exact.
         model: a model URI (loaded once per worker process), a :class:`~sigbatch.models.Model`
             or a callable ``f(df[, params])``.
-        signature: defaults to the model's signature.
+        signature: a ModelSignature or the path of a signature file or model; defaults to the model's.
         params: inference parameters (checked here, once, against the signature's params).
         profile: ``mlflow`` (default), ``strict`` or ``lenient``.
         on_schema_mismatch: ``fail`` (preflight raises before any work) or ``quarantine``.
@@ -154,7 +155,7 @@ def score(
 def _prepare(
     meta: pd.DataFrame,
     model: Any,
-    signature: ModelSignature | None,
+    signature: ModelSignature | str | os.PathLike[str] | None,
     params: dict[str, Any] | None,
     profile: str,
     on_schema_mismatch: str,
@@ -444,7 +445,9 @@ def _check_columns(key: str, wanted: list[str], have: list[Any]) -> None:
         raise ConfigError(msg)
 
 
-def _model_and_signature(model: Any, signature: ModelSignature | None) -> tuple[Any, ModelSignature]:
+def _model_and_signature(
+    model: Any, signature: ModelSignature | str | os.PathLike[str] | None
+) -> tuple[Any, ModelSignature]:
     """What the tasks get (a URI when there is one: each worker loads it once) and the signature."""
     spec: Any
     if isinstance(model, str):
@@ -453,6 +456,10 @@ def _model_and_signature(model: Any, signature: ModelSignature | None) -> tuple[
         resolved = spec = model
     else:
         resolved = spec = from_callable(model)
+    if isinstance(signature, (str, os.PathLike)):  # a signature file or model directory, as score_batch takes
+        from sigbatch.wire import load_signature
+
+        signature = load_signature(signature)
     sig = signature if signature is not None else resolved.signature
     if sig is None or sig.inputs is None:
         msg = f"model {resolved.uri!r} has no input signature; pass signature=..."

@@ -394,7 +394,7 @@ class _BatchScorer:
 # --- the public API ---------------------------------------------------------------------------
 
 
-def _signature(model: str, signature: ModelSignature | None) -> ModelSignature:
+def _signature(model: str, signature: ModelSignature | str | os.PathLike[str] | None) -> ModelSignature:
     if not isinstance(model, str):
         msg = (
             f"sigbatch.spark.score needs a model URI string (loaded on each worker), got "
@@ -403,6 +403,10 @@ def _signature(model: str, signature: ModelSignature | None) -> ModelSignature:
         raise SignatureError(msg)
     # loaded on the driver too: a model that cannot be loaded fails here, before any executor work
     loaded = load_model(model)
+    if isinstance(signature, (str, os.PathLike)):  # a signature file or model directory, as score_batch takes
+        from sigbatch.wire import load_signature
+
+        signature = load_signature(signature)
     sig = signature if signature is not None else loaded.signature
     if sig is None or sig.inputs is None:
         msg = f"model {model!r} has no input signature; pass signature=..."
@@ -420,7 +424,7 @@ def _check_columns(key: str, wanted: list[str] | None, available: list[str]) -> 
 def combined_frame(
     df: DataFrame,
     model: str,
-    signature: ModelSignature | None = None,
+    signature: ModelSignature | str | os.PathLike[str] | None = None,
     params: dict[str, Any] | None = None,
     *,
     profile: str = "mlflow",
@@ -464,7 +468,7 @@ def _map_in_arrow(df: DataFrame, scorer: _BatchScorer, struct: StructType) -> Da
 def _plan(
     df: DataFrame,
     model: str,
-    signature: ModelSignature | None,
+    signature: ModelSignature | str | os.PathLike[str] | None,
     params: dict[str, Any] | None,
     *,
     profile: str,
@@ -547,7 +551,7 @@ def split_frame(
 def score(
     df: DataFrame,
     model: str,
-    signature: ModelSignature | None = None,
+    signature: ModelSignature | str | os.PathLike[str] | None = None,
     params: dict[str, Any] | None = None,
     profile: str = "mlflow",
     on_schema_mismatch: str = "fail",
@@ -561,7 +565,7 @@ def score(
         df: the rows to score (any Spark DataFrame; see :func:`sigbatch.spark.io.with_source_identity`
             to identify quarantined rows by file and position).
         model: a model URI as :func:`sigbatch.load_model` accepts it (loaded once per worker).
-        signature: defaults to the model's signature.
+        signature: a ModelSignature or the path of a signature file or model; defaults to the model's.
         params: inference parameters (validated now, on the driver).
         profile: ``mlflow`` (default), ``strict`` or ``lenient``.
         on_schema_mismatch: ``fail`` (default: whole-column problems raise before any work) or
