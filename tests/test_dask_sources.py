@@ -17,6 +17,7 @@ from sigbatch.config import SourceConfig, load_score_config
 from sigbatch.dask import run_scoring
 from sigbatch.dask.io import CORRUPT_COLUMN, Source, read_piece_table, read_source
 from sigbatch.errors import ConfigError
+from tests.jobs import job_config
 
 pytestmark = pytest.mark.dask
 
@@ -345,20 +346,7 @@ def test_a_job_quarantines_text_in_a_number_column_with_lenient(tmp_path):
     sig = ModelSignature(
         Schema([ColSpec("long", "id"), ColSpec("double", "amount")]), Schema([ColSpec("double", "amount")])
     )
-    sig_file = tmp_path / "signature.json"
-    sig_file.write_text(json.dumps(sig.to_dict()))
-    config = load_score_config(
-        None,
-        [
-            f"source.path={lake}",
-            "source.format=json",
-            "model=python:sigbatch.examples.models:identity",
-            f"signature={sig_file}",
-            f"output.path={tmp_path / 'out'}",
-            "profile=lenient",
-            "progress=false",
-        ],
-    )
+    config = job_config(tmp_path, lake, "json", sig, "profile=lenient", "progress=false")
     manifest = run_scoring(config)
     assert (manifest.counts.rows_in, manifest.counts.rows_scored, manifest.counts.rows_quarantined) == (
         4,
@@ -411,8 +399,6 @@ def test_damaged_files_are_one_error_naming_them(tmp_path):
     import gzip
 
     sig = ModelSignature(Schema([ColSpec("long", "x")]), Schema([ColSpec("long", "x")]))
-    sig_file = tmp_path / "signature.json"
-    sig_file.write_text(json.dumps(sig.to_dict()))
     (tmp_path / "gz").mkdir()
     data = gzip.compress("".join(json.dumps({"x": i}) + "\n" for i in range(5000)).encode())
     (tmp_path / "gz" / "a.json.gz").write_bytes(data[: len(data) // 2])
@@ -425,17 +411,7 @@ def test_damaged_files_are_one_error_naming_them(tmp_path):
         ("gz", "json", "cannot read it: Truncated compressed stream"),
         ("pq", "parquet", "cannot read it as parquet: Corrupt snappy compressed data"),
     ):
-        config = load_score_config(
-            None,
-            [
-                f"source.path={tmp_path / lake}",
-                f"source.format={fmt}",
-                "model=python:sigbatch.examples.models:identity",
-                f"signature={sig_file}",
-                f"output.path={tmp_path / ('out-' + lake)}",
-                "progress=false",
-            ],
-        )
+        config = job_config(tmp_path, tmp_path / lake, fmt, sig, "progress=false", output=f"out-{lake}")
         with pytest.raises(ConfigError, match=rf"a\.{'json.gz' if lake == 'gz' else 'parquet'}: {says}"):
             run_scoring(config)
 
@@ -661,19 +637,15 @@ def _csv_job(tmp_path: Path, name: str, *extra: str):
         Schema([ColSpec("long", "id"), ColSpec("string", "zip"), ColSpec("double", "price")]),
         Schema([ColSpec("double", "score")]),
     )
-    sig_file = tmp_path / "signature.json"
-    sig_file.write_text(json.dumps(sig.to_dict()))
-    config = load_score_config(
-        None,
-        [
-            f"source.path={lake}",
-            "source.format=csv",
-            "model=python:tests.test_dask_sources:zip_model",
-            f"signature={sig_file}",
-            f"output.path={tmp_path / name}",
-            "progress=false",
-            *extra,
-        ],
+    config = job_config(
+        tmp_path,
+        lake,
+        "csv",
+        sig,
+        "progress=false",
+        *extra,
+        model="python:tests.test_dask_sources:zip_model",
+        output=name,
     )
     return run_scoring(config), tmp_path / name
 

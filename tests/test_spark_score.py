@@ -16,6 +16,7 @@ from sigbatch.config import load_score_config
 from sigbatch.errors import ConfigError, DependencyError, SchemaMismatchError
 from sigbatch.manifest import MANIFEST_NAME, AccountingError, read_manifest
 from sigbatch.wire import signature_from_dict
+from tests.jobs import job_config
 
 pytestmark = pytest.mark.spark
 
@@ -1237,18 +1238,7 @@ def test_columns_named_with_dots_and_backticks(spark, tmp_path):
     ]
     ((bad_row,),) = [[(r["d`e"], r["_sigbatch_errors"][0]["path"]) for r in quarantine.collect()]]
     assert bad_row == ("y", "a.b")
-    sig_file = tmp_path / "signature.json"
-    sig_file.write_text(json.dumps(sig.to_dict()))
-    config = load_score_config(
-        None,
-        [
-            f"source.path={lake}",
-            "source.format=parquet",
-            "model=python:sigbatch.examples.models:identity",
-            f"signature={sig_file}",
-            f"output.path={tmp_path / 'out'}",
-        ],
-    )
+    config = job_config(tmp_path, lake, "parquet", sig)
     counts = run_scoring(spark, config).counts
     assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (3, 2, 1)
     summary = audit(tmp_path / "out", engine="spark", spark=spark).to_dict()
@@ -1265,18 +1255,14 @@ def test_a_job_above_its_max_quarantine_rate_fails_after_writing(spark, tmp_path
     lake.mkdir()
     pq.write_table(pa.table({"x": [1.0, 2.0, 3.0]}), lake / "part-0.parquet")
     sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "score")]))
-    sig_file = tmp_path / "signature.json"
-    sig_file.write_text(json.dumps(sig.to_dict()))
-    config = load_score_config(
-        None,
-        [
-            f"source.path={lake}",
-            "source.format=parquet",
-            "model=python:sigbatch.examples.models:row_sum",  # needs columns id, n, flag: KeyError
-            f"signature={sig_file}",
-            f"output.path={tmp_path / 'out'}",
-            "max_quarantine_rate=0.5",
-        ],
+    # row_sum needs the columns id, n and flag: a KeyError on every row
+    config = job_config(
+        tmp_path,
+        lake,
+        "parquet",
+        sig,
+        "max_quarantine_rate=0.5",
+        model="python:sigbatch.examples.models:row_sum",
     )
     with pytest.raises(QuarantineRateError, match=r"^100\.00% of rows quarantined \(3 of 3: MODEL_ERROR 3\)"):
         run_scoring(spark, config)
@@ -1311,18 +1297,7 @@ def test_a_source_column_nested_too_deeply_is_one_error(spark, tmp_path):
     deep = '{"a": ' * 150 + "1" + "}" * 150
     (lake / "a.json").write_text('{"x": 0.5}\n{"x": 1.0, "deep": ' + deep + "}\n")
     sig = ModelSignature(Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "x")]))
-    sig_file = tmp_path / "signature.json"
-    sig_file.write_text(json.dumps(sig.to_dict()))
-    config = load_score_config(
-        None,
-        [
-            f"source.path={lake}",
-            "source.format=json",
-            "model=python:sigbatch.examples.models:identity",
-            f"signature={sig_file}",
-            f"output.path={tmp_path / 'out'}",
-        ],
-    )
+    config = job_config(tmp_path, lake, "json", sig)
     with pytest.raises(
         SchemaMismatchError, match=r"^the source's columns cannot be shipped to Spark's Python workers"
     ):
