@@ -45,6 +45,7 @@ import json
 import os
 import re
 import threading
+from codecs import BOM_UTF8
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,6 @@ _COMPRESSED = tuple(_COMPRESSIONS)
 _CSV_OPTIONS = ("header", "delimiter", "sep", "quote", "null_values", "inferSchema")
 _CSV_FLAGS = {"header": True, "inferSchema": False}  # yes/no options and their defaults
 _JSON_SPACE = b" \t\r\n"
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -470,8 +470,8 @@ def _read_text(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) 
         raise ConfigError(msg) from None
     try:
         if piece.format == "json":
-            if data.startswith(_UTF8_BOM) and (piece.byte_range is None or piece.byte_range[0] == 0):
-                data = data[len(_UTF8_BOM) :]  # as Spark's reader, which skips it
+            if piece.byte_range is None or piece.byte_range[0] == 0:
+                data = data.removeprefix(BOM_UTF8)  # as Spark's reader, which skips it
             return _read_json(data, schema)
         return _read_csv(data, options, schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:

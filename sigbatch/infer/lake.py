@@ -52,6 +52,7 @@ import math
 import os
 import re
 import zlib
+from codecs import BOM_UTF8
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -112,7 +113,6 @@ _COMPRESSED = (".gz", ".bz2")
 _JSON_BATCH = 20_000
 _PARQUET_BATCH = 65_536
 _CSV_BLOCK = 1 << 20
-_BOM = b"\xef\xbb\xbf"
 # Line starts in JSON lines text ("\n" then JSON's blanks): one whose first byte is not `{`, one
 # with blanks before its first byte, any that is not blank, and one whose first byte is unread.
 _NOT_OBJECT_LINE = re.compile(rb"\n[ \t\r]*[^{ \t\r\n]")
@@ -533,8 +533,8 @@ class _ObjectLines:
         self._raw = raw
         self._cap = cap
         self._open = b"\n"  # a line start whose first byte is still to come (b"" mid-line)
-        head = raw.read(len(_BOM))
-        self._ahead = b"" if head == _BOM else head  # read to look for a BOM (dropped), not yet handed
+        head = raw.read(len(BOM_UTF8))
+        self._ahead = b"" if head == BOM_UTF8 else head  # read to look for a BOM (dropped), not yet handed
         self.lines = 0
         self.truncated = False
         self.null = False
@@ -702,13 +702,12 @@ def _line_blocks(fh: IO[bytes] | gzip.GzipFile | bz2.BZ2File, lines: int | None)
     after ``lines`` lines that are not blank (None: at the end)."""
     if lines is not None:  # a sample: count the lines
         first = fh.readline()
-        first = first[len(_BOM) :] if first.startswith(_BOM) else first
+        first = first.removeprefix(BOM_UTF8)
         yield b"".join(islice((line for line in chain([first], fh) if line.strip()), lines))
         return
     carry = b""
     data = fh.read(_BLOCK)
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
+    data = data.removeprefix(BOM_UTF8)
     while data:
         more = fh.read(_BLOCK)
         if not more:  # the last block: whole lines already (no copy when it is the only one)
@@ -845,7 +844,7 @@ def _read_json_values(task: FileTask) -> Partial:
     exhausted = True
     with _open_text(task.path) as fh:
         first = fh.readline()  # a BOM is no text of the first line (which may then be blank)
-        first = first[len(_BOM) :] if first.startswith(_BOM) else first
+        first = first.removeprefix(BOM_UTF8)
         lines: Iterator[bytes] = (line for line in chain([first], fh) if line.strip())
         while True:
             want = _JSON_BATCH if cap is None else min(_JSON_BATCH, cap - rows_read)
