@@ -317,6 +317,23 @@ def _predict_isolating(
     return done, failed, mismatched
 
 
+def given_signature(signature: ModelSignature | str | os.PathLike[str] | None) -> ModelSignature | None:
+    """A ``signature=`` argument as a signature: one given, or read from the path of a signature file
+    or model (None stays None: the model's own is used).
+
+    Raises:
+        SignatureTypeError: It is neither.
+    """
+    if isinstance(signature, (str, os.PathLike)):
+        from sigbatch.wire import load_signature
+
+        return load_signature(signature)
+    if signature is not None and not isinstance(signature, ModelSignature):
+        msg = f"signature must be a ModelSignature or the path of a signature file, got {type(signature).__name__}"
+        raise SignatureTypeError(msg)
+    return signature
+
+
 def score_batch(
     data: Any,
     model: Any,
@@ -392,13 +409,7 @@ def _score(
         ConfigError: a ``keep_columns`` entry is not an input column (before the model runs).
     """
     resolved = _resolve(model)
-    if isinstance(signature, (str, os.PathLike)):
-        from sigbatch.wire import load_signature
-
-        signature = load_signature(signature)
-    elif signature is not None and not isinstance(signature, ModelSignature):
-        msg = f"signature must be a ModelSignature or the path of a signature file, got {type(signature).__name__}"
-        raise SignatureTypeError(msg)
+    signature = given_signature(signature)
     sig = signature if signature is not None else resolved.signature
     if sig is None or sig.inputs is None:
         msg = f"model {resolved.uri!r} has no input signature; pass signature=..."

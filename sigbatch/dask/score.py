@@ -64,6 +64,7 @@ from sigbatch.models import (
     Model,
     combined_schema,
     from_callable,
+    given_signature,
     load_model,
     output_schema,
     quarantine_part,
@@ -456,11 +457,8 @@ def _model_and_signature(
         resolved = spec = model
     else:
         resolved = spec = from_callable(model)
-    if isinstance(signature, (str, os.PathLike)):  # a signature file or model directory, as score_batch takes
-        from sigbatch.wire import load_signature
-
-        signature = load_signature(signature)
-    sig = signature if signature is not None else resolved.signature
+    given = given_signature(signature)  # a path too, as score_batch takes
+    sig = given if given is not None else resolved.signature
     if sig is None or sig.inputs is None:
         msg = f"model {resolved.uri!r} has no input signature; pass signature=..."
         raise SignatureError(msg)

@@ -90,6 +90,7 @@ from sigbatch.manifest import (
 from sigbatch.models import (
     KIND_COLUMN,
     PRED_PREFIX,
+    given_signature,
     load_model,
     prediction_schema,
     score_combined,
@@ -403,11 +404,8 @@ def _signature(model: str, signature: ModelSignature | str | os.PathLike[str] | 
         raise SignatureError(msg)
     # loaded on the driver too: a model that cannot be loaded fails here, before any executor work
     loaded = load_model(model)
-    if isinstance(signature, (str, os.PathLike)):  # a signature file or model directory, as score_batch takes
-        from sigbatch.wire import load_signature
-
-        signature = load_signature(signature)
-    sig = signature if signature is not None else loaded.signature
+    given = given_signature(signature)  # a path too, as score_batch takes
+    sig = given if given is not None else loaded.signature
     if sig is None or sig.inputs is None:
         msg = f"model {model!r} has no input signature; pass signature=..."
         raise SignatureError(msg)
