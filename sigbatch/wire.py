@@ -298,6 +298,9 @@ def load_signature(path: str | os.PathLike[str]) -> ModelSignature:
     return _signature_from_mapping(doc, str(target), "")
 
 
+_HINT_FLAGS = ("is_signature_from_type_hint", "type_hint_from_example")
+
+
 def set_signature(
     model_dir: str | os.PathLike[str], signature: ModelSignature, *, keep_existing: bool = False
 ) -> Path:
@@ -319,9 +322,16 @@ def set_signature(
         msg = f"set_signature expects a ModelSignature, got {type(signature).__name__}"
         raise SignatureError(msg)
     target, doc = _read_mlmodel(Path(model_dir))
+    kept_inputs = False
     if keep_existing:
+        kept_inputs = signature.inputs is None and doc.get("signature") is not None
         signature = _keep_existing(signature, doc.get("signature"), target)
     doc["signature"] = signature_to_dict(signature)
+    # MLflow writes where the signature came from beside it. A signature from the model's type
+    # hints makes pyfunc skip its schema check, so a signature set here is marked as not from
+    # hints (as MLflow's set_signature does), unless its inputs are the model's own, kept.
+    for key in _HINT_FLAGS:
+        doc[key] = bool(doc.get(key, False)) if kept_inputs else False
     # MLflow writes MLmodel with safe_dump(default_flow_style=False): sorted keys, block style.
     _replace_file(target, yaml.safe_dump(doc, default_flow_style=False))
     return target

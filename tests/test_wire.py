@@ -47,19 +47,18 @@ def test_set_signature_writes_mlflows_section_and_mlflow_loads_it(path, mlflow_m
     import shutil
 
     from mlflow.models import Model
+    from mlflow.models import set_signature as mlflow_set_signature
     from mlflow.models.signature import ModelSignature as MlflowSignature
 
     g = json.loads(path.read_text())
-    model = tmp_path / "m"
+    model, theirs = tmp_path / "m", tmp_path / "theirs"
     shutil.copytree(mlflow_model_dir, model)
-    before = yaml.safe_load((model / "MLmodel").read_text())
+    shutil.copytree(mlflow_model_dir, theirs)
     set_signature(model, ModelSignature.from_dict(g["signature_dict"]))
+    mlflow_set_signature(str(theirs), MlflowSignature.from_dict(g["signature_dict"]))
     text = (model / "MLmodel").read_text()
     assert _signature_block(text) == g["mlmodel_yaml"]
-    after = yaml.safe_load(text)
-    assert {k: v for k, v in after.items() if k != "signature"} == {
-        k: v for k, v in before.items() if k != "signature"
-    }
+    assert text == (theirs / "MLmodel").read_text()  # every other key as MLflow writes it
     assert Model.load(str(model)).signature == MlflowSignature.from_dict(g["signature_dict"])
     assert load_signature(model) == ModelSignature.from_dict(g["signature_dict"])
 
@@ -180,6 +179,52 @@ def test_set_signature_keeps_existing_parts_or_refuses_a_broken_signature(tmp_pa
     assert load_signature(model) == ModelSignature(_INPUTS, _OUTPUTS)
     set_signature(model, ModelSignature(_INPUTS))  # without keep_existing: exactly what is given
     assert load_signature(model) == ModelSignature(_INPUTS)
+
+
+def test_set_signature_on_a_type_hinted_model_makes_mlflow_enforce_it(tmp_path):
+    """A model whose signature came from its type hints: the signature set replaces it, and MLflow's
+    predict then enforces it (with the hint flags left true, pyfunc skipped the schema check)."""
+    import shutil
+
+    import mlflow.pyfunc
+    import pandas as pd
+    from mlflow.models import set_signature as mlflow_set_signature
+    from mlflow.models.signature import ModelSignature as MlflowSignature
+
+    class Hinted(mlflow.pyfunc.PythonModel):
+        def predict(self, model_input: list[str], params=None) -> list[str]:
+            return [type(x).__name__ for x in model_input]
+
+    model, theirs = tmp_path / "m", tmp_path / "theirs"
+    mlflow.pyfunc.save_model(str(model), python_model=Hinted())
+    assert yaml.safe_load((model / "MLmodel").read_text())["is_signature_from_type_hint"] is True
+    shutil.copytree(model, theirs)
+    sig = ModelSignature(Schema([ColSpec("long", "x")]))
+    set_signature(model, sig)
+    mlflow_set_signature(str(theirs), MlflowSignature.from_dict(sig.to_dict()))
+    assert (model / "MLmodel").read_text() == (theirs / "MLmodel").read_text()
+    doc = yaml.safe_load((model / "MLmodel").read_text())
+    assert (doc["is_signature_from_type_hint"], doc["type_hint_from_example"]) == (False, False)
+    with pytest.raises(mlflow.exceptions.MlflowException, match="Can not safely convert"):
+        mlflow.pyfunc.load_model(str(model)).predict(pd.DataFrame({"x": ["abc"]}))
+
+
+def test_set_signature_keep_existing_keeps_the_hint_flags_only_with_the_inputs(tmp_path):
+    """Setting only outputs over a type-hinted signature keeps its inputs and their provenance;
+    setting inputs marks the signature as not from hints."""
+    inputs = json.dumps(_INPUTS.to_dict())
+    model = _model(
+        tmp_path,
+        f"flavors: {{}}\nis_signature_from_type_hint: true\nsignature:\n  inputs: '{inputs}'\n"
+        "type_hint_from_example: true\n",
+    )
+    set_signature(model, ModelSignature(outputs=_OUTPUTS), keep_existing=True)
+    doc = yaml.safe_load((model / "MLmodel").read_text())
+    assert (doc["is_signature_from_type_hint"], doc["type_hint_from_example"]) == (True, True)
+    assert load_signature(model) == ModelSignature(_INPUTS, _OUTPUTS)
+    set_signature(model, ModelSignature(_INPUTS), keep_existing=True)
+    doc = yaml.safe_load((model / "MLmodel").read_text())
+    assert (doc["is_signature_from_type_hint"], doc["type_hint_from_example"]) == (False, False)
 
 
 def test_set_signature_refuses_mlmodel_that_is_not_utf8(tmp_path):
