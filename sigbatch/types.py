@@ -396,6 +396,9 @@ class Schema:
             raise SignatureError(msg)
         if not inputs:
             raise SignatureError("Creating Schema with empty inputs is not allowed.")
+        if not all(isinstance(x, (ColSpec, TensorSpec)) for x in inputs):
+            msg = "Schema inputs must be ColSpec or TensorSpec values"
+            raise SignatureTypeError(msg)
         named = [x.name is not None for x in inputs]
         if any(named) and not all(named):
             msg = (
@@ -411,9 +414,6 @@ class Schema:
                 "Please choose one of ColSpec or TensorSpec"
             )
             raise SignatureError(msg)
-        if not all(isinstance(x, (ColSpec, TensorSpec)) for x in inputs):
-            msg = "Schema inputs must be ColSpec or TensorSpec values"
-            raise SignatureTypeError(msg)
         if all(tensors) and len(inputs) > 1 and not all(named):
             msg = (
                 "Creating Schema with multiple unnamed TensorSpecs is not supported. "
@@ -493,9 +493,10 @@ class Schema:
 
 
 def _freeze(value: Any) -> Any:
-    """A hashable stand-in for a JSON-like value (lists and dicts become tuples)."""
+    """A hashable stand-in for a JSON-like value: lists become tuples, dicts sets of their items
+    (equal dicts are equal whatever their key order, as MLflow compares defaults)."""
     if isinstance(value, dict):
-        return tuple((k, _freeze(v)) for k, v in value.items())
+        return frozenset((k, _freeze(v)) for k, v in value.items())
     if isinstance(value, (list, tuple, np.ndarray)):
         return tuple(_freeze(v) for v in value)
     return value

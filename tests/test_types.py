@@ -104,6 +104,19 @@ def test_values_are_immutable_and_hashable():
     p2 = ParamSpec("stop", "string", ["a", "b"], (-1,))
     assert p1 == p2 and hash(p1) == hash(p2)
     assert ParamSchema([p1]) != ParamSchema([ParamSpec("stop", "string", ["a"], (-1,))])
+    obj = Object([Property("a", "long"), Property("b", "long")])
+    o1, o2 = ParamSpec("p", obj, {"a": 1, "b": 2}), ParamSpec("p", obj, {"b": 2, "a": 1})
+    assert o1 == o2 and hash(o1) == hash(o2)  # dict defaults compare as dicts, as in MLflow
+    assert ParamSchema([o1]) == ParamSchema([o2])
+    assert o1 != ParamSpec("p", obj, {"a": 1, "b": 3})
+
+
+def test_schema_refuses_what_is_not_a_spec_with_its_own_error():
+    """A value that is not a ColSpec or TensorSpec is one SignatureTypeError (MLflow: AttributeError)."""
+    for inputs in ([1], [ColSpec("long", "a"), "b"], [None]):
+        with pytest.raises(sigbatch.SignatureTypeError) as info:
+            Schema(inputs)  # type: ignore[list-item]
+        assert str(info.value) == "Schema inputs must be ColSpec or TensorSpec values"
 
 
 def test_object_sorts_properties_and_any_prints():
