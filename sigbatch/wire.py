@@ -124,8 +124,10 @@ def _read_type(d: Any, where: str) -> Any:
 
 
 def _required(value: Any, where: str) -> Any:
-    """``required`` as written: true or false (null too: MLflow's "not said" on complex columns)."""
-    if value is not None and not isinstance(value, bool):
+    """``required`` as written: true or false, null (MLflow's "not said" on complex columns), or 0
+    and 1, which a ColSpec built with them writes and MLflow reads by truthiness. Other values are
+    refused: MLflow would read the text "no" as required."""
+    if value is not None and not isinstance(value, bool) and not (type(value) is int and value in (0, 1)):
         raise _Bad(f"{where}.required", f"expected true or false, got {value!r}")
     return value
 
@@ -140,10 +142,8 @@ def _read_property(name: str, body: Any, where: str) -> Property:
 def _read_colspec(d: dict[str, Any], where: str) -> ColSpec:
     kind = d.get("type")
     if kind in ("array", "object", "map", "any", "sparkml_vector"):
-        # MLflow reads a missing `required` on a complex column as None (falsy: optional).
-        extra = set(d) - {"type", "name", "required", "items", "properties", "values"}
-        if extra:
-            raise _Bad(where, f"unexpected key(s) {sorted(extra)}")
+        # MLflow reads a missing `required` on a complex column as None (falsy: optional), and
+        # ignores other keys (such as a description), as sigbatch does for nested types.
         body = {k: v for k, v in d.items() if k not in ("name", "required")}
         return ColSpec(_read_type(body, where), d.get("name"), _required(d.get("required"), where))
     extra = set(d) - {"type", "name", "required"}
@@ -160,10 +160,12 @@ def _read_tensor(d: dict[str, Any], where: str) -> TensorSpec:
         raise _Bad(where, "a tensor needs 'tensor-spec' with keys 'dtype' and 'shape'")
     try:
         dtype = np.dtype(info["dtype"])
-    except TypeError as exc:
+    except (TypeError, ValueError, SyntaxError) as exc:  # numpy parses some text as a format
         raise _Bad(f"{where}.tensor-spec.dtype", f"not a numpy dtype: {info['dtype']!r}") from exc
-    if not isinstance(info["shape"], list) or not all(isinstance(x, int) for x in info["shape"]):
-        raise _Bad(f"{where}.tensor-spec.shape", f"expected a list of integers, got {info['shape']!r}")
+    # MLflow reads null dimensions as None (any size), as a TensorSpec built with them holds
+    shape = info["shape"]
+    if not isinstance(shape, list) or not all(x is None or type(x) is int for x in shape):
+        raise _Bad(f"{where}.tensor-spec.shape", f"expected a list of integers or nulls, got {shape!r}")
     return TensorSpec(dtype, info["shape"], d.get("name"))
 
 
@@ -190,9 +192,14 @@ def _read_params(value: Any, where: str) -> ParamSchema:
         at = f"{where}[{i}]"
         spec = _need_dict(spec, at)
         kind = spec.get("type") or spec.get("dtype")  # `dtype` is the legacy key
-        if not {"name", "default"} <= set(spec) or kind is None:
+        if not {"name", "default"} <= set(spec) or not ({"type", "dtype"} & set(spec)):
             msg = f"missing keys: expected `name`, `type` (or `dtype`) and `default`, got {sorted(spec)}"
             raise _Bad(at, msg)
+        if kind is None:
+            raise _Bad(f"{at}.type", f"expected a type name, got {spec.get('type', spec.get('dtype'))!r}")
+        shape = spec.get("shape")
+        if shape is not None and not isinstance(shape, list):
+            raise _Bad(f"{at}.shape", f"expected null or a list such as [-1], got {shape!r}")
         dtype = _read_type(
             {"type": kind, **({"properties": spec["properties"]} if "properties" in spec else {})}, at
         )
@@ -225,19 +232,23 @@ def param_schema_from_json(json_str: str) -> ParamSchema:
     return _wrap("params JSON", _read_params, json_str, "params")
 
 
-def _signature_from_mapping(d: Any, source: str, key_prefix: str) -> ModelSignature:
+def _signature_from_mapping(
+    d: Any, source: str, key_prefix: str, *, own_file: bool = False
+) -> ModelSignature:
+    """A signature from its mapping. Other keys are ignored, as MLflow does (a later MLflow may write
+    more), except in a signature file of one's own (``own_file``), where they are likely typos."""
     if not isinstance(d, dict):
         msg = f"{source}: key {key_prefix or 'signature'}: expected a mapping, got {type(d).__name__}"
         raise SignatureFileError(msg)
     unknown = set(d) - set(_PARTS)
-    if unknown:
+    if unknown and own_file:
         msg = f"{source}: key {key_prefix or 'signature'}: unexpected key(s) {sorted(unknown)}; expected {list(_PARTS)}"
         raise SignatureFileError(msg)
     parts: dict[str, Any] = {}
     for part in _PARTS:
         value = d.get(part)
         where = f"{key_prefix}.{part}" if key_prefix else part
-        if value in (None, "", [], "null"):
+        if not value or value == "null":  # MLflow reads any empty or false value as absent
             parts[part] = None
         elif part == "params":
             parts[part] = _wrap(source, _read_params, value, where)
@@ -291,11 +302,13 @@ def load_signature(path: str | os.PathLike[str]) -> ModelSignature:
         if doc["signature"] is None:
             msg = f"{target}: key signature: the model has no signature (set one with `sigbatch infer --set-on`)"
             raise SignatureFileError(msg)
-        return _signature_from_mapping(doc["signature"], str(target), "signature")
+        return _signature_from_mapping(
+            doc["signature"], str(target), "signature", own_file=target.name != "MLmodel"
+        )
     if target.name == "MLmodel":
         msg = f"{target}: key signature: the model has no signature (set one with `sigbatch infer --set-on`)"
         raise SignatureFileError(msg)
-    return _signature_from_mapping(doc, str(target), "")
+    return _signature_from_mapping(doc, str(target), "", own_file=True)
 
 
 _HINT_FLAGS = ("is_signature_from_type_hint", "type_hint_from_example")

@@ -107,9 +107,29 @@ def test_load_signature_reads_every_file_kind(tmp_path):
             r"s\.json: key inputs\[0\]\.required: expected true or false, got 'no'$",
         ),
         (
-            '{"inputs": [{"type": "object", "name": "o", "properties": {"p": {"type": "long", "required": 1}}}]}',
+            '{"inputs": [{"type": "object", "name": "o", "properties": {"p": {"type": "long", "required": 2}}}]}',
             "s.json",
-            r"s\.json: key inputs\[0\]\.properties\.p\.required: expected true or false, got 1$",
+            r"s\.json: key inputs\[0\]\.properties\.p\.required: expected true or false, got 2$",
+        ),
+        (
+            '{"inputs": [{"type": "tensor", "tensor-spec": {"dtype": "2020-01-01", "shape": [-1]}}]}',
+            "s.json",
+            r"s\.json: key inputs\[0\]\.tensor-spec\.dtype: not a numpy dtype: '2020-01-01'$",
+        ),
+        (
+            '{"inputs": [{"type": "tensor", "tensor-spec": {"dtype": "(float32,2)", "shape": [-1]}}]}',
+            "s.json",
+            r"s\.json: key inputs\[0\]\.tensor-spec\.dtype: not a numpy dtype: '\(float32,2\)'$",
+        ),
+        (
+            '{"params": [{"name": "p", "type": "long", "default": 1, "shape": 5}]}',
+            "s.json",
+            r"s\.json: key params\[0\]\.shape: expected null or a list such as \[-1\], got 5$",
+        ),
+        (
+            '{"params": [{"name": "p", "type": null, "default": 1}]}',
+            "s.json",
+            r"s\.json: key params\[0\]\.type: expected a type name, got None$",
         ),
         ('{"inputs": null, "outputs": null}', "s.json", r"none of inputs, outputs or params is set"),
         ('{"inputz": "[]"}', "s.json", r"unexpected key\(s\) \['inputz'\]"),
@@ -123,6 +143,34 @@ def test_malformed_files_name_file_key_and_problem(tmp_path, content, name, mess
     target.write_text(content)
     with pytest.raises(SignatureFileError, match=message):
         load_signature(target)
+
+
+def test_reads_what_mlflow_reads(tmp_path):
+    """What MLflow's reader accepts is read to the same signature: null tensor dimensions, 0 and 1
+    for required (as a ColSpec built with them writes), extra keys of a complex column, empty or
+    false parts, and (in an MLmodel, which a later MLflow may extend) other signature keys."""
+    from mlflow.models.signature import ModelSignature as MlflowSignature
+
+    tensor = [{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [None, 3]}}]
+    described = [{"type": "array", "items": {"type": "long"}, "name": "a", "description": "ids"}]
+    col = [{"type": "long", "name": "x", "required": 0}]
+    cases = [
+        {"inputs": json.dumps(tensor)},
+        {"inputs": json.dumps(col)},
+        {"inputs": json.dumps(described)},
+        {"inputs": False, "outputs": json.dumps(col)},
+        {"inputs": {}, "outputs": json.dumps(col)},
+        {"inputs": json.dumps(col), "comment": "from a later MLflow"},
+    ]
+    for case in cases:
+        ours, theirs = ModelSignature.from_dict(case), MlflowSignature.from_dict(case)
+        assert ours.to_dict() == theirs.to_dict()
+        assert repr(ours) == repr(theirs)
+        assert ModelSignature.from_dict(ours.to_dict()) == ours  # what sigbatch writes, it reads
+    model = _model(tmp_path, f"flavors: {{}}\nsignature:\n  comment: x\n  inputs: '{json.dumps(col)}'\n")
+    assert load_signature(model) == ModelSignature(Schema([ColSpec("long", "x", required=0)]))
+    assert repr(load_signature(model).inputs) == "['x': long (optional)]"
+    assert ModelSignature.from_dict({"inputs": json.dumps(tensor)}).inputs.inputs[0].shape == (None, 3)
 
 
 def test_missing_paths_are_clear(tmp_path):
