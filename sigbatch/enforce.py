@@ -718,10 +718,13 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             # MLflow converts the whole list to one pandas Series: its dtype depends on the row.
             child_nulls = _nulls(values) & live
             row_has_null = _to_rows(child_nulls, parents, n)
-            rule = scalar_rule(_value_kind(_src_kind(values.type)), t.dtype)
+            child_kind = _src_kind(values.type)
+            # A column's list of numbers is a numpy array of its own element type (as pandas
+            # reads list<int32> from Parquet); below the top, lists are Python lists (int64 ...).
+            numbers = not nested and _numeric_list(values.type, t.dtype)
+            rule = scalar_rule(child_kind if numbers else _value_kind(child_kind), t.dtype)
             lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), 0))
             nonempty = (lengths > 0) & ~nulls
-            child_kind = _src_kind(values.type)
             if rule == FAIL:
                 bad |= nonempty & ~row_has_null
             elif rule in (ZERO_ONE, PER_VALUE) or (child_kind, t.dtype) in _ARRAY_TEXT_CASTS:
@@ -729,7 +732,9 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
                 unsure |= nonempty
             unsure |= nonempty & row_has_null
             return bad, unsure & ~bad
-        child_bad, child_unsure = _walk(values, t.dtype, required, nested=True)
+        # a list in a column's list is a numpy array too (pandas converts every level)
+        below = nested or not isinstance(t.dtype, Array)
+        child_bad, child_unsure = _walk(values, t.dtype, required, nested=below)
         bad |= _to_rows(child_bad & live, parents, n)
         unsure |= _to_rows(child_unsure & live, parents, n)
         return bad, unsure & ~bad
@@ -760,12 +765,26 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
                     bad |= valid
                 continue
             child = arr.field(fields[prop.name])
-            child_bad, child_unsure = _walk(child, prop.dtype, bool(prop.required), nested=True)
+            # a record's scalars are Python values (ints are int64); its lists are numpy arrays
+            # of their own type, as pandas reads a struct from Parquet
+            below = not isinstance(prop.dtype, Array)
+            child_bad, child_unsure = _walk(child, prop.dtype, bool(prop.required), nested=below)
             bad |= child_bad & valid
             unsure |= child_unsure & valid
         return bad, unsure & ~bad
     msg = f"unsupported signature type {t!r}"
     raise SignatureError(msg)
+
+
+def _numeric_list(child: pa.DataType, t: Any) -> bool:
+    """Whether lists of Arrow ``child`` values for an ``Array(t)`` hold numbers for numbers, at
+    the bottom of lists of lists."""
+    while isinstance(t, Array) and _src_kind(child) == "list":
+        t, child = t.dtype, child.value_type
+    return t in _NUMBER_TYPES and (pa.types.is_integer(child) or pa.types.is_floating(child))
+
+
+_NUMBER_TYPES = (DataType.integer, DataType.long, DataType.float, DataType.double)
 
 
 _ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$"
@@ -1100,6 +1119,10 @@ def _mlflow_form(value: Any, t: Any) -> Any:
         return None
     if isinstance(t, Array) and isinstance(value, list):
         if isinstance(t.dtype, DataType):
+            if t.dtype in _NUMBER_TYPES and value and all(type(v) in (int, float) for v in value):
+                # accepted numbers without nulls: the signature's dtype (a list<int16> of a
+                # record's Array(integer) is accepted, but its Python ints would say int64)
+                return np.asarray(value, dtype=t.dtype.to_numpy()).tolist()
             if value:
                 from sigbatch.pyvalues import conform_series
 
@@ -1644,8 +1667,14 @@ def enforce(
                 reasons.setdefault(int(i), []).extend(rs)
         source = _drop_extra_fields(arr, t)
         conformed[label] = _cast_nested(source, t)
-        if not conformed[label].type.equals(source.type):
-            # the cast added fields or changed types: the model sees the record's own keys
+        numbers = (
+            isinstance(t, Array)
+            and _src_kind(source.type) == "list"
+            and _numeric_list(source.type.value_type, t.dtype)
+        )
+        if not numbers and not conformed[label].type.equals(source.type):
+            # the cast added fields or changed types: the model sees the record's own keys (a list
+            # of numbers is handed as MLflow does: a numpy array of the signature's dtype)
             model_sources[label] = source
     _parse_errors(batch, bad, reasons)
     valid_mask = ~bad

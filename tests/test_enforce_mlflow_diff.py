@@ -403,16 +403,21 @@ def schema_and_table(draw: st.DrawFn) -> tuple[Schema, pa.Table]:
     return schema, pa.table(columns)
 
 
-def _python(value: Any, t: pa.DataType) -> Any:
-    """An Arrow value as Python, maps as dicts."""
+def _python(value: Any, t: pa.DataType, in_map: bool = False) -> Any:
+    """An Arrow value as pandas reads it from Parquet: maps as dicts, a list of numbers without
+    nulls as a numpy array of its own dtype (outside maps, whose values stay Python)."""
     if value is None:
         return None
     if pa.types.is_map(t):
-        return {k: _python(v, t.item_type) for k, v in value}
+        return {k: _python(v, t.item_type, True) for k, v in value}
     if pa.types.is_list(t):
-        return [_python(v, t.value_type) for v in value]
+        child = t.value_type
+        numbers = pa.types.is_integer(child) or pa.types.is_floating(child)
+        if numbers and not in_map and None not in value:
+            return np.array(value, dtype=child.to_pandas_dtype())
+        return [_python(v, child, in_map) for v in value]
     if pa.types.is_struct(t):
-        return {f.name: _python(value[f.name], f.type) for f in t}
+        return {f.name: _python(value[f.name], f.type, in_map) for f in t}
     return value
 
 

@@ -425,3 +425,46 @@ def test_a_model_that_calls_sys_exit_is_one_error():
 
     with pytest.raises(sigbatch.errors.JobError, match=r"^the model called sys.exit\(3\) while predicting"):
         score_batch(pa.table({"x": [1.0]}), leaves, sig)
+
+
+def test_lists_of_narrow_numbers_read_from_parquet_score_with_the_signature_inferred_from_them(tmp_path):
+    """list<int32> and list<float32> (in a column, a list of lists, or a struct) are inferred as
+    Array(integer) and Array(float), as MLflow infers them from the frame pandas reads; scoring the
+    same Parquet accepts every row (each list was judged as Python ints and refused), and the model
+    gets MLflow's values: numpy arrays of the signature's dtype for a column's lists."""
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "i": pa.array([[1, 2], [3]], pa.list_(pa.int32())),
+            "f": pa.array([[1.5], []], pa.list_(pa.float32())),
+            "ll": pa.array([[[1]], [[2, 3]]], pa.list_(pa.list_(pa.int32()))),
+            "o": pa.array([{"l": [4]}, {"l": [5, 6]}], pa.struct([("l", pa.list_(pa.int32()))])),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    read = pq.read_table(tmp_path / "t.parquet")
+    schema = sigbatch.infer_schema(read)
+    assert repr(schema) == (
+        "['i': Array(integer) (required), 'f': Array(float) (required), "
+        "'ll': Array(Array(integer)) (required), 'o': {l: Array(integer) (required)} (required)]"
+    )
+    from mlflow.models import infer_signature as mlflow_infer
+
+    assert repr(mlflow_infer(read.to_pandas()).inputs) == repr(schema)
+    seen = {}
+
+    def model(frame):
+        seen.update({c: list(frame[c]) for c in frame.columns})
+        return pd.Series([1.0] * len(frame), name="p")
+
+    result = score_batch(read, model, ModelSignature(schema))
+    assert (result.scored.num_rows, result.quarantine.num_rows) == (2, 0)
+    assert [(v.dtype, v.tolist()) for v in seen["i"]] == [(np.int32, [1, 2]), (np.int32, [3])]
+    assert [(v.dtype, v.tolist()) for v in seen["f"]] == [(np.float32, [1.5]), (np.float32, [])]
+    assert [list(map(list, v)) for v in seen["ll"]] == [[[1]], [[2, 3]]]
+    assert [{k: list(v) for k, v in d.items()} for d in seen["o"]] == [{"l": [4]}, {"l": [5, 6]}]
+    # a list with a null is a float64 array to pandas: refused for integer, as MLflow refuses it
+    gappy = pa.table({"i": pa.array([[1, None]], pa.list_(pa.int32()))})
+    result = score_batch(gappy, model, ModelSignature(Schema([ColSpec(sigbatch.Array("integer"), "i")])))
+    assert result.quarantine.column("_sigbatch_errors").to_pylist()[0][0]["code"] == "UNSAFE_CAST"
