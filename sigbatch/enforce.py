@@ -1048,7 +1048,9 @@ def model_frame(
                 data[key] = pd.Series(col.to_pylist(), dtype=object)
             elif col.null_count and t not in (DataType.float, DataType.double):
                 # integers with missing values: float64 with NaN, as pandas holds them
-                data[key] = pd.Series(np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False)))
+                data[key] = pd.Series(
+                    np.asarray(col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False))
+                )
             else:
                 data[key] = pd.Series(np.asarray(col.to_numpy(zero_copy_only=False)).astype(t.to_numpy()))
         else:

@@ -79,17 +79,20 @@ class Model:
         return self.predict_fn(frame, params)
 
 
-def _accepts_params(fn: Callable[..., Any]) -> bool:
+def _params_passing(fn: Callable[..., Any]) -> str | None:
+    """How ``fn`` takes params: ``positional`` (a second positional parameter), ``keyword`` (a
+    keyword-only ``params`` or ``**kwargs``), or None (it takes none)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
-        return False
+        return None
     params = list(sig.parameters.values())
-    return (
-        "params" in sig.parameters
-        or any(p.kind is p.VAR_KEYWORD for p in params)
-        or len([p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2
-    )
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 2:
+        return "positional"
+    if "params" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in params):
+        return "keyword"
+    return None
 
 
 def from_callable(obj: Any, uri: str = "<callable>", signature: ModelSignature | None = None) -> Model:
@@ -107,10 +110,15 @@ def from_callable(obj: Any, uri: str = "<callable>", signature: ModelSignature |
     if not callable(fn):
         msg = f"model {uri!r} is neither callable nor has a predict() method (got {type(obj).__name__})"
         raise ModelLoadError(msg)
-    if _accepts_params(fn):
+    passing = _params_passing(fn)
+    if passing == "positional":
 
         def call(frame: pd.DataFrame, params: dict[str, Any] | None) -> Any:
             return fn(frame, params)
+    elif passing == "keyword":
+
+        def call(frame: pd.DataFrame, params: dict[str, Any] | None) -> Any:
+            return fn(frame, params=params)
     else:
 
         def call(frame: pd.DataFrame, params: dict[str, Any] | None) -> Any:

@@ -468,3 +468,34 @@ def test_lists_of_narrow_numbers_read_from_parquet_score_with_the_signature_infe
     gappy = pa.table({"i": pa.array([[1, None]], pa.list_(pa.int32()))})
     result = score_batch(gappy, model, ModelSignature(Schema([ColSpec(sigbatch.Array("integer"), "i")])))
     assert result.quarantine.column("_sigbatch_errors").to_pylist()[0][0]["code"] == "UNSAFE_CAST"
+
+
+def test_a_model_taking_params_by_keyword_gets_them():
+    """``def f(df, *, params=None)`` and ``def f(df, **kw)`` get the params by keyword; they were
+    passed positionally, so every row was quarantined as MODEL_ERROR."""
+    sig = ModelSignature(Schema([ColSpec("double", "x")]), params=ParamSchema([ParamSpec("k", "long", 1)]))
+
+    def keyword_only(df, *, params=None):
+        return [params["k"]] * len(df)
+
+    def var_keyword(df, **kw):
+        return [kw["params"]["k"] * 10] * len(df)
+
+    rows = [{"x": 1.0}, {"x": 2.0}]
+    for model, expected in ((keyword_only, [2, 2]), (var_keyword, [20, 20])):
+        result = score_batch(rows, model, sig, params={"k": 2})
+        assert result.quarantine.num_rows == 0
+        assert result.scored.column("prediction").to_pylist() == expected
+
+
+def test_an_optional_long_column_with_a_null_and_a_large_id_reaches_the_model_as_floats():
+    """Integers with a null reach the model as float64 (as pandas holds them, and as MLflow hands
+    them); an id beyond 2**53 rounds as in pandas instead of stopping the batch."""
+    seen = []
+    sig = ModelSignature(Schema([ColSpec("long", "id", required=False)]))
+    result = score_batch(
+        [{"id": None}, {"id": 2**53 + 1}], lambda df: seen.append(df["id"]) or [0] * len(df), sig
+    )
+    assert (result.scored.num_rows, result.quarantine.num_rows) == (2, 0)
+    assert str(seen[0].dtype) == "float64"
+    assert np.isnan(seen[0].iloc[0]) and seen[0].iloc[1] == float(2**53)
