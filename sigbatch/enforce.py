@@ -452,6 +452,16 @@ def _combine(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return col
 
 
+def _unviewed(arr: pa.Array) -> pa.Array:
+    """A text or bytes column in Arrow's view layout as plain text or bytes (the same values; most
+    kernels have no view variant)."""
+    if pa.types.is_string_view(arr.type):
+        return arr.cast(pa.string())
+    if pa.types.is_binary_view(arr.type):
+        return arr.cast(pa.binary())
+    return arr
+
+
 def _from_records(rows: list[Any]) -> _Batch:
     order: list[str] = []
     seen: set[str] = set()
@@ -552,7 +562,7 @@ def _batch_of(data: Any) -> _Batch:
     if isinstance(data, pa.Table):
         return _Batch(
             data.num_rows,
-            {n: _combine(data.column(n)) for n in data.column_names},
+            {n: _unviewed(_combine(data.column(n))) for n in data.column_names},
             {},
             list(data.column_names),
         )

@@ -269,15 +269,20 @@ def _predictions_frame(out: Any, n: int, signature: ModelSignature | None, input
     elif isinstance(out, np.ndarray) and out.ndim == 2 and names and out.shape[1] == len(names):
         frame = pd.DataFrame(out, columns=names)
     else:
-        values = list(out) if isinstance(out, (list, tuple, np.ndarray)) else None
+        values = list(out) if isinstance(out, (list, tuple, np.ndarray)) and np.ndim(out) > 0 else None
         if values is None:
-            msg = f"the model returned {type(out).__name__}; expected a DataFrame, Series, array or list"
+            kind = "a 0-d array" if isinstance(out, np.ndarray) else type(out).__name__
+            msg = f"the model returned {kind}; expected a DataFrame, Series, array or list"
             raise ModelOutputError(msg)
         frame = pd.DataFrame({names[0] if names else "prediction": values})
     if len(frame) != n:
         msg = f"the model returned {len(frame)} rows for {n} input rows"
         raise ModelOutputError(msg)
     frame.columns = [str(c) for c in frame.columns]
+    twice = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if twice:
+        msg = f"the model returned more than one column named {', '.join(map(repr, twice))}"
+        raise ModelOutputError(msg)
     return frame
 
 
@@ -309,6 +314,8 @@ def _predict_isolating(
         except SystemExit as exc:  # not the rows' fault, and not to end the job without a word
             msg = f"the model called sys.exit({exc.code!r}) while predicting; a model returns predictions or raises"
             raise JobError(msg) from None
+        except KeyboardInterrupt:
+            raise
         except Exception as exc:
             if len(rows) == 1:
                 failed[int(rows[0])] = f"{type(exc).__name__}: {exc}"
@@ -316,6 +323,12 @@ def _predict_isolating(
                 mid = len(rows) // 2
                 stack += [rows[mid:], rows[:mid]]
             continue
+        except BaseException as exc:  # GeneratorExit and the like: meant to stop the caller, not a row
+            msg = (
+                f"the model raised {type(exc).__name__}({str(exc)!r}) while predicting, which is not an "
+                "Exception; a model returns predictions or raises an Exception"
+            )
+            raise JobError(msg) from None
         try:
             out = _predictions_frame(answer, len(rows), signature, part.columns)
         except ModelOutputError as exc:

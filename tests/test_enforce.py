@@ -311,3 +311,21 @@ def test_enforcement_leaves_the_callers_records_as_they_were():
     enforce(frame, schema).to_pandas()
     assert records == [{"p": {"o": ["q", None]}}, {"p": {"o": [1, "x"]}}]
     assert frame["p"][0] == {"o": ["q", None]}
+
+
+def test_arrow_view_columns_are_read_as_text_and_bytes():
+    """string_view and binary_view columns (what newer Arrow writers produce) are checked as text
+    and bytes; they stopped enforce with an ArrowNotImplementedError from a take kernel."""
+    table = pa.table(
+        {
+            "a": pa.array(["x", None, "z"], pa.string_view()),
+            "b": pa.array([b"y", b"w", None], pa.binary_view()),
+        }
+    )
+    schema = Schema([ColSpec("string", "a", required=False), ColSpec("binary", "b")])
+    result = enforce(table, schema)
+    assert result.valid_mask.tolist() == [True, True, True]  # a null in a required column: as MLflow
+    assert result.to_pandas()["b"].tolist() == [b"y", b"w", None]
+    strict = enforce(table, schema, profile="strict")
+    assert strict.valid_mask.tolist() == [True, True, False]
+    assert [r.code.value for r in strict.reasons[2]] == ["NULL_REQUIRED"]

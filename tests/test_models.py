@@ -426,6 +426,40 @@ def test_a_model_that_calls_sys_exit_is_one_error():
     with pytest.raises(sigbatch.errors.JobError, match=r"^the model called sys.exit\(3\) while predicting"):
         score_batch(pa.table({"x": [1.0]}), leaves, sig)
 
+    class Stop(BaseException):
+        pass
+
+    def stops(df):
+        raise Stop("halt")
+
+    with pytest.raises(sigbatch.errors.JobError) as info:
+        score_batch(pa.table({"x": [1.0]}), stops, sig)
+    assert str(info.value) == (
+        "the model raised Stop('halt') while predicting, which is not an Exception; "
+        "a model returns predictions or raises an Exception"
+    )
+
+
+def test_a_0d_array_or_duplicate_output_columns_are_output_mismatches():
+    """Outputs that cannot be matched to rows are quarantined as OUTPUT_MISMATCH (they raised
+    TypeError and pyarrow's ValueError)."""
+    sig = ModelSignature(Schema([ColSpec("double", "x")]))
+    cases = [
+        (
+            lambda df: np.array(1.0),
+            "the model returned a 0-d array; expected a DataFrame, Series, array or list",
+        ),
+        (
+            lambda df: pd.DataFrame([[1, 2]] * len(df), columns=["p", "p"]),
+            "the model returned more than one column named 'p'",
+        ),
+    ]
+    for model, message in cases:
+        result = score_batch([{"x": 1.0}, {"x": 2.0}], model, sig)
+        assert result.scored.num_rows == 0
+        reasons = result.quarantine.column("_sigbatch_errors").to_pylist()
+        assert [(r[0]["code"], r[0]["message"]) for r in reasons] == [("OUTPUT_MISMATCH", message)] * 2
+
 
 def test_lists_of_narrow_numbers_read_from_parquet_score_with_the_signature_inferred_from_them(tmp_path):
     """list<int32> and list<float32> (in a column, a list of lists, or a struct) are inferred as
