@@ -318,16 +318,23 @@ def _type_problems(
 
 
 def _as_schema(schema: Schema | ModelSignature) -> Schema:
+    """The input schema rows are checked against; refused when rows cannot be checked against it."""
     if isinstance(schema, ModelSignature):
         if schema.inputs is None:
             msg = "the signature has no input schema to enforce"
             raise SignatureError(msg)
-        return schema.inputs
+        schema = schema.inputs
     if not isinstance(schema, Schema):
         msg = f"expected a Schema or ModelSignature, got {type(schema).__name__}"
         raise SignatureError(msg)
     if schema.is_tensor_spec():
         msg = "row enforcement supports column-based schemas (ColSpec); this schema is made of TensorSpecs"
+        raise SignatureError(msg)
+    names = [spec.name for spec in schema.inputs if spec.name is not None]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        # MLflow reads such a schema, but a row has one value per column name
+        msg = f"the schema has more than one input named {', '.join(map(repr, twice))}; rows cannot be checked against it"
         raise SignatureError(msg)
     return schema
 

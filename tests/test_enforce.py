@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -329,3 +330,28 @@ def test_arrow_view_columns_are_read_as_text_and_bytes():
     strict = enforce(table, schema, profile="strict")
     assert strict.valid_mask.tolist() == [True, True, False]
     assert [r.code.value for r in strict.reasons[2]] == ["NULL_REQUIRED"]
+
+
+def test_schemas_rows_cannot_be_checked_against_are_refused_in_one_line():
+    """A tensor signature (also given as a ModelSignature) and one with two inputs of one name are
+    one SignatureError before any row is read; they were an 'unsupported signature type' from deep
+    inside and a KeyError from pyarrow."""
+    table = pa.table({"a": pa.array([["x"]], pa.list_(pa.string()))})
+    tensor = ModelSignature(Schema([sigbatch.TensorSpec(np.dtype("float64"), (-1, 3))]))
+    twice = ModelSignature(
+        Schema([ColSpec(sigbatch.Array("string"), "a"), ColSpec(sigbatch.Array("string"), "a")])
+    )
+    cases = [
+        (
+            tensor,
+            "row enforcement supports column-based schemas (ColSpec); this schema is made of TensorSpecs",
+        ),
+        (twice, "the schema has more than one input named 'a'; rows cannot be checked against it"),
+    ]
+    for signature, message in cases:
+        for call in (enforce, preflight):
+            with pytest.raises(sigbatch.SignatureError) as info:
+                call(table if call is enforce else table.schema, signature)
+            assert str(info.value) == message
+        with pytest.raises(sigbatch.SignatureError, match="^" + re.escape(message) + "$"):
+            sigbatch.score_batch(table, lambda df: [0] * len(df), signature)
