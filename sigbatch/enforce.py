@@ -876,7 +876,20 @@ def _ints_to_ints(
 
 
 def _lenient_convert(arr: pa.Array, t: DataType) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """Convert values losslessly to ``t``: (converted, type_mismatch mask, unsafe_cast mask)."""
+    """Convert values losslessly to ``t``: (converted, type_mismatch mask, unsafe_cast mask).
+
+    A time pandas cannot hold in nanoseconds (the year 2300) does not convert without loss.
+    """
+    converted, mismatch, unsafe = _lenient_values(arr, t)
+    if t is DataType.datetime and pa.types.is_timestamp(converted.type):
+        outside = _outside_nanoseconds(converted) & ~mismatch & ~unsafe
+        if outside.any():
+            return _null_where(outside, converted), mismatch, unsafe | outside
+    return converted, mismatch, unsafe
+
+
+def _lenient_values(arr: pa.Array, t: DataType) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """:func:`_lenient_convert` before the range of pandas' datetimes is checked."""
     n = len(arr)
     kind = _src_kind(arr.type)
     target = _arrow_scalar(t)
@@ -1214,7 +1227,7 @@ def _scalar_column(
     bad = np.zeros(n, dtype=bool)
     expected = t.name
     rule = scalar_rule(kind, t)
-    if profile == "lenient" and rule == FAIL:
+    if profile == "lenient" and rule in (FAIL, ZERO_ONE):  # ints other than 0 and 1 convert too
         converted, mismatch, unsafe = _lenient_convert(arr, t)
         for code, mask, what in (
             (ReasonCode.TYPE_MISMATCH, mismatch, "does not convert to"),
@@ -1273,6 +1286,21 @@ def _scalar_column(
                     f"Incompatible input types for column {name}. Can not safely convert int64 to {t.to_numpy()}.",
                 )
             )
+    if t is DataType.datetime and kind in ("timestamp", "date") and rule != FAIL:
+        # pandas holds datetimes in nanoseconds: MLflow refuses a time it cannot hold
+        outside = _outside_nanoseconds(arr) & ~nulls & ~bad
+        bad |= outside
+        for i in np.flatnonzero(outside):
+            value = arr[int(i)].as_py()
+            reasons.setdefault(int(i), []).append(
+                Reason(
+                    name,
+                    ReasonCode.TYPE_MISMATCH,
+                    expected,
+                    f"{arr.type} {describe_value(value)}",
+                    f"Out of bounds nanosecond timestamp: {value}",
+                )
+            )
     # Nulls: MLflow refuses them only where pandas must turn an integer column into floats.
     if spec.required and nulls.any():
         int_source = kind in _NUMPY_OF_KIND and _NUMPY_OF_KIND[kind].kind in "iu"
@@ -1303,6 +1331,20 @@ def _scalar_column(
     else:
         conformed = arr
     return bad, conformed
+
+
+# pandas' datetime range (nanoseconds in an int64), in microseconds
+_NS_RANGE_US = (-((2**63) // 1000), (2**63 - 1) // 1000)
+
+
+def _outside_nanoseconds(arr: pa.Array) -> np.ndarray:
+    """Where a timestamp or date column holds a time pandas cannot hold in nanoseconds."""
+    if pa.types.is_timestamp(arr.type) and arr.type.unit == "ns":
+        return np.zeros(len(arr), dtype=bool)
+    micros = pc.cast(pc.cast(arr, pa.timestamp("us"), safe=False), pa.int64())
+    low, high = _NS_RANGE_US
+    inside = pc.and_(pc.greater_equal(micros, low), pc.less_equal(micros, high))
+    return ~np.asarray(pc.fill_null(inside, True))
 
 
 def _one_row_series(value: Any, object_column: bool) -> pd.Series:
@@ -1365,7 +1407,7 @@ def _python_scalars(
             try:
                 conform_series(label, _one_row_series(value, not from_records), t)
                 verdict = (True, None)
-            except (ColumnViolation, ValueError, TypeError) as exc:
+            except (ColumnViolation, ValueError, TypeError, OverflowError) as exc:  # 2**64 as a datetime
                 verdict = (False, exc)
             if key is not None:
                 decided[key] = verdict
@@ -1472,7 +1514,10 @@ def _scalars_to_arrow(values: list[Any], t: DataType, n: int) -> pa.Array:
             try:
                 cleaned.append(pa.scalar(v, type=target).as_py() if v is not None else None)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-                cleaned.append(str(v) if t is DataType.string else None)
+                if t in (DataType.float, DataType.double) and isinstance(v, (int, np.integer)):
+                    cleaned.append(float(v))  # an int beyond 64 bits, which MLflow accepts as a number
+                else:
+                    cleaned.append(str(v) if t is DataType.string else None)
         return pa.array(cleaned, type=target, from_pandas=True)
 
 

@@ -355,3 +355,53 @@ def test_schemas_rows_cannot_be_checked_against_are_refused_in_one_line():
             assert str(info.value) == message
         with pytest.raises(sigbatch.SignatureError, match="^" + re.escape(message) + "$"):
             sigbatch.score_batch(table, lambda df: [0] * len(df), signature)
+
+
+def test_times_pandas_cannot_hold_are_quarantined_from_every_input_kind():
+    """A datetime outside pandas' nanosecond range (the year 2300) is refused as MLflow refuses it
+    in a record, from Arrow, a DataFrame and lenient text too; those rows were accepted and then
+    stopped the batch with OutOfBoundsDatetime."""
+    schema = Schema([ColSpec("datetime", "t")])
+    message = "Out of bounds nanosecond timestamp: 2300-01-01 00:00:00"
+    stamps = pa.array([dt.datetime(2020, 1, 1), dt.datetime(2300, 1, 1)], pa.timestamp("us"))
+    for data in ([{"t": dt.datetime(2020, 1, 1)}, {"t": dt.datetime(2300, 1, 1)}], pa.table({"t": stamps})):
+        result = enforce(data, schema)
+        assert result.valid_mask.tolist() == [True, False]
+        assert [(r.code.value, r.message) for r in result.reasons[1]] == [("TYPE_MISMATCH", message)]
+        assert result.to_pandas()["t"].tolist() == [pd.Timestamp("2020-01-01")]
+    frame = pd.DataFrame({"t": pd.Series(stamps.to_pandas(types_mapper=None)).astype("datetime64[us]")})
+    assert enforce(frame, schema).valid_mask.tolist() == [True, False]
+    lenient = enforce([{"t": "2020-01-01"}, {"t": "2300-01-01"}], schema, profile="lenient")
+    assert lenient.valid_mask.tolist() == [True, False]
+    assert [(r.code.value, r.message) for r in lenient.reasons[1]] == [
+        ("UNSAFE_CAST", "value '2300-01-01' does not convert without loss to datetime")
+    ]
+    assert lenient.to_pandas()["t"].tolist() == [pd.Timestamp("2020-01-01")]
+
+
+def test_integers_beyond_64_bits_in_records():
+    """2**64 as a datetime is refused (it raised OverflowError); as a double, MLflow accepts it and
+    the model gets the number (it got NaN)."""
+    refused = enforce([{"t": 2**64}], Schema([ColSpec("datetime", "t")]))
+    assert [(r.code.value, r.message) for r in refused.reasons[0]] == [
+        ("TYPE_MISMATCH", "Python int too large to convert to C long")
+    ]
+    accepted = enforce([{"x": 2**64}], Schema([ColSpec("double", "x")]))
+    assert accepted.valid_mask.tolist() == [True]
+    assert accepted.to_pandas()["x"].tolist() == [float(2**64)]
+
+
+def test_lenient_converts_integers_to_doubles_from_every_input_kind():
+    """Under lenient, 3 in a double column is converted from records, a DataFrame and Arrow alike
+    (the last two refused it, as MLflow does for ints other than 0 and 1); an int a double cannot
+    hold exactly is UNSAFE_CAST."""
+    schema = Schema([ColSpec("double", "a")])
+    for data in (
+        [{"a": 3}, {"a": 2**53 + 1}],
+        pd.DataFrame({"a": [3, 2**53 + 1]}),
+        pa.table({"a": [3, 2**53 + 1]}),
+    ):
+        result = enforce(data, schema, profile="lenient")
+        assert result.valid_mask.tolist() == [True, False]
+        assert [r.code.value for r in result.reasons[1]] == ["UNSAFE_CAST"]
+        assert result.to_pandas()["a"].tolist() == [3.0]
