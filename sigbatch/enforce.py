@@ -515,16 +515,36 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
         if (
             _src_kind(arr.type) in ("list", "struct", "map")
             and series.dtype == object
-            and _has(arr.type, lambda t: pa.types.is_floating(t) or pa.types.is_struct(t))
-        ):
-            # Arrow turns ints next to floats into floats, and dicts into structs with every key
-            # any of them has (no Map, extra null properties); MLflow judges each value by its own
-            # type and keys, so such columns are checked value by value. Others keep the vectorised path.
+            and _has(arr.type, _may_coerce)
+        ) or (series.dtype == object and _mixed_scalars(series, arr)):
+            # Arrow turns ints next to floats into floats (and into times next to datetimes, text
+            # into bytes next to bytes), and dicts into structs with every key any of them has (no
+            # Map, extra null properties); MLflow judges each value by its own type and keys, so
+            # such columns are checked value by value. Others keep the vectorised path.
             objects[name] = series.tolist()
         else:
             arrow[name] = arr
     labels = dict(zip(order, df.columns, strict=True))
     return _Batch(len(df), arrow, objects, order, labels=labels, frame=df)
+
+
+def _may_coerce(t: pa.DataType) -> bool:
+    """Whether Arrow may have made values of another kind into values of type ``t``, inside a
+    nested column of Python objects."""
+    return (
+        pa.types.is_floating(t) or pa.types.is_struct(t) or pa.types.is_timestamp(t) or pa.types.is_binary(t)
+    )
+
+
+def _mixed_scalars(series: pd.Series, arr: pa.Array) -> bool:
+    """Whether an object column holds scalars of several kinds, which Arrow coerced to one type
+    (5 beside a datetime became a time, True beside 1.5 a 1.0, '1' beside bytes b'1', an aware
+    datetime beside naive ones a shifted naive one): MLflow judges each row by its own value."""
+    if _src_kind(arr.type) in ("list", "struct", "map"):
+        return False
+    if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
+        return True
+    return pa.types.is_timestamp(arr.type) and any(getattr(v, "tzinfo", None) is not None for v in series)
 
 
 def _has(t: pa.DataType, test: Any) -> bool:

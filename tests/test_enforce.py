@@ -405,3 +405,29 @@ def test_lenient_converts_integers_to_doubles_from_every_input_kind():
         assert result.valid_mask.tolist() == [True, False]
         assert [r.code.value for r in result.reasons[1]] == ["UNSAFE_CAST"]
         assert result.to_pandas()["a"].tolist() == [3.0]
+
+
+def test_object_columns_of_mixed_kinds_are_judged_value_by_value():
+    """A DataFrame object column whose values are of several kinds is judged row by row as MLflow
+    judges each row alone; Arrow had coerced them to one type (5 became a time, True 1.0, an aware
+    datetime a shifted naive one, '1' b'1'), or refused the whole batch."""
+    aware = dt.datetime(2021, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    cases = [
+        ("datetime", [dt.datetime(2020, 1, 1), 5], [True, False], [pd.Timestamp("2020-01-01")]),
+        ("double", [1.5, True], [True, False], [1.5]),
+        ("long", [1, 2.5], [True, False], [1]),
+        ("boolean", [-3, np.True_], [False, True], [True]),
+        ("datetime", [pd.Timestamp("2021-01-01"), aware], [True, False], [pd.Timestamp("2021-01-01")]),
+        (sigbatch.AnyType(), [b"ab", "1"], [True, True], [b"ab", "1"]),
+        (
+            sigbatch.Array(sigbatch.AnyType()),
+            [[], [dt.datetime(2020, 1, 2), 1.5]],
+            [True, True],
+            [[], [dt.datetime(2020, 1, 2), 1.5]],
+        ),
+    ]
+    for t, values, valid, seen in cases:
+        result = enforce(pd.DataFrame({"a": pd.Series(values, dtype=object)}), Schema([ColSpec(t, "a")]))
+        assert result.valid_mask.tolist() == valid, (t, values)
+        got = [list(v) if isinstance(v, (list, np.ndarray)) else v for v in result.to_pandas()["a"]]
+        assert got == seen, (t, values)
