@@ -436,6 +436,13 @@ def _score(
         msg = f"model {resolved.uri!r} has no input signature; pass signature=..."
         raise SignatureError(msg)
     params = enforce_params(params, sig.params)
+    if keep_columns is not None and (
+        not isinstance(keep_columns, (list, tuple)) or not all(isinstance(c, str) for c in keep_columns)
+    ):
+        msg = (
+            f"keep_columns must be a list of column names, got {type(keep_columns).__name__} {keep_columns!r}"
+        )
+        raise ConfigError(msg)
     result = enforce(data, sig, profile=profile, on_schema_mismatch=on_schema_mismatch)  # type: ignore[arg-type]
     if keep_columns is not None and result.input_columns is not None:
         unknown = [c for c in keep_columns if c not in result.input_columns]
