@@ -17,7 +17,7 @@ from sigbatch.config import SourceConfig, load_score_config
 from sigbatch.dask import run_scoring
 from sigbatch.dask.io import CORRUPT_COLUMN, Source, read_piece_table, read_source
 from sigbatch.errors import ConfigError
-from tests.jobs import job_config
+from tests.jobs import IDENTITY, job_config
 
 pytestmark = pytest.mark.dask
 
@@ -414,6 +414,39 @@ def test_damaged_files_are_one_error_naming_them(tmp_path):
         config = job_config(tmp_path, tmp_path / lake, fmt, sig, "progress=false", output=f"out-{lake}")
         with pytest.raises(ConfigError, match=rf"a\.{'json.gz' if lake == 'gz' else 'parquet'}: {says}"):
             run_scoring(config)
+
+
+def test_files_whose_footer_cannot_be_read_are_one_error_naming_them(tmp_path, capsys):
+    """A file that is not Parquet, a Parquet file cut short and a file that is not ORC stop the job
+    while it plans, with one line naming the file and exit status 2, and nothing written."""
+    from sigbatch.cli import main
+
+    sig = ModelSignature(Schema([ColSpec("long", "x")]), Schema([ColSpec("long", "x")]))
+    for lake in ("text", "short", "orc"):
+        (tmp_path / lake).mkdir()
+    (tmp_path / "text" / "x.parquet").write_text("not parquet\n")
+    pq.write_table(pa.table({"x": list(range(100))}), tmp_path / "whole.parquet")
+    (tmp_path / "short" / "x.parquet").write_bytes((tmp_path / "whole.parquet").read_bytes()[:500])
+    (tmp_path / "orc" / "x.orc").write_text("not orc\n")
+    no_magic = (
+        "Parquet magic bytes not found in footer. Either the file is corrupted or this is not a parquet file."
+    )
+    for lake, fmt, says in (
+        ("text", "parquet", f"cannot read it as parquet: {no_magic}"),
+        ("short", "parquet", f"cannot read it as parquet: {no_magic}"),
+        ("orc", "orc", "cannot read it as orc: Not an ORC file"),
+    ):
+        config = job_config(tmp_path, tmp_path / lake, fmt, sig, output=f"out-{lake}")
+        with pytest.raises(ConfigError) as err:
+            run_scoring(config)
+        assert str(err.value) == f"{tmp_path / lake / ('x.' + fmt)}: {says}"
+        assert not (tmp_path / f"out-{lake}").exists()
+    args = ["score", "--set", f"source.path={tmp_path / 'text'}", "--set", f"output.path={tmp_path / 'cli'}"]
+    args += ["--set", f"model={IDENTITY}", "--set", f"signature={tmp_path / 'signature.json'}"]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        f"sigbatch score: error: {tmp_path / 'text' / 'x.parquet'}: cannot read it as parquet: {no_magic}\n"
+    )
 
 
 def test_a_piece_of_null_lines_only_counts_its_rows(tmp_path):

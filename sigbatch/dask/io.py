@@ -40,13 +40,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
 import threading
 from codecs import BOM_UTF8
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,8 +203,9 @@ def read_source(
             :func:`sigbatch.manifest.check_source_columns`).
 
     Raises:
-        ConfigError: no such path, no files, unknown reader options, or files whose schemas
-            cannot be unified.
+        ConfigError: no such path, no files, unknown reader options, a Parquet or ORC file whose
+            footer cannot be read (not such a file, or cut short), or files whose schemas cannot
+            be unified.
     """
     if source.path is None:
         msg = f"source.table {source.table!r}: reading tables needs the Spark engine; set source.path instead"
@@ -332,8 +334,9 @@ def _parquet_pieces(files: list[str], blocksize: int) -> tuple[list[Piece], list
 
     pieces, schemas = [], []
     for path in files:
-        meta = pq.ParquetFile(path).metadata
-        schemas.append(meta.schema.to_arrow_schema())
+        with _footer_errors(path, "parquet"):
+            meta = pq.ParquetFile(path).metadata
+            schemas.append(meta.schema.to_arrow_schema())
         sizes = [
             (meta.row_group(i).num_rows, meta.row_group(i).total_byte_size)
             for i in range(meta.num_row_groups)
@@ -347,10 +350,21 @@ def _orc_pieces(files: list[str]) -> tuple[list[Piece], list[pa.Schema]]:
 
     pieces, schemas = [], []
     for path in files:
-        f = orc.ORCFile(path)
-        schemas.append(f.schema)
-        pieces.append(Piece(path, "orc", f.nrows))  # one partition per file
+        with _footer_errors(path, "orc"):
+            f = orc.ORCFile(path)
+            schemas.append(f.schema)
+            pieces.append(Piece(path, "orc", f.nrows))  # one partition per file
     return pieces, schemas
+
+
+@contextlib.contextmanager
+def _footer_errors(path: str, fmt: str) -> Iterator[None]:
+    """A file whose footer cannot be read (not ``fmt``, cut short) as a ConfigError naming it."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"{path}: cannot read it as {fmt}: {exc}"
+        raise ConfigError(msg) from None
 
 
 def _group_pieces(path: str, fmt: str, sizes: list[tuple[int, int]], blocksize: int) -> list[Piece]:
