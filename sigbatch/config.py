@@ -3,7 +3,8 @@
 Every key is declared once in :data:`SCORE_KEYS` with its type, default and allowed values; a file
 or a ``--set key=value`` override with an unknown key, a wrong type or a missing required value
 fails with a :class:`~sigbatch.errors.ConfigError` that names the key (and suggests the closest
-known key for a typo).
+known key for a typo). A path, table or model key given as an empty text is refused: an empty
+path would mean the working directory.
 
 Example:
     >>> cfg = load_score_config(None, ["source.table=events", "model=python:m:f", "output.path=out/"])
@@ -77,6 +78,17 @@ SCORE_KEYS: dict[str, _Key] = {
     "dask.workers": _Key((int, type(None)), None, help="worker count for the processes scheduler", minimum=1),
     "dask.blocksize": _Key((str, type(None)), None, help="partition size when reading text sources"),
     "progress": _Key((bool,), True, help="a progress bar when the output is a terminal"),
+}
+
+
+#: Keys naming a path, a table or a model, and what to give instead of an empty text (an empty
+#: path is the working directory: a job would read, or write into, whatever is there).
+_NOT_EMPTY = {
+    "source.path": "give the file or directory of the data to score",
+    "source.table": "give a table name, or leave it out and set source.path",
+    "model": "give an MLflow URI, a model directory or python:module:attr",
+    "signature": "give a signature file, or leave it out to enforce the model's own",
+    "output.path": "give the directory for scored/, quarantine/ and the manifest",
 }
 
 
@@ -198,6 +210,9 @@ def _check(origin: str, values: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(msg)
         if spec.choices is not None and value not in spec.choices:
             msg = f"{origin}: key '{key}' must be one of {list(spec.choices)}, got {value!r}"
+            raise ConfigError(msg)
+        if value == "" and key in _NOT_EMPTY:
+            msg = f"{origin}: key '{key}' is empty; {_NOT_EMPTY[key]}"
             raise ConfigError(msg)
         if spec.minimum is not None and value is not None and value < spec.minimum:
             msg = f"{origin}: key '{key}' must be at least {spec.minimum}, got {value!r}"

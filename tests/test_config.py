@@ -105,6 +105,30 @@ def test_config_errors_name_what_set_the_key(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("source.path", "give the file or directory of the data to score"),
+        ("source.table", "give a table name, or leave it out and set source.path"),
+        ("model", "give an MLflow URI, a model directory or python:module:attr"),
+        ("signature", "give a signature file, or leave it out to enforce the model's own"),
+        ("output.path", "give the directory for scored/, quarantine/ and the manifest"),
+    ],
+)
+def test_empty_paths_are_refused_naming_the_key(tmp_path, key, hint):
+    """An empty path, table or model, in the file or with --set, names the key: an empty path was
+    read as the working directory (a job read, or wrote into, everything there)."""
+    base = [f"source.path={tmp_path}", "model=python:m:f", "output.path=out"]
+    with pytest.raises(ConfigError) as err:
+        load_score_config(None, [*base, f'{key}=""'])
+    assert str(err.value) == f"--set: key '{key}' is empty; {hint}"
+    section, _, name = key.rpartition(".")
+    path = _write(tmp_path, f"{section}:\n  {name}: ''\n" if section else f"{name}: ''\n")
+    with pytest.raises(ConfigError) as err:
+        load_score_config(path, base)
+    assert str(err.value) == f"{path}: key '{key}' is empty; {hint}"
+
+
 def test_config_missing_required_key(tmp_path):
     """A config without a model says which key is missing and what it is for."""
     path = _write(tmp_path, f"source:\n  path: {tmp_path}\noutput:\n  path: out\n")

@@ -128,7 +128,7 @@ def test_config_checks_scheduler_and_output_paths_before_inferring(lake, tmp_pat
         return str(info.value)
 
     assert error(**{"dask.scheduler": "bogus"}) == (
-        "command line: key 'dask.scheduler' must be one of ['threads', 'threading', 'processes', "
+        "<command line>: key 'dask.scheduler' must be one of ['threads', 'threading', 'processes', "
         "'multiprocessing', 'synchronous', 'sync', 'single-threaded'], got 'bogus'"
     )
     assert load_infer_config(
@@ -175,6 +175,32 @@ def test_config_checks_scheduler_and_output_paths_before_inferring(lake, tmp_pat
     assert capsys.readouterr().err == (
         "sigbatch infer: error: <command line>: key 'output' is empty; give a file path for the "
         "signature JSON, or leave it out\n"
+    )
+
+
+def test_an_empty_source_is_refused_naming_the_key_and_where_it_came_from(lake, tmp_path, capsys):
+    """`sigbatch infer ""`, source.path: "" in --config and --set source.path="" are refused: an
+    empty path was read as the working directory. An error names what set the key, not the file."""
+    empty = "key 'source.path' is empty; give a file or directory of Parquet, JSON lines or CSV files"
+    assert main(["infer", ""]) == 2
+    assert capsys.readouterr().err == f"sigbatch infer: error: <command line>: {empty}\n"
+    conf = tmp_path / "infer.yaml"
+    conf.write_text("source:\n  path: ''\nengine: local\n")
+    assert main(["infer", "--config", str(conf)]) == 2
+    assert capsys.readouterr().err == f"sigbatch infer: error: {conf}: {empty}\n"
+    assert main(["infer", "--config", str(conf), "--set", "source.path=''"]) == 2
+    assert capsys.readouterr().err == f"sigbatch infer: error: --set: {empty}\n"
+    assert main(["infer", "--config", str(conf), ""]) == 2
+    assert capsys.readouterr().err == f"sigbatch infer: error: <command line>: {empty}\n"
+    assert main(["infer", str(lake), "--config", str(conf), "--output", ""]) == 2
+    assert capsys.readouterr().err == (
+        "sigbatch infer: error: <command line>: key 'output' is empty; give a file path for the "
+        "signature JSON, or leave it out\n"
+    )
+    assert main(["infer", str(lake), "--config", str(conf), "--set", "sample.fraction=2"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "sigbatch infer: error: --set: key 'sample.fraction' must be in (0, 1], got 2\n"
     )
 
 

@@ -114,15 +114,25 @@ def load_infer_config(
 
     Raises:
         ConfigError: The file is unreadable, a key unknown, a value of the wrong type or range, a
-            required key missing, or the source path absent.
+            required key missing, a path empty, or the source path absent.
     """
     values: dict[str, Any] = {}
+    set_by: dict[str, str] = {}  # what gave each key its value: the file, --set or the command line
+
+    def add(label: str, found: Mapping[str, Any]) -> None:
+        values.update(_check(label, found))
+        set_by.update(dict.fromkeys(found, label))
+
     origin = "<command line>"
     if path is not None:
         origin, doc = read_config_file(path)
-        values.update(_check(origin, flatten_keys(doc, INFER_KEYS)))
-    values.update(_check("--set", parse_overrides(overrides)))
-    values.update(_check("command line", dict(flags or {})))
+        add(origin, flatten_keys(doc, INFER_KEYS))
+    add("--set", parse_overrides(overrides))
+    add("<command line>", dict(flags or {}))
+
+    def where(key: str) -> str:
+        return set_by.get(key, origin)
+
     for key, (_, default, _, help_text) in INFER_KEYS.items():
         if key not in values:
             if default is ...:
@@ -131,16 +141,19 @@ def load_infer_config(
             values[key] = default
     fraction = values["sample.fraction"]
     if fraction is not None and not (0 < fraction <= 1):
-        msg = f"{origin}: key 'sample.fraction' must be in (0, 1], got {fraction!r}"
+        msg = f"{where('sample.fraction')}: key 'sample.fraction' must be in (0, 1], got {fraction!r}"
         raise ConfigError(msg)
     for key in ("sample.max_partitions", "sample.rows_per_partition"):
         if values[key] is not None and values[key] < 1:
-            msg = f"{origin}: key '{key}' must be at least 1, got {values[key]!r}"
+            msg = f"{where(key)}: key '{key}' must be at least 1, got {values[key]!r}"
             raise ConfigError(msg)
     source = str(values["source.path"])
+    if not source:  # Path("") is the working directory
+        msg = f"{where('source.path')}: key 'source.path' is empty; give {INFER_KEYS['source.path'][3]}"
+        raise ConfigError(msg)
     if is_uri(source) and not source.startswith("file:"):
         msg = (
-            f"{origin}: key 'source.path': {source} is a {source.split(':', 1)[0]}:// URI; sigbatch infer "
+            f"{where('source.path')}: key 'source.path': {source} is a {source.split(':', 1)[0]}:// URI; sigbatch infer "
             "reads the lake's files as paths that the driver (and, with --engine spark, every executor) "
             "can open: a local disk or a shared mount. For a lake on HDFS or S3, read it with Spark and "
             "call sigbatch.spark.infer_schema(spark.read.format(...).load(path)) (see docs/spark.md)"
@@ -149,12 +162,12 @@ def load_infer_config(
     if source.startswith("file:"):
         values["source.path"] = source = unquote(urlparse(source).path)
     if not Path(source).exists():
-        msg = f"{origin}: key 'source.path': {values['source.path']} does not exist"
+        msg = f"{where('source.path')}: key 'source.path': {source} does not exist"
         raise ConfigError(msg)
     if values["output"] is not None:
-        _check_output(origin, values["output"])
+        _check_output(where("output"), values["output"])
     if values["set_on"] is not None:
-        _check_set_on(origin, values["set_on"])
+        _check_set_on(where("set_on"), values["set_on"])
     return InferConfig(
         source=values["source.path"],
         format=values["source.format"],
