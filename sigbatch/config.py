@@ -272,8 +272,7 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
         msg = f"{origin}: set 'source.path' (a file or directory) or 'source.table' (a table name)"
         raise ConfigError(msg)
     if values["source.path"] is not None and values["source.table"] is not None:
-        msg = f"{origin}: set only one of 'source.path' and 'source.table'"
-        raise ConfigError(msg)
+        raise _both_sources(where("source.path"), where("source.table"))
     if (
         values["source.path"] is not None
         and "://" not in values["source.path"]
@@ -309,6 +308,17 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
         progress=values["progress"],
         origin=origin,
         max_quarantine_rate=values["max_quarantine_rate"],
+    )
+
+
+def _both_sources(path_from: str, table_from: str) -> ConfigError:
+    """The error for a source given both as a path and as a table, naming what set each."""
+    if path_from == table_from:
+        return ConfigError(f"{path_from}: set only one of 'source.path' and 'source.table'")
+    in_file, file = ("source.path", path_from) if table_from == "--set" else ("source.table", table_from)
+    return ConfigError(
+        f"set only one of 'source.path' (from {path_from}) and 'source.table' (from {table_from}); "
+        f"--set {in_file}=null clears the one in {file}"
     )
 
 

@@ -129,6 +129,33 @@ def test_empty_paths_are_refused_naming_the_key(tmp_path, key, hint):
     assert str(err.value) == f"{path}: key '{key}' is empty; {hint}"
 
 
+def test_source_path_and_table_name_what_set_each(tmp_path):
+    """A path in the file and a table from --set (or the other way round) are blamed on both, with
+    the way to clear the file's; both in one place blame that place alone."""
+    path = _write(tmp_path, f"source:\n  path: {tmp_path}\nmodel: python:m:f\noutput:\n  path: out\n")
+    with pytest.raises(ConfigError) as err:
+        load_score_config(path, ["source.table=t"])
+    assert str(err.value) == (
+        f"set only one of 'source.path' (from {path}) and 'source.table' (from --set); "
+        f"--set source.path=null clears the one in {path}"
+    )
+    assert load_score_config(path, ["source.table=t", "source.path=null"]).source.table == "t"
+    table = _write(tmp_path, "source:\n  table: t\nmodel: python:m:f\noutput:\n  path: out\n")
+    with pytest.raises(ConfigError) as err:
+        load_score_config(table, [f"source.path={tmp_path}"])
+    assert str(err.value) == (
+        f"set only one of 'source.path' (from --set) and 'source.table' (from {table}); "
+        f"--set source.table=null clears the one in {table}"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_score_config(path, [f"source.path={tmp_path}", "source.table=t"])
+    assert str(err.value) == "--set: set only one of 'source.path' and 'source.table'"
+    both = _write(tmp_path, f"source:\n  path: {tmp_path}\n  table: t\nmodel: m\noutput:\n  path: o\n")
+    with pytest.raises(ConfigError) as err:
+        load_score_config(both)
+    assert str(err.value) == f"{both}: set only one of 'source.path' and 'source.table'"
+
+
 def test_config_missing_required_key(tmp_path):
     """A config without a model says which key is missing and what it is for."""
     path = _write(tmp_path, f"source:\n  path: {tmp_path}\noutput:\n  path: out\n")
