@@ -20,10 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import yaml
 
 from sigbatch.errors import ConfigError, read_utf8, yaml_problem
+from sigbatch.manifest import is_uri
 
 __all__ = [
     "SCORE_KEYS",
@@ -31,6 +33,7 @@ __all__ = [
     "SourceConfig",
     "flatten_keys",
     "load_score_config",
+    "local_path",
     "parse_overrides",
     "read_config_file",
 ]
@@ -249,6 +252,25 @@ def _check_size(origin: str, key: str, value: str) -> None:
         raise ConfigError(msg)
 
 
+def local_path(path: str) -> str | None:
+    """The local path a job's path names: the path itself, or the path of a ``file:`` URI.
+
+    None for a URI of another scheme (``hdfs://``, ``s3a://``) or a ``file:`` URI of another host.
+
+    Example:
+        >>> local_path("file:///data/my%20lake"), local_path("file:/data/lake"), local_path("lake/")
+        ('/data/my lake', '/data/lake', 'lake/')
+        >>> local_path("s3a://bucket/lake") is None, local_path("file://nas/lake") is None
+        (True, True)
+    """
+    if not is_uri(path):
+        return path
+    uri = urlparse(path)
+    if uri.scheme.lower() != "file" or uri.netloc not in ("", "localhost"):
+        return None
+    return unquote(uri.path)
+
+
 def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] | None = None) -> ScoreConfig:
     """Read and validate a scoring config file, then apply ``key=value`` overrides."""
     values: dict[str, Any] = {}
@@ -273,11 +295,8 @@ def load_score_config(path: str | os.PathLike[str] | None, overrides: list[str] 
         raise ConfigError(msg)
     if values["source.path"] is not None and values["source.table"] is not None:
         raise _both_sources(where("source.path"), where("source.table"))
-    if (
-        values["source.path"] is not None
-        and "://" not in values["source.path"]
-        and not Path(values["source.path"]).exists()
-    ):
+    local = None if values["source.path"] is None else local_path(values["source.path"])
+    if local is not None and not Path(local).exists():
         msg = f"{where('source.path')}: key 'source.path': {values['source.path']} does not exist"
         raise ConfigError(msg)
     if values["signature"] is not None and not Path(values["signature"]).exists():

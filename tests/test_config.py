@@ -156,6 +156,20 @@ def test_source_path_and_table_name_what_set_each(tmp_path):
     assert str(err.value) == f"{both}: set only one of 'source.path' and 'source.table'"
 
 
+def test_file_uri_source_paths_are_checked_as_local_paths(tmp_path):
+    """A file: URI source (file:///abs or file:/abs) must exist, as a plain path must; other URIs are
+    left to the engine."""
+    base = ["model=python:m:f", "output.path=out"]
+    for uri in (tmp_path.as_uri(), f"file:{tmp_path}", f"file://localhost{tmp_path}"):
+        assert load_score_config(None, [*base, f"source.path={uri}"]).source.path == uri
+    with pytest.raises(ConfigError) as err:
+        load_score_config(None, [*base, f"source.path=file:{tmp_path / 'nope'}"])
+    assert str(err.value) == f"--set: key 'source.path': file:{tmp_path / 'nope'} does not exist"
+    assert (
+        load_score_config(None, [*base, "source.path=s3a://bucket/lake"]).source.path == "s3a://bucket/lake"
+    )
+
+
 def test_config_missing_required_key(tmp_path):
     """A config without a model says which key is missing and what it is for."""
     path = _write(tmp_path, f"source:\n  path: {tmp_path}\noutput:\n  path: out\n")

@@ -310,6 +310,39 @@ def test_output_modes_and_fail_fast(tmp_path):
     assert not Path("s3a:").exists()
 
 
+def test_file_uris_are_local_source_and_output_paths(tmp_path):
+    """A file: URI (file:///abs, percent-encoded, or file:/abs) names a local source and output, as
+    `sigbatch infer` reads it; the job wrote nothing and called the source "not local"."""
+    lake = _write_seed_lake(tmp_path, "parquet")
+    run_scoring(_config(lake, tmp_path / "plain", "parquet"))
+    expected = {
+        name: pq.read_table(tmp_path / "plain" / name).sort_by("id") for name in ("scored", "quarantine")
+    }
+    for out, source, output in (
+        (tmp_path / "out 1", lake.as_uri(), (tmp_path / "out 1").as_uri()),
+        (tmp_path / "out2", f"file:{lake}", f"file:{tmp_path / 'out2'}"),
+    ):
+        manifest = run_scoring(
+            _config(lake, out, "parquet", f"source.path={source}", f"output.path={output}")
+        )
+        assert (manifest.counts.rows_in, manifest.counts.rows_quarantined) == (30, 18)
+        assert manifest.config["source.path"] == source and manifest.config["output.path"] == output
+        for name, table in expected.items():
+            assert pq.read_table(out / name).sort_by("id").equals(table)  # _sigbatch_file: the plain path
+    with pytest.raises(ConfigError) as err:
+        run_scoring(_config(lake, tmp_path / "out3", "parquet", "output.path=file://nas/out"))
+    assert str(err.value) == (
+        "output.path 'file://nas/out': the Dask engine writes to a local directory (or a mounted one); "
+        "use the Spark engine for hdfs://, s3a:// and other filesystem URIs"
+    )
+    with pytest.raises(ConfigError) as err:
+        run_scoring(_config(lake, tmp_path / "out4", "parquet", "source.path=file://nas/lake"))
+    assert str(err.value) == (
+        "source.path 'file://nas/lake': the Dask engine reads local paths only; copy the data locally "
+        "or use the Spark engine"
+    )
+
+
 def test_failed_overwrite_keeps_the_earlier_outputs(tmp_path, monkeypatch):
     """An overwrite run that fails (here: interrupted while writing) leaves the earlier run's
     outputs and manifest as they were, and no staging directory."""

@@ -60,7 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sigbatch.arrow import nesting
-from sigbatch.config import SourceConfig
+from sigbatch.config import SourceConfig, local_path
 from sigbatch.errors import ConfigError
 from sigbatch.infer.partial import MAX_NESTING
 from sigbatch.json_text import (
@@ -151,16 +151,17 @@ def list_files(path: str | os.PathLike[str], fmt: str) -> list[str]:
 
     Hidden and underscore-prefixed names (``_SUCCESS``, ``.crc``, ``_sigbatch_manifest.json``)
     are skipped, as Spark and Dask skip them; in a directory, only files with the format's
-    usual suffixes count.
+    usual suffixes count. A ``file:`` URI names its local path (``file:///data/lake``).
     """
     text = str(path)
-    if "://" in text:
+    local = local_path(text)
+    if local is None:
         msg = (
             f"source.path {text!r}: the Dask engine reads local paths only; copy the data locally "
             "or use the Spark engine"
         )
         raise ConfigError(msg)
-    p = Path(text).resolve()  # absolute: _sigbatch_file must name the file from anywhere
+    p = Path(local).resolve()  # absolute: _sigbatch_file must name the file from anywhere
     if p.is_file():
         return [str(p)]
     if not p.is_dir():

@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sigbatch.arrow import to_arrow
-from sigbatch.config import ScoreConfig
+from sigbatch.config import ScoreConfig, local_path
 from sigbatch.dask.io import FILE_COLUMN, OFFSET_COLUMN, Source, read_piece_table, read_source, write_table
 from sigbatch.dask.types import to_pandas
 from sigbatch.enforce import Profile, preflight
@@ -54,7 +54,6 @@ from sigbatch.manifest import (
     Stopwatch,
     check_source_columns,
     finish_job,
-    is_uri,
     prepare_output,
     replace_outputs,
     staging_dir,
@@ -479,7 +478,8 @@ def run_scoring(config: ScoreConfig) -> Manifest:
 
     The scheduler is ``dask.scheduler``: ``threads`` (default, in-process), ``processes``
     (``dask.workers`` local processes), ``synchronous``, or the address of a ``dask.distributed``
-    scheduler (``tcp://host:8786``).
+    scheduler (``tcp://host:8786``). ``source.path`` and ``output.path`` are local paths (a mounted
+    directory counts); a ``file:`` URI names one.
 
     Example:
         from sigbatch.config import load_score_config
@@ -487,7 +487,8 @@ def run_scoring(config: ScoreConfig) -> Manifest:
         run_scoring(cfg).counts.rows_in
         # -> 20000
     """
-    if is_uri(config.output):
+    output = local_path(config.output)  # a file: URI names a local directory
+    if output is None:
         msg = (
             f"output.path {config.output!r}: the Dask engine writes to a local directory (or a mounted "
             "one); use the Spark engine for hdfs://, s3a:// and other filesystem URIs"
@@ -516,7 +517,7 @@ def run_scoring(config: ScoreConfig) -> Manifest:
             _kept_columns(config, source.schema.names),
         )
         lap("read_and_preflight")
-        out = prepare_output(config.output, config.mode)
+        out = prepare_output(output, config.mode)
         staging = staging_dir(out)
         try:
             writes = _job_tasks(

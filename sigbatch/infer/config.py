@@ -19,13 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote, urlparse
 
-from sigbatch.config import flatten_keys, parse_overrides, read_config_file, unknown_key
+from sigbatch.config import flatten_keys, local_path, parse_overrides, read_config_file, unknown_key
 from sigbatch.errors import ConfigError, DependencyError, SigbatchError
 from sigbatch.infer.finalize import POLICIES, InferenceResult, json_target_problem
 from sigbatch.infer.lake import FORMATS, infer_files
-from sigbatch.manifest import is_uri
 from sigbatch.progress import progress_line
 
 __all__ = ["DASK_SCHEDULERS", "ENGINES", "INFER_KEYS", "InferConfig", "load_infer_config", "run_infer"]
@@ -151,7 +149,8 @@ def load_infer_config(
     if not source:  # Path("") is the working directory
         msg = f"{where('source.path')}: key 'source.path' is empty; give {INFER_KEYS['source.path'][3]}"
         raise ConfigError(msg)
-    if is_uri(source) and not source.startswith("file:"):
+    local = local_path(source)
+    if local is None:
         msg = (
             f"{where('source.path')}: key 'source.path': {source} is a {source.split(':', 1)[0]}:// URI; sigbatch infer "
             "reads the lake's files as paths that the driver (and, with --engine spark, every executor) "
@@ -159,10 +158,9 @@ def load_infer_config(
             "call sigbatch.spark.infer_schema(spark.read.format(...).load(path)) (see docs/spark.md)"
         )
         raise ConfigError(msg)
-    if source.startswith("file:"):
-        values["source.path"] = source = unquote(urlparse(source).path)
-    if not Path(source).exists():
-        msg = f"{where('source.path')}: key 'source.path': {source} does not exist"
+    values["source.path"] = local
+    if not Path(local).exists():
+        msg = f"{where('source.path')}: key 'source.path': {local} does not exist"
         raise ConfigError(msg)
     if values["output"] is not None:
         _check_output(where("output"), values["output"])
