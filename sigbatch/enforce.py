@@ -61,6 +61,10 @@ _MISSING = object()
 
 OK, FAIL, ZERO_ONE, PER_VALUE = "ok", "fail", "zero_one", "per_value"
 
+# Parts of preflight messages that speak of a source: the output check words them for a model's output.
+ABSENT = "is absent from the source"
+LENIENT_HINT = "; it could with profile 'lenient'"
+
 
 def _src_kind(t: pa.DataType) -> str:
     """The numpy-ish kind of an Arrow type, as pandas would hold the column."""
@@ -267,7 +271,7 @@ def _type_problems(
             return []
         msg = f"type {src} can not be safely converted to {t.name}"
         if lenient:
-            msg += "; it could with profile 'lenient'"
+            msg += LENIENT_HINT
         return [ColumnProblem(name, _fail_code(kind, t), expected, str(src), msg)]
     if isinstance(t, Array):
         if kind != "list":
@@ -397,7 +401,7 @@ def _preflight(
         if column is None:
             if spec.required:
                 missing.append(label)
-                msg = f"required column '{label}' is absent from the source"
+                msg = f"required column '{label}' {ABSENT}"
                 hint = _close_match(label, names)
                 if hint == label and labels:
                     # the same text, another label: the DataFrame's label 0 is not the name '0'

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sigbatch.enforce import Profile, enforce
+from sigbatch.enforce import ABSENT, LENIENT_HINT, Profile, enforce
 from sigbatch.errors import (
     ConfigError,
     DependencyError,
@@ -490,7 +490,11 @@ def _score(
         for local, rs in check.reasons.items():
             output_reasons[int(rows_scored[local])] = [
                 Reason(
-                    r.path, ReasonCode.OUTPUT_MISMATCH, r.expected, r.actual, f"{r.code.value}: {r.message}"
+                    r.path,
+                    ReasonCode.OUTPUT_MISMATCH,
+                    r.expected,
+                    r.actual,
+                    f"{r.code.value}: {_of_output(r.message)}",
                 )
                 for r in rs
             ]
@@ -532,6 +536,11 @@ def _score(
 
 
 # --- the engines' view: one Arrow stream holding both outputs -------------------------------
+
+
+def _of_output(message: str) -> str:
+    """An input check's message about a model's output (no profile converts outputs)."""
+    return message.replace(ABSENT, "is absent from the model's output").removesuffix(LENIENT_HINT)
 
 
 def output_schema(signature: ModelSignature) -> Schema:

@@ -536,3 +536,24 @@ def test_an_optional_long_column_with_a_null_and_a_large_id_reaches_the_model_as
     assert (result.scored.num_rows, result.quarantine.num_rows) == (2, 0)
     assert str(seen[0].dtype) == "float64"
     assert np.isnan(seen[0].iloc[0]) and seen[0].iloc[1] == float(2**53)
+
+
+def test_output_mismatch_messages_speak_of_the_models_output():
+    """A declared output the model does not return is absent from its output (not 'from the
+    source'), and no profile is suggested for an output (none converts outputs)."""
+    sig = ModelSignature(
+        Schema([ColSpec("double", "x")]), Schema([ColSpec("double", "score"), ColSpec("double", "other")])
+    )
+    models = [
+        (
+            lambda d: pd.DataFrame({"score": [1.0] * len(d)}),
+            "MISSING_REQUIRED: required column 'other' is absent from the model's output",
+        ),
+        (
+            lambda d: pd.DataFrame({"score": ["x"] * len(d), "other": [1.0] * len(d)}),
+            "TYPE_MISMATCH: type large_string can not be safely converted to double",
+        ),
+    ]
+    for model, message in models:
+        reasons = score_batch([{"x": 1.0}], model, sig).quarantine.column("_sigbatch_errors").to_pylist()
+        assert [(r["code"], r["message"]) for r in reasons[0]] == [("OUTPUT_MISMATCH", message)]
