@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from sigbatch.errors import ConfigError
 from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR, REPLAY_QUARANTINE_DIR, REPLAYED_DIR, SCORED_DIR
-from sigbatch.quarantine import ERRORS_COLUMN, IDENTITY_COLUMNS, ROW_COLUMN, STAGE_COLUMN
+from sigbatch.quarantine import ERRORS_COLUMN, IDENTITY_COLUMNS, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
 from sigbatch.types import AnyType, Array, ColSpec, ColumnType, DataType, Map, ModelSignature, Object, Schema
 
 __all__ = [
@@ -76,6 +76,7 @@ __all__ = [
     "finish_audit",
     "footer_rows",
     "json_encoded_columns",
+    "quarantine_footer_rows",
     "read_audit_file",
     "read_manifest_doc",
     "read_parquet",
@@ -459,6 +460,79 @@ def footer_rows(paths: Iterable[str | Path]) -> int:
     return total
 
 
+def _is_text(dtype: pa.DataType) -> bool:
+    return bool(pa.types.is_string(dtype) or pa.types.is_large_string(dtype))
+
+
+def _quarantine_problem(schema: pa.Schema) -> str | None:
+    """Why ``schema`` is not that of a quarantine file sigbatch writes (``None``: it is).
+
+    Its reason columns must be there, in the types sigbatch writes them: ``_sigbatch_errors`` a
+    list of reasons (``path``, ``code``, ``expected``, ``actual``, ``message``: strings),
+    ``_sigbatch_stage`` a string and, where present, ``_sigbatch_row`` an integer.
+    """
+    for name in (ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN):
+        if schema.names.count(name) > 1:
+            return f"{schema.names.count(name)} {name} columns"
+    for name in (ERRORS_COLUMN, STAGE_COLUMN):
+        if name not in schema.names:
+            return f"no {name} column"
+    errors = schema.field(ERRORS_COLUMN).type
+    reason = errors.value_type if pa.types.is_list(errors) or pa.types.is_large_list(errors) else None
+    if not (
+        reason is not None
+        and pa.types.is_struct(reason)
+        and all(
+            reason.get_field_index(f.name) >= 0 and _is_text(reason.field(f.name).type) for f in REASON_TYPE
+        )
+    ):
+        fields = ", ".join(f.name for f in REASON_TYPE)
+        return f"{ERRORS_COLUMN} is {clip_text(str(errors), 60)}, not a list of reasons with string {fields}"
+    stage = schema.field(STAGE_COLUMN).type
+    if not _is_text(stage):
+        return f"{STAGE_COLUMN} is {clip_text(str(stage), 60)}, not a string"
+    if ROW_COLUMN in schema.names and not pa.types.is_integer(schema.field(ROW_COLUMN).type):
+        return f"{ROW_COLUMN} is {clip_text(str(schema.field(ROW_COLUMN).type), 60)}, not an integer"
+    return None
+
+
+def quarantine_footer_rows(paths: Iterable[str | Path]) -> int:
+    """Rows in quarantine files, from their footers, each checked to be a quarantine file sigbatch wrote.
+
+    A file another tool left in a quarantine directory stops an audit or a replay here, before any
+    work, rather than deep in the engine's reduction.
+
+    Raises:
+        ConfigError: a file is not readable Parquet, or lacks sigbatch's reason columns
+            (``_sigbatch_errors``, ``_sigbatch_stage``) or holds them in other types; the message
+            names the file and the problem.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     pq.write_table(pa.table({"x": [1, 2, 3]}), f"{tmp}/a.parquet")
+        ...     try:
+        ...         quarantine_footer_rows([f"{tmp}/a.parquet"])
+        ...     except ConfigError as exc:
+        ...         print(str(exc).replace(tmp, "TMP"))
+        TMP/a.parquet: not a sigbatch quarantine file (no _sigbatch_errors column); move it out of the quarantine or score the job again
+    """
+    total = 0
+    for path in paths:
+        with _reading(path):
+            metadata = pq.read_metadata(str(path))
+            schema = metadata.schema.to_arrow_schema()
+        problem = _quarantine_problem(schema)
+        if problem is not None:
+            msg = (
+                f"{path}: not a sigbatch quarantine file ({problem}); "
+                "move it out of the quarantine or score the job again"
+            )
+            raise ConfigError(msg)
+        total += metadata.num_rows
+    return total
+
+
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> pa.Table:
     """One Parquet file (``columns`` of it); a file that cannot be read is a :class:`ConfigError` naming it."""
     with _reading(path):
@@ -492,8 +566,8 @@ class AuditContext:
 
 def audit_context(output: str | Path, quarantine: str = "current") -> AuditContext:
     """Read the manifest, list the quarantine to audit (``current``: after the last replay), and
-    count the rows on disk from the footers (so a file that is not Parquet stops the audit here,
-    before any engine work, with an error naming it)."""
+    count the rows on disk from the footers (so a file that is not Parquet, or a quarantine file
+    sigbatch did not write, stops the audit here, before any engine work, with an error naming it)."""
     out = Path(output)
     doc = read_manifest_doc(out)
     replays = doc.get("replays") or []
@@ -518,7 +592,7 @@ def audit_context(output: str | Path, quarantine: str = "current") -> AuditConte
         files,
         scored_rows=footer_rows(_parquet_files(out / SCORED_DIR)),
         replayed_rows=footer_rows(_parquet_files(out / REPLAYED_DIR)) if quarantine == "current" else None,
-        quarantine_rows=footer_rows(quarantined),
+        quarantine_rows=quarantine_footer_rows(quarantined),
     )
 
 

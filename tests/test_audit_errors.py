@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from sigbatch.audit import AuditOptions, audit
@@ -205,6 +207,47 @@ def test_a_quarantine_file_with_damaged_pages_is_named(output, capsys, engine):
     assert (status, out) == (2, "")
     assert err.startswith(f"sigbatch audit: error: {damaged}: not a readable Parquet file (")
     assert err.endswith(f"){WAY_OUT}\n") and err.count("\n") == 1
+
+
+def rewrite_column(path: Path, name: str, values: list[object] | None) -> None:
+    """Replace (or, with ``None``, drop) column ``name`` of a Parquet file, as another tool might."""
+    table = pq.read_table(path)
+    index = table.column_names.index(name)
+    table = table.remove_column(index) if values is None else table.set_column(index, name, pa.array(values))
+    pq.write_table(table, path)
+
+
+FOREIGN = "; move it out of the quarantine or score the job again"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("name", "values", "problem"),
+    [
+        ("_sigbatch_stage", None, "no _sigbatch_stage column"),
+        ("_sigbatch_errors", None, "no _sigbatch_errors column"),
+        (
+            "_sigbatch_errors",
+            ["[{'code': 'TYPE_MISMATCH'}]"],
+            "_sigbatch_errors is string, not a list of reasons with string path, code, expected, actual, message",
+        ),
+        (
+            "_sigbatch_errors",
+            [[{"path": "b", "code": 1}]],
+            "_sigbatch_errors is list<element: struct<path: string, code: int64>>, not a list of reasons "
+            "with string path, code, expected, actual, message",
+        ),
+        ("_sigbatch_stage", [1], "_sigbatch_stage is int64, not a string"),
+        ("_sigbatch_row", ["9"], "_sigbatch_row is string, not an integer"),
+    ],
+)
+def test_a_quarantine_file_another_tool_wrote_is_named(output, capsys, engine, name, values, problem):
+    """A quarantine file without sigbatch's reason columns (or with other types) is one line naming it; exit 2."""
+    foreign = output / "quarantine" / "part-1.parquet"
+    rewrite_column(foreign, name, values)
+    status, out, err = run(capsys, str(output), "--engine", engine)
+    assert (status, out) == (2, "")
+    assert err == f"sigbatch audit: error: {foreign}: not a sigbatch quarantine file ({problem}){FOREIGN}\n"
 
 
 # --- report paths: checked before the audit starts, nothing left behind ------------------------
