@@ -62,7 +62,9 @@ from sigbatch.audit import (
     _parquet_files,
     footer_rows,
     json_encoded_columns,
+    quarantine_footer_rows,
     read_manifest_doc,
+    read_parquet,
     source_columns,
 )
 from sigbatch.errors import ConfigError, SignatureError, SignatureFileError
@@ -255,8 +257,9 @@ def replay(
 
     Raises:
         SignatureError: ``signature`` has no input schema.
-        ConfigError: ``output`` is not a job output, no model is known, or another replay of it
-            is running.
+        ConfigError: ``output`` is not a job output, no model is known, a quarantine file is not
+            one sigbatch wrote or cannot be read (the error ``sigbatch audit`` gives; nothing is
+            written), or another replay of it is running.
         AccountingError: rows in != scored + replayed + still quarantined (nothing is changed).
     """
     with _replay_lock(Path(output)):
@@ -321,6 +324,10 @@ def _replay(
     tag = f"replay-{number:03d}"
     rows_in = int(doc["counts"]["rows_in"])
     rows_scored = footer_rows(_parquet_files(out / SCORED_DIR))
+    sources = _parquet_files(source_dir)
+    # A file `sigbatch audit` refuses (not Parquet, a dangling link, not sigbatch's) stops the
+    # replay here with the audit's error, before anything is written.
+    quarantine_footer_rows(sources)
     replayed_dir = out / REPLAYED_DIR
     stale = stale_temporaries(out)
     for path in stale:  # an interrupted replay's; never counted, so removing them changes no books
@@ -344,17 +351,17 @@ def _replay(
     token = uuid.uuid4().hex[:8]
     staging = out / f".{REPLAY_QUARANTINE_DIR}.tmp-{token}"
     staging.mkdir(parents=True)
+    made_replayed = not replayed_dir.exists()
     replayed_dir.mkdir(exist_ok=True)
     pending: list[tuple[Path, Path]] = []  # (hidden name, final name) of the replayed files
     try:
         considered = replayed_now = still_rows = 0
         codes: Counter[str] = Counter()
-        sources = _parquet_files(source_dir)
         if progress is not None and sources:
             progress(0, len(sources), 0)
         for done, path in enumerate(sources, 1):
             relative = path.relative_to(source_dir)
-            table = pq.read_table(path)
+            table = read_parquet(path)  # pages the footer check cannot see: one error line naming it
             considered += table.num_rows
             if table.num_rows == 0:
                 if progress is not None:
@@ -387,6 +394,9 @@ def _replay(
         shutil.rmtree(staging, ignore_errors=True)
         for hidden, _ in pending:
             hidden.unlink(missing_ok=True)
+        if made_replayed:  # leave the output as it was: no empty replayed/ of a failed first replay
+            with contextlib.suppress(OSError):
+                replayed_dir.rmdir()
         raise
 
     # Commit: files into place, quarantine swapped, manifest last.

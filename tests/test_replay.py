@@ -23,6 +23,7 @@ from sigbatch.manifest import AccountingError
 from sigbatch.replay import replay, stale_temporaries
 from sigbatch.types import Array, ColSpec, ModelSignature, Object, Property, Schema
 from tests.test_audit import injected_faults, source_location
+from tests.test_audit_errors import corrupt_pages
 
 ROWS = 2_000
 # The demo's signature, corrected to accept the extra property c.z that some records carry.
@@ -321,3 +322,73 @@ def test_replay_without_file_locks_warns_and_runs(output, monkeypatch):
     ):
         result = replay(output, CORRECTED)
     assert result.rows_replayed > 0
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    """Every entry under ``out``: a file's bytes, a link's target, a directory's name."""
+    found: dict[str, bytes] = {}
+    for path in sorted(out.rglob("*")):
+        key = path.relative_to(out).as_posix()
+        if path.is_symlink():
+            found[key] = b"-> " + str(path.readlink()).encode()
+        elif path.is_dir():
+            found[key + "/"] = b""
+        else:
+            found[key] = path.read_bytes()
+    return found
+
+
+def _junk(path: Path) -> None:
+    path.write_text("junk\n")
+
+
+def _dangling(path: Path) -> None:
+    path.unlink()
+    path.symlink_to(path.parent / "gone.parquet")
+
+
+def _foreign(path: Path) -> None:
+    table = pq.read_table(path)
+    pq.write_table(table.drop_columns(["_sigbatch_stage"]), path)
+
+
+@pytest.mark.parametrize("damage", [_junk, _dangling, _foreign, corrupt_pages])
+def test_a_damaged_quarantine_file_is_the_audit_s_error_and_changes_nothing(output, tmp_path, capsys, damage):
+    """A quarantine file audit refuses stops a replay with audit's one line, exit 2, and nothing written."""
+    sig_file = tmp_path / "corrected.json"
+    sig_file.write_text(json.dumps(CORRECTED.to_dict()))
+    damage(output / "quarantine" / "part.00001.parquet")
+    before = _snapshot(output)
+    assert main(["audit", str(output)]) == 2
+    audit_err = capsys.readouterr().err
+    assert main(["replay", str(output), "--signature", str(sig_file)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == audit_err.replace("sigbatch audit: ", "sigbatch replay: ", 1)
+    assert captured.err.startswith(
+        f"sigbatch replay: error: {output / 'quarantine' / 'part.00001.parquet'}: "
+    )
+    assert captured.err.count("\n") == 1
+    assert _snapshot(output) == before
+
+
+def test_a_quarantine_file_of_junk_is_named_before_anything_is_written(output, tmp_path, capsys):
+    """A file of junk in quarantine/: the exact line, exit 2, no replayed/ and no temporaries left."""
+    sig_file = tmp_path / "corrected.json"
+    sig_file.write_text(json.dumps(CORRECTED.to_dict()))
+    junk = output / "quarantine" / "part.00001.parquet"
+    _junk(junk)
+    assert main(["replay", str(output), "--signature", str(sig_file)]) == 2
+    assert capsys.readouterr().err == (
+        f"sigbatch replay: error: {junk}: not a readable Parquet file (Parquet file size is 5 bytes, "
+        "smaller than the minimum file footer (8 bytes)); restore it or score the job again\n"
+    )
+    assert sorted(p.name for p in output.iterdir()) == [
+        "_sigbatch_demo.json",
+        "_sigbatch_manifest.json",
+        "lake",
+        "quarantine",
+        "score_dask.yaml",
+        "scored",
+        "signature.json",
+    ]
