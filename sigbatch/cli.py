@@ -101,6 +101,16 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (after ``..``, symbolic links, or as hard links)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet: different names, different files
+        return False
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
     from sigbatch.audit import AuditOptions, audit
     from sigbatch.errors import ConfigError
@@ -111,6 +121,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         raise ConfigError(msg)
     json_file = None if args.json == "-" else args.json  # '-': the JSON goes to stdout
     html_file = None if args.html == "-" else args.html  # '-': the HTML goes to stdout
+    if json_file and html_file and _same_file(json_file, html_file):
+        msg = (
+            f"--json {json_file} and --html {html_file} name the same file; the JSON summary would "
+            "overwrite the HTML report: give them different paths"
+        )
+        raise ConfigError(msg)
     reports = [
         (label, target)
         for label, target in (("html report", html_file), ("json summary", json_file))

@@ -351,3 +351,22 @@ def test_json_dash_and_html_dash_together_are_refused_first(output, tmp_path, ca
         "(--json PATH or --html PATH)\n"
     )
     assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(
+    ("html", "json_path"), [("r.out", "r.out"), ("r.out", "./sub/../r.out"), ("r.out", "link.out")]
+)
+def test_json_and_html_to_one_file_are_refused_first(
+    output, tmp_path, capsys, monkeypatch, no_audit, html, json_path
+):
+    """``--json`` and ``--html`` naming one file (also through ``..`` or a link): one line, exit 2, no file written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.out").symlink_to(tmp_path / "r.out")
+    status, out, err = run(capsys, str(output), "--html", html, "--json", json_path)
+    assert (status, out) == (2, "")
+    assert err == (
+        f"sigbatch audit: error: --json {json_path} and --html {html} name the same file; the JSON summary "
+        "would overwrite the HTML report: give them different paths\n"
+    )
+    assert not (tmp_path / "r.out").exists()
