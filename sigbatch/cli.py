@@ -167,6 +167,24 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_score_options(parser: argparse.ArgumentParser, engine: str | None = None) -> None:
+    """The options of ``sigbatch score``; with ``engine``, of a job script that runs that engine
+    (no ``--engine`` option)."""
+    if engine is None:
+        parser.add_argument(
+            "--engine", choices=("dask", "spark"), default="dask", help="dask (default, local) or spark"
+        )
+        example = "conf/score_dask.yaml, conf/score_spark.yaml"
+    else:
+        example = f"conf/score_{engine}.yaml"
+    parser.add_argument("--config", help=f"a YAML config (see {example})")
+    parser.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_cmd_score)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sigbatch",
@@ -186,15 +204,7 @@ def _build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_cmd_show)
 
     score = sub.add_parser("score", help="score a lake with per-row quarantine (Dask locally, or Spark)")
-    score.add_argument(
-        "--engine", choices=("dask", "spark"), default="dask", help="dask (default, local) or spark"
-    )
-    score.add_argument("--config", help="a YAML config (see conf/score_dask.yaml, conf/score_spark.yaml)")
-    score.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
-    )
-    score.add_argument("--quiet", action="store_true", help="no progress bar")
-    score.set_defaults(handler=_cmd_score)
+    _add_score_options(score)
 
     demo = sub.add_parser("demo", help="generate a small lake with bad rows, score it, print a summary")
     demo.add_argument("--rows", type=int, default=20_000, help="rows to generate (default 20,000)")
@@ -302,31 +312,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``sigbatch`` command line; returns the exit status."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    return _run(args, f"sigbatch {args.command}")
+
+
+def _run(args: argparse.Namespace, prog: str) -> int:
+    """Call the parsed command's handler; a caller's mistake is one line on stderr, prefixed ``prog``."""
     try:
         return int(args.handler(args))
     except QuarantineRateError as exc:  # the job ran and wrote its outputs: not a caller mistake
-        sys.stderr.write(f"sigbatch {args.command}: error: {exc}\n")
+        sys.stderr.write(f"{prog}: error: {exc}\n")
         return 3
     except SigbatchError as exc:
-        sys.stderr.write(f"sigbatch {args.command}: error: {exc}\n")
+        sys.stderr.write(f"{prog}: error: {exc}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
 
 
+# The options of the sub-commands a job script runs, without --engine (the script fixes it).
+_JOB_OPTIONS: dict[str, Callable[..., None]] = {"score": _add_score_options}
+
+
 def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int:
     """A job script's ``main``: the CLI ``command`` (which fixes the engine) with the script's
-    arguments; an ``--engine`` among them is refused, since the script names its engine."""
+    arguments; an ``--engine`` among them is refused, since the script names its engine.
+
+    The script has its own parser: its help, usage and errors name ``script`` and show the
+    command's options without ``--engine``.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
-    # argparse takes any unambiguous prefix of an option (--eng spark), so refuse those too
+    name, engine = command[0], command[command.index("--engine") + 1]
+    # said plainly rather than as argparse's "unrecognized arguments", prefixes (--eng spark) too
     if any(len(flag) >= 3 and "--engine".startswith(flag) for flag in (a.split("=", 1)[0] for a in args)):
-        engine = command[command.index("--engine") + 1]
         sys.stderr.write(
             f"{script}: error: this job runs the {engine} engine; --engine is not an option here\n"
         )
         return 2
-    return main([*command, *args])
+    parser = argparse.ArgumentParser(
+        prog=script, description=f"The same job as `sigbatch {name} --engine {engine}`."
+    )
+    _JOB_OPTIONS[name](parser, engine)
+    parser.set_defaults(command=name, engine=engine)
+    return _run(parser.parse_args(args), script)
 
 
 def exit_with(code: int) -> NoReturn:

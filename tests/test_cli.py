@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from types import ModuleType
 
 import pyarrow.parquet as pq
+import pytest
 
 from sigbatch.cli import main
 
@@ -82,22 +84,59 @@ def test_show_arrow_and_spark_forms_keep_nullability(capsys):
     assert " |-- a: array (nullable = false)" in out and " |    |-- e: string (nullable = true)" in out
 
 
-def test_job_scripts_name_their_engine(capsys):
-    """jobs/score_dask.py runs Dask and jobs/score_spark.py Spark: an --engine flag is refused."""
+def _job(name: str) -> ModuleType:
+    """The module of ``jobs/<name>.py``."""
     import importlib.util
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(name, root / "jobs" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_job_scripts_name_their_engine(capsys):
+    """jobs/score_dask.py runs Dask and jobs/score_spark.py Spark: an --engine flag is refused."""
     for name, engine in (("score_dask", "dask"), ("score_spark", "spark")):
-        spec = importlib.util.spec_from_file_location(name, root / "jobs" / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = _job(name)
         for flag in (["--engine", "spark"], ["--engine=dask"], ["--eng", "spark"], ["--en=dask"]):
             assert module.main(["--config", "conf/score_dask.yaml", *flag]) == 2
             assert capsys.readouterr().err == (
                 f"jobs/{name}.py: error: this job runs the {engine} engine; --engine is not an option here\n"
             )
+
+
+@pytest.mark.parametrize("engine", ["dask", "spark"])
+def test_job_script_help_and_errors_name_the_script_and_its_options(capsys, monkeypatch, engine):
+    """jobs/score_<engine>.py --help shows the script's name and its options only (no --engine); its errors name it."""
+    monkeypatch.setenv("COLUMNS", "100")
+    module = _job(f"score_{engine}")
+    with pytest.raises(SystemExit) as done:
+        module.main(["--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == (
+        f"usage: jobs/score_{engine}.py [-h] [--config CONFIG] [--set KEY=VALUE] [--quiet]\n"
+        "\n"
+        f"The same job as `sigbatch score --engine {engine}`.\n"
+        "\n"
+        "options:\n"
+        "  -h, --help       show this help message and exit\n"
+        f"  --config CONFIG  a YAML config (see conf/score_{engine}.yaml)\n"
+        "  --set KEY=VALUE  override a config key (repeatable)\n"
+        "  --quiet          no progress bar\n"
+    )
+    with pytest.raises(SystemExit) as done:
+        module.main(["--bogus"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == (
+        f"usage: jobs/score_{engine}.py [-h] [--config CONFIG] [--set KEY=VALUE] [--quiet]\n"
+        f"jobs/score_{engine}.py: error: unrecognized arguments: --bogus\n"
+    )
+    assert module.main(["--config", "no-such-config.yaml"]) == 2
+    err = capsys.readouterr().err  # the problem's wording is sigbatch.config's; the prefix is the script's
+    assert err.startswith(f"jobs/score_{engine}.py: error: no-such-config.yaml: ") and err.count("\n") == 1
 
 
 def test_ctrl_c_ends_a_dask_job_at_once(tmp_path):
