@@ -704,7 +704,11 @@ class DriftChange:
 
 @dataclass(frozen=True, slots=True)
 class Drift:
-    """The drift diagnosis: the inferred schema of the quarantined rows against the signature."""
+    """The drift diagnosis: the inferred schema of the quarantined rows against the signature.
+
+    ``inferred`` is the inferred schema as printed, empty when there is none to infer (no row is
+    quarantined, or the quarantined rows have no source columns).
+    """
 
     verdict: str  # "data changed" | "bad records" | "clean" | "unknown"
     explanation: str
@@ -842,9 +846,11 @@ def diff_drift(
     from sigbatch.infer.finalize import finalize
     from sigbatch.infer.partial import Partial, merge_all
 
+    if not rows_quarantined:  # a schema inferred from no rows would call every field required
+        return Drift("clean", "nothing is quarantined", "")
     merged = merge_all(Partial.from_json(text) for text in partials.column("partial").to_pylist())
     if not merged.fields:
-        return Drift("clean" if not rows_quarantined else "unknown", "nothing is quarantined", "[]")
+        return Drift("unknown", "the quarantined rows have no source columns to infer a schema from", "")
     inferred, report = finalize(merged, "majority")
     if signature is None or signature.inputs is None or signature.inputs.is_tensor_spec():
         return Drift(
@@ -880,14 +886,12 @@ def diff_drift(
             "if the new form is right, correct the signature and run `sigbatch replay`"
         )
         verdict = "data changed"
-    elif rows_quarantined:
+    else:
         explanation = (
             "bad records: no consistent schema change explains most quarantined rows; fix the "
             "records at their source (see the examples), or the model for MODEL_ERROR rows"
         )
         verdict = "bad records"
-    else:
-        explanation, verdict = "nothing is quarantined", "clean"
     return Drift(verdict, explanation, repr(inferred), tuple(changes))
 
 
@@ -1011,7 +1015,7 @@ class AuditSummary:
             else {
                 "verdict": self.drift.verdict,
                 "explanation": self.drift.explanation,
-                "inferred": self.drift.inferred,
+                "inferred": self.drift.inferred or None,
                 "changes": [asdict(c) for c in self.drift.changes],
             },
             "options": asdict(self.options),
@@ -1055,11 +1059,9 @@ class AuditSummary:
                 lines.append(f"    e.g. {e.where()}: {why}")
                 lines.append(f"         {vals}")
         if self.drift is not None:
-            lines += [
-                "",
-                f"  drift: {self.drift.verdict} - {self.drift.explanation}",
-                f"    inferred: {self.drift.inferred}",
-            ]
+            lines += ["", f"  drift: {self.drift.verdict} - {self.drift.explanation}"]
+            if self.drift.inferred:
+                lines.append(f"    inferred: {self.drift.inferred}")
             for c in self.drift.changes:
                 lines.append(
                     f"    {c.verdict:<13} {c.kind:<15} {_label(c.path)}: {c.expected} -> {c.observed} ({c.rows:,} rows)"

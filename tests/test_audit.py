@@ -301,6 +301,34 @@ def test_drift_tells_changed_data_from_bad_records(tmp_path):
     assert id_change.kind == "mixed_types" and id_change.verdict == "bad records"
 
 
+@pytest.mark.parametrize("engine", ["local", pytest.param("dask", marks=pytest.mark.dask)])
+def test_an_empty_quarantine_is_clean_with_no_inferred_schema(tmp_path, capsys, engine):
+    """A job that quarantined nothing: drift is clean, and no schema inferred from zero rows is shown anywhere."""
+    sig = ModelSignature(Schema([ColSpec("long", "id"), ColSpec("string", "b")]))
+    out = make_output(
+        tmp_path / "out", [{"id": i, "b": "x"} for i in range(12)], sig, lambda df: df["id"] * 1.0
+    )
+    page = tmp_path / "r.html"
+    assert main(["audit", str(out), "--engine", engine, "--html", str(page)]) == 0
+    assert capsys.readouterr().out == (
+        f"sigbatch audit: {out}  (quarantine/, engine {engine})\n"
+        "  rows in                    12\n"
+        "  rows scored                12\n"
+        "  rows quarantined            0  (0.00%)\n"
+        "  accounting       ok (12 in, 12 accounted for)\n"
+        "\n"
+        "  drift: clean - nothing is quarantined\n"
+    )
+    assert main(["audit", str(out), "--engine", engine, "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["drift"] == {
+        "verdict": "clean",
+        "explanation": "nothing is quarantined",
+        "inferred": None,
+        "changes": [],
+    }
+    assert "nothing is quarantined" in page.read_text() and "(required)" not in page.read_text()
+
+
 def test_demo_faults_are_bad_records(demo_output):
     """The demo's scattered faults are diagnosed as bad records, naming the appeared property c.z."""
     drift = audit(demo_output).drift
