@@ -188,7 +188,8 @@ def _add_score_options(parser: argparse.ArgumentParser, engine: str | None = Non
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sigbatch",
-        description="MLflow-compatible model signatures for batch data: show, infer, score, audit.",
+        description="MLflow-compatible model signatures for batch data: show, infer, score, audit, "
+        "replay, demo.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -224,9 +225,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--json", metavar="PATH", help="also write the JSON summary ('-': stdout, no table)")
     audit.add_argument("--engine", choices=("local", "dask", "spark"), default="local", help="default local")
-    audit.add_argument("--top-paths", type=int, default=10, help="paths detailed with values and examples")
-    audit.add_argument("--top-values", type=int, default=5, help="most frequent offending values per path")
-    audit.add_argument("--examples", type=int, default=3, help="example rows per path")
+    audit.add_argument(
+        "--top-paths",
+        type=int,
+        default=10,
+        help="paths detailed with values and examples (default %(default)s)",
+    )
+    audit.add_argument(
+        "--top-values",
+        type=int,
+        default=5,
+        help="most frequent offending values per path (default %(default)s)",
+    )
+    audit.add_argument("--examples", type=int, default=3, help="example rows per path (default %(default)s)")
     audit.add_argument("--no-drift", action="store_true", help="skip inferring the quarantined rows' schema")
     audit.add_argument("--original", action="store_true", help="audit quarantine/ even after a replay")
     audit.set_defaults(handler=_cmd_audit)

@@ -191,3 +191,23 @@ def test_ctrl_c_ends_a_dask_job_at_once(tmp_path):
     finally:
         job.kill()
     assert [p.name for p in (tmp_path / "out").iterdir()] == []
+
+
+def test_help_lists_every_command_and_the_audit_defaults(capsys, monkeypatch):
+    """``sigbatch --help`` names every command (demo and replay too); ``audit --help`` shows the defaults docs/audit.md gives."""
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert (
+        "\nMLflow-compatible model signatures for batch data: show, infer, score, audit, replay, demo.\n"
+        in out
+    )
+    for command in ("show", "infer", "score", "audit", "replay", "demo"):
+        assert f"\n    {command} " in out
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps as the terminal's width says
+    assert " --top-paths TOP_PATHS paths detailed with values and examples (default 10) " in text
+    assert " --top-values TOP_VALUES most frequent offending values per path (default 5) " in text
+    assert " --examples EXAMPLES example rows per path (default 3) " in text
