@@ -308,8 +308,11 @@ def run_demo(
         # -> True
     """
     out = Path(output)
-    if rows < 1 or files < 1:
-        msg = f"--rows and files must be positive (got rows={rows}, files={files})"
+    if rows < 1:
+        msg = f"--rows must be at least 1, got {rows}"
+        raise ConfigError(msg)
+    if files < 1:  # not a command-line option: only a caller of run_demo can get this wrong
+        msg = f"files must be at least 1, got {files}"
         raise ConfigError(msg)
     _check_output(out, overwrite)
     try:

@@ -12,7 +12,7 @@ import pytest
 
 from sigbatch.cli import main
 from sigbatch.demo import DEMO_MARKER, DEMO_SIGNATURE, run_demo
-from sigbatch.errors import SignatureError
+from sigbatch.errors import ConfigError, SignatureError
 from sigbatch.replay import replay
 
 ROWS = "100"
@@ -235,3 +235,19 @@ def test_replay_of_a_signature_without_inputs_raises_before_reading(tmp_path):
     assert str(caught.value) == (
         "the signature has no input schema (inputs); replay enforces the quarantined rows against it"
     )
+
+
+@pytest.mark.parametrize("rows", ["0", "-5"])
+def test_demo_rows_below_one_names_only_the_option(tmp_path, capsys, rows):
+    """``demo --rows 0``: one line naming --rows and its value (not the files, which is no option); exit 2, nothing written."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--rows", rows, "--output", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == (
+        "",
+        f"sigbatch demo: error: --rows must be at least 1, got {rows}\n",
+    )
+    assert not out.exists()
+    with pytest.raises(ConfigError) as caught:
+        run_demo(out, rows=10, files=0)
+    assert str(caught.value) == "files must be at least 1, got 0"
