@@ -257,9 +257,9 @@ def replay(
 
     Raises:
         SignatureError: ``signature`` has no input schema.
-        ConfigError: ``output`` is not a job output, no model is known, a quarantine file is not
-            one sigbatch wrote or cannot be read (the error ``sigbatch audit`` gives; nothing is
-            written), or another replay of it is running.
+        ConfigError: ``output`` is not a job output, ``model`` is empty or no model is known, a
+            quarantine file is not one sigbatch wrote or cannot be read (the error ``sigbatch
+            audit`` gives; nothing is written), or another replay of it is running.
         AccountingError: rows in != scored + replayed + still quarantined (nothing is changed).
     """
     with _replay_lock(Path(output)):
@@ -308,6 +308,9 @@ def _replay(
     if signature.inputs is None:
         msg = "the signature has no input schema (inputs); replay enforces the quarantined rows against it"
         raise SignatureError(msg)
+    if model is not None and not model.strip():  # not "use the manifest's": that is model=None
+        msg = "--model is empty: give a model URI, or leave --model out to use the one in the manifest"
+        raise ConfigError(msg)
     out = Path(output)
     doc = read_manifest_doc(out)
     model_uri = model or doc.get("model")

@@ -251,3 +251,22 @@ def test_demo_rows_below_one_names_only_the_option(tmp_path, capsys, rows):
     with pytest.raises(ConfigError) as caught:
         run_demo(out, rows=10, files=0)
     assert str(caught.value) == "files must be at least 1, got 0"
+
+
+@pytest.mark.parametrize("model", ["", "  "])
+def test_replay_with_an_empty_model_is_refused(tmp_path, capsys, model):
+    """``replay --model ""`` is an error (not the manifest's model): one line, exit 2, nothing written."""
+    sig = tmp_path / "fixed.json"
+    sig.write_text(json.dumps(DEMO_SIGNATURE.to_dict()))
+    out = tmp_path / "demo"
+    run_demo(out, rows=100)
+    before = tree(out)
+    assert main(["replay", str(out), "--signature", str(sig), "--model", model]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == (
+        "",
+        "sigbatch replay: error: --model is empty: give a model URI, or leave --model out to use the one "
+        "in the manifest\n",
+    )
+    assert tree(out) == before
+    assert not (out / "replayed").exists()
