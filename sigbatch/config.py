@@ -158,6 +158,9 @@ def flatten_keys(doc: Any, known: Iterable[str], prefix: str = "") -> dict[str, 
 def read_config_file(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]:
     """(origin, top-level mapping) of a YAML config file, or a ConfigError naming the file."""
     p = Path(path)
+    if p.is_dir():
+        msg = f"{p}: a directory, not a config file"
+        raise ConfigError(msg)
     if not p.is_file():
         msg = f"{p}: no such config file"
         raise ConfigError(msg)

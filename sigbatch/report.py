@@ -174,8 +174,9 @@ def render_html(summary: AuditSummary) -> str:
         body += [
             "<h2>Drift</h2>",
             f'<p><span class="verdict">{_e(d.verdict)}</span> {_e(d.explanation)}</p>',
-            f"<p>inferred from the quarantined rows: <code>{_e(d.inferred)}</code></p>",
         ]
+        if d.inferred:  # nothing is inferred from an empty quarantine
+            body.append(f"<p>inferred from the quarantined rows: <code>{_e(d.inferred)}</code></p>")
         if d.changes:
             body.append(
                 _table(

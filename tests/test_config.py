@@ -255,3 +255,10 @@ def test_output_path_problems_are_config_errors(tmp_path):
         prepare_output(tmp_path / "afile", "overwrite")
     with pytest.raises(ConfigError, match=r"output\.path .*afile/sub: cannot create it"):
         prepare_output(tmp_path / "afile" / "sub", "error")
+
+
+def test_a_directory_given_as_config_file_says_so(tmp_path):
+    """A directory is not 'no such config file': the message says what it is."""
+    with pytest.raises(ConfigError) as info:
+        load_score_config(tmp_path)
+    assert str(info.value) == f"{tmp_path}: a directory, not a config file"
