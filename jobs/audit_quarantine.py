@@ -10,17 +10,14 @@ and docs/audit.md.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
-from sigbatch.cli import exit_with
-from sigbatch.cli import main as cli_main
+from sigbatch.cli import exit_with, job_main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the Spark audit with the command line's arguments; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    return cli_main(["audit", "--engine", "spark", *args])
+    return job_main("jobs/audit_quarantine.py", ["audit", "--engine", "spark"], argv)
 
 
 if __name__ == "__main__":

@@ -185,6 +185,36 @@ def _add_score_options(parser: argparse.ArgumentParser, engine: str | None = Non
     parser.set_defaults(handler=_cmd_score)
 
 
+def _add_audit_options(parser: argparse.ArgumentParser, engine: str | None = None) -> None:
+    """The options of ``sigbatch audit``; with ``engine``, of a job script that runs that engine
+    (no ``--engine`` option)."""
+    parser.add_argument("output", metavar="OUTPUT_DIR", help="a scoring job's output directory")
+    parser.add_argument(
+        "--html", metavar="PATH", help="also write a self-contained HTML report here ('-': stdout, no table)"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the JSON summary ('-': stdout, no table)")
+    if engine is None:
+        parser.add_argument(
+            "--engine", choices=("local", "dask", "spark"), default="local", help="default local"
+        )
+    parser.add_argument(
+        "--top-paths",
+        type=int,
+        default=10,
+        help="paths detailed with values and examples (default %(default)s)",
+    )
+    parser.add_argument(
+        "--top-values",
+        type=int,
+        default=5,
+        help="most frequent offending values per path (default %(default)s)",
+    )
+    parser.add_argument("--examples", type=int, default=3, help="example rows per path (default %(default)s)")
+    parser.add_argument("--no-drift", action="store_true", help="skip inferring the quarantined rows' schema")
+    parser.add_argument("--original", action="store_true", help="audit quarantine/ even after a replay")
+    parser.set_defaults(handler=_cmd_audit)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sigbatch",
@@ -219,28 +249,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     audit = sub.add_parser("audit", help="report a scoring job's quarantine: counts, reasons, values, drift")
-    audit.add_argument("output", metavar="OUTPUT_DIR", help="a scoring job's output directory")
-    audit.add_argument(
-        "--html", metavar="PATH", help="also write a self-contained HTML report here ('-': stdout, no table)"
-    )
-    audit.add_argument("--json", metavar="PATH", help="also write the JSON summary ('-': stdout, no table)")
-    audit.add_argument("--engine", choices=("local", "dask", "spark"), default="local", help="default local")
-    audit.add_argument(
-        "--top-paths",
-        type=int,
-        default=10,
-        help="paths detailed with values and examples (default %(default)s)",
-    )
-    audit.add_argument(
-        "--top-values",
-        type=int,
-        default=5,
-        help="most frequent offending values per path (default %(default)s)",
-    )
-    audit.add_argument("--examples", type=int, default=3, help="example rows per path (default %(default)s)")
-    audit.add_argument("--no-drift", action="store_true", help="skip inferring the quarantined rows' schema")
-    audit.add_argument("--original", action="store_true", help="audit quarantine/ even after a replay")
-    audit.set_defaults(handler=_cmd_audit)
+    _add_audit_options(audit)
 
     replay = sub.add_parser("replay", help="re-score quarantined rows against a corrected signature")
     replay.add_argument("output", metavar="OUTPUT_DIR", help="a scoring job's output directory")
@@ -342,7 +351,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
 
 # The options of the sub-commands a job script runs, without --engine (the script fixes it).
-_JOB_OPTIONS: dict[str, Callable[..., None]] = {"score": _add_score_options}
+_JOB_OPTIONS: dict[str, Callable[..., None]] = {"score": _add_score_options, "audit": _add_audit_options}
 
 
 def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int:

@@ -98,11 +98,16 @@ def _job(name: str) -> ModuleType:
 
 
 def test_job_scripts_name_their_engine(capsys):
-    """jobs/score_dask.py runs Dask and jobs/score_spark.py Spark: an --engine flag is refused."""
-    for name, engine in (("score_dask", "dask"), ("score_spark", "spark")):
+    """jobs/score_dask.py runs Dask, jobs/score_spark.py and jobs/audit_quarantine.py Spark: an
+    --engine flag is refused."""
+    for name, engine, args in (
+        ("score_dask", "dask", ["--config", "conf/score_dask.yaml"]),
+        ("score_spark", "spark", ["--config", "conf/score_dask.yaml"]),
+        ("audit_quarantine", "spark", ["some-output"]),  # a later --engine local ran the local audit
+    ):
         module = _job(name)
         for flag in (["--engine", "spark"], ["--engine=dask"], ["--eng", "spark"], ["--en=dask"]):
-            assert module.main(["--config", "conf/score_dask.yaml", *flag]) == 2
+            assert module.main([*args, *flag]) == 2
             assert capsys.readouterr().err == (
                 f"jobs/{name}.py: error: this job runs the {engine} engine; --engine is not an option here\n"
             )
@@ -137,6 +142,19 @@ def test_job_script_help_and_errors_name_the_script_and_its_options(capsys, monk
     assert module.main(["--config", "no-such-config.yaml"]) == 2
     err = capsys.readouterr().err  # the problem's wording is sigbatch.config's; the prefix is the script's
     assert err.startswith(f"jobs/score_{engine}.py: error: no-such-config.yaml: ") and err.count("\n") == 1
+
+
+def test_the_audit_job_script_names_itself_in_its_usage(capsys, monkeypatch):
+    """jobs/audit_quarantine.py's usage names the script and has no --engine (it said 'sigbatch audit')."""
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as done:
+        _job("audit_quarantine").main(["--bogus"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == (
+        "usage: jobs/audit_quarantine.py [-h] [--html PATH] [--json PATH] [--top-paths TOP_PATHS] "
+        "[--top-values TOP_VALUES] [--examples EXAMPLES] [--no-drift] [--original] OUTPUT_DIR\n"
+        "jobs/audit_quarantine.py: error: the following arguments are required: OUTPUT_DIR\n"
+    )
 
 
 def test_ctrl_c_ends_a_dask_job_at_once(tmp_path):
