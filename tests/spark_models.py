@@ -64,7 +64,7 @@ def second_doubled(frame: pd.DataFrame) -> pd.Series:
 
 
 class TaskInterrupted(BaseException):
-    """Not an ``Exception``: escapes sigbatch's per-row isolation and fails the Spark task."""
+    """Not an ``Exception``: sigbatch does not quarantine it but fails the task (a JobError)."""
 
 
 def interrupted(frame: pd.DataFrame) -> pd.Series:

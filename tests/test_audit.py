@@ -299,6 +299,12 @@ def test_drift_tells_changed_data_from_bad_records(tmp_path):
     )
     id_change = next(c for c in drift.changes if c.path == "id")
     assert id_change.kind == "mixed_types" and id_change.verdict == "bad records"
+    # at the threshold: a change shared by exactly half the quarantined rows is still "data changed"
+    half = [{"id": 100 + i, "b": i} for i in range(8)] + [{"id": "oops"}] * 8
+    drift = audit(make_output(tmp_path / "half", good + half, sig, lambda df: df["id"] * 1.0)).drift
+    assert drift is not None and drift.verdict == "data changed"
+    change = next(c for c in drift.changes if c.path == "b" and c.kind == "changed_type")
+    assert (change.rows, change.verdict) == (8, "data changed")
 
 
 @pytest.mark.parametrize("engine", ["local", pytest.param("dask", marks=pytest.mark.dask)])

@@ -201,6 +201,9 @@ def test_accounting_counts_come_from_written_files(tmp_path):
     counts.check()
     with pytest.raises(AccountingError, match=r"6 rows in, 3 scored \+ 2 quarantined \(1 rows lost\)"):
         count_outputs(tmp_path, rows_in=6).check()
+    with pytest.raises(AccountingError) as info:  # more rows written than read: some twice
+        count_outputs(tmp_path, rows_in=4).check()
+    assert str(info.value) == "accounting failed: 4 rows in, 3 scored + 2 quarantined (1 rows duplicated)"
     sig = ModelSignature(Schema([ColSpec("long", "id")]))
     manifest = Manifest.build(
         engine="local",

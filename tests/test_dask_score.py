@@ -111,8 +111,10 @@ def test_rows_without_offsets_are_unique_across_partitions():
         {"id": pa.array(range(6), pa.int64()), "x": pa.array([None, 1.0, None, None, 2.0, None])}
     )
     _, quarantine = score(_arrow_frame(table, 3), counting_model, ID_SIG, profile="strict")
-    rows = quarantine.compute(scheduler="threads")["_sigbatch_row"].tolist()
-    assert len(set(rows)) == len(rows) == 4
+    bad = quarantine.compute(scheduler="threads")
+    # three partitions of two rows: the partition number above bit 33, the position below
+    assert bad["id"].tolist() == [0, 2, 3, 5]
+    assert bad["_sigbatch_row"].tolist() == [0, 1 << 33, (1 << 33) + 1, (2 << 33) + 1]
 
 
 def test_keep_columns_and_preflight():

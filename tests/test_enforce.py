@@ -431,3 +431,19 @@ def test_object_columns_of_mixed_kinds_are_judged_value_by_value():
         assert result.valid_mask.tolist() == valid, (t, values)
         got = [list(v) if isinstance(v, (list, np.ndarray)) else v for v in result.to_pandas()["a"]]
         assert got == seen, (t, values)
+
+
+def test_maps_that_are_not_maps_of_text_keys_are_invalid_map():
+    """A value that is not a dict, or a dict with a key that is not text, is INVALID_MAP at the map's
+    path; an Arrow map with integer keys is a preflight problem of the whole column."""
+    schema = Schema([ColSpec(sigbatch.Map("double"), "m")])
+    result = enforce([{"m": 5}, {"m": {"k": 1.0}}, {"m": {1: 2.0}}], schema)
+    assert result.valid_mask.tolist() == [False, True, False]
+    assert {i: [(r.path, r.code.value) for r in rs] for i, rs in result.reasons.items()} == {
+        0: [("m", "INVALID_MAP")],
+        2: [('m["1"]', "INVALID_MAP")],
+    }
+    problems = preflight(pa.schema([("m", pa.map_(pa.int64(), pa.float64()))]), schema).problems
+    assert [(p.column, p.code.value, p.message) for p in problems] == [
+        ("m", "INVALID_MAP", "map keys are int64, the signature's maps have string keys")
+    ]

@@ -263,6 +263,14 @@ def test_widen_follows_spark():
         partial_from_table(table), partial_from_table(table.cast(pa.schema([("i", pa.float32())])))
     )
     assert finalize(merged, "widen")[0] == Schema([ColSpec("float", "i")])
+    # every step of the order, each pair merged both ways
+    arrow = {"integer": pa.int32(), "long": pa.int64(), "float": pa.float32(), "double": pa.float64()}
+    order = list(arrow)
+    for i, low in enumerate(order):
+        for high in order[i:]:
+            parts = [partial_from_table(pa.table({"i": pa.array([1], arrow[t])})) for t in (low, high)]
+            for pair in (parts, parts[::-1]):
+                assert finalize(merge(*pair), "widen")[0] == Schema([ColSpec(high, "i")]), (low, high)
     assert finalize(partial_from_records([{"a": [1]}, {"a": {"k": 1}}]), "widen")[0] == Schema(
         [ColSpec("string", "a")]
     )

@@ -711,8 +711,9 @@ def test_failed_job_leaves_no_outputs(spark, models, tmp_path):
     with pytest.raises(JobError) as info:
         run_scoring_job(config, spark)
     assert str(info.value) == (
-        "the Spark job failed: PythonException: spark_models.TaskInterrupted: interrupted on purpose "
-        "(Spark's log above has the details)"
+        "the Spark job failed: PythonException: sigbatch.errors.JobError: the model raised "
+        "TaskInterrupted('interrupted on purpose') while predicting, which is not an Exception; a model "
+        "returns predictions or raises an Exception (Spark's log above has the details)"
     )
 
 
