@@ -67,7 +67,8 @@ def killer_model(frame: pd.DataFrame) -> pd.Series:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """One LocalCluster for the module: 2 worker processes, 1 thread each, the model log dir in env."""
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the dask extra installs it: missing, the test fails rather than skips
+
     log = tmp_path_factory.mktemp("model-log")
     os.environ[LOG_ENV] = str(log)  # before the workers start, so they inherit it
     try:

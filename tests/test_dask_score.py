@@ -253,10 +253,16 @@ def test_csv_source_and_blocksize_split_jsonl(tmp_path):
         assert (m.counts.rows_in, m.counts.rows_quarantined) == (30, 8)
     jl = _write_seed_lake(tmp_path, "json")
     m = run_scoring(_config(jl, tmp_path / "jl-out", "json", "dask.blocksize=300B"))
-    assert m.counts.rows_in == 29 and len(list((tmp_path / "jl-out" / "scored").glob("*.parquet"))) > 3
+    assert (m.counts.rows_in, m.counts.rows_scored, m.counts.rows_quarantined) == (29, 12, 17)
+    assert m.counts.quarantined_by_stage == {"input": 14, "model": 3}
+    assert m.counts.quarantined_by_code == {"INVALID_OBJECT": 2, "MODEL_ERROR": 3, "NULL_REQUIRED": 12}
+    assert len(list((tmp_path / "jl-out" / "scored").glob("*.parquet"))) == 6
     # a row of a split is found from its file, the split's byte offset and its index in the split
     quarantine = pq.read_table(tmp_path / "jl-out" / "quarantine").to_pylist()
-    assert any(r["_sigbatch_file_offset"] > 0 for r in quarantine)
+    split = sorted((r["id"], r["_sigbatch_file_offset"]) for r in quarantine if r["_sigbatch_file_offset"])
+    assert split == [(5, 333), (6, 333), (7, 333), (8, 333), (17, 355), (18, 355)] + [
+        (i, 338) for i in range(25, 29)
+    ]
     for r in quarantine:
         with open(r["_sigbatch_file"], "rb") as f:
             f.seek(r["_sigbatch_file_offset"])
@@ -404,8 +410,14 @@ def interrupting_model(frame: pd.DataFrame) -> pd.Series:
         first = CALLS["calls"] == 1
     if first:
         raise KeyboardInterrupt
-    time.sleep(0.05)
-    return frame["id"].astype("float64").rename("score")
+    with _CALLS_LOCK:
+        CALLS.update(["running"])
+    try:
+        time.sleep(0.05)
+        return frame["id"].astype("float64").rename("score")
+    finally:
+        with _CALLS_LOCK:
+            CALLS.subtract(["running"])
 
 
 def test_interrupt_stops_the_queued_partitions(tmp_path):
@@ -430,7 +442,15 @@ def test_interrupt_stops_the_queued_partitions(tmp_path):
     )
     with pytest.raises(KeyboardInterrupt):
         run_scoring(config)
-    time.sleep(1.0)  # what is still queued would run now: 40 partitions of 0.05 s on 2 threads
+    # Wait until no model call runs and none starts for a while: what was still queued would have
+    # run by then (40 partitions of 0.05 s on 2 threads), however slow the machine.
+    seen, quiet_since = -1, time.monotonic()
+    while time.monotonic() - quiet_since < 0.5:
+        time.sleep(0.05)
+        with _CALLS_LOCK:
+            now, running = CALLS["calls"], CALLS["running"]
+        if now != seen or running:
+            seen, quiet_since = now, time.monotonic()
     assert CALLS["calls"] <= 4
     assert [p.name for p in (tmp_path / "out").iterdir()] == []
 

@@ -23,14 +23,12 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mlflow.exceptions import MlflowException
+from mlflow.models.utils import _enforce_schema
+from mlflow.types.schema import Schema as MlflowSchema
 
 from sigbatch import Array, ColSpec, DataType, Map, Object, Property, Schema, enforce, preflight
 from sigbatch.errors import EnforcementError, SchemaMismatchError
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.models.utils import _enforce_schema  # noqa: E402
-from mlflow.types.schema import Schema as MlflowSchema  # noqa: E402
 
 pytestmark = pytest.mark.mlflow
 

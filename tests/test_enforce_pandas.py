@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.models.utils import _enforce_schema
+from mlflow.types.schema import Schema as MlflowSchema
 
 import sigbatch
 from sigbatch import (
@@ -23,10 +25,6 @@ from sigbatch import (
     SchemaMismatchError,
     enforce,
 )
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow.models.utils import _enforce_schema  # noqa: E402
-from mlflow.types.schema import Schema as MlflowSchema  # noqa: E402
 
 pytestmark = pytest.mark.mlflow
 

@@ -196,7 +196,6 @@ def test_models_that_cannot_load_are_named(tmp_path, monkeypatch):
     # a class without predict() whose instances are callable
     result = score_batch([{"x": 1}], "python:sb_class_models:Called", sig)
     assert result.scored.column("score").to_pylist() == [3.0] and result.quarantine.num_rows == 0
-    pytest.importorskip("mlflow")
     (tmp_path / "not_a_model").mkdir()
     with pytest.raises(sigbatch.ModelLoadError, match=r"model URI '.*not_a_model': MLflow cannot load it \("):
         load_model(str(tmp_path / "not_a_model"))
