@@ -10,7 +10,9 @@ from tests.cases.score_cases import CASES
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
 def test_scoring_case(case, runner):
     """The scored ids, predictions, quarantined ids, stages and (path, code) reasons are exactly the case's."""
-    scored, quarantine = runner(case["table"](), case["model"], case["signature"], "mlflow")
+    scored, quarantine = runner(
+        case["table"](), case["model"], case["signature"], case.get("profile", "mlflow")
+    )
     scored_rows = {row["id"]: row for row in scored.to_pylist()}
     assert sorted(scored_rows) == case["scored"]
     pred = "score" if "score" in scored.column_names else "prediction"

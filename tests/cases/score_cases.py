@@ -2,6 +2,7 @@
 
 Each case builds a pyarrow Table with an ``id`` column, a signature, a model URI and the expected
 result: which ids are scored, and for each quarantined id its stage and ``(path, code)`` reasons.
+``profile`` is the enforcement profile (default ``mlflow``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,31 @@ SCALAR_INPUTS = Schema(
     ]
 )
 
+
+def nulls_table() -> pa.Table:
+    """Nulls in required columns: an integer one (refused by every profile) and a float one."""
+    return pa.table(
+        {
+            "id": pa.array([0, 1, 2, 3, 4], pa.int64()),
+            "n": pa.array([1, None, 3, 4, 5], pa.int64()),
+            "flag": pa.array([0.0, 1.0, None, 1.0, 0.0], pa.float64()),
+        }
+    )
+
+
+def text_table() -> pa.Table:
+    """A landing zone's numbers stored as text."""
+    return pa.table(
+        {
+            "id": pa.array([0, 1, 2, 3, 4], pa.int64()),
+            "n": pa.array(["7", "7.0", "7.5", "x", "8"]),
+            "flag": pa.array(["1", "0.5", "1", "1", "1e3"]),
+        }
+    )
+
+
+SUM_INPUTS = Schema([ColSpec("long", "id"), ColSpec("long", "n"), ColSpec("double", "flag")])
+
 CASES = [
     {
         "id": "seed_faults",
@@ -95,5 +121,35 @@ CASES = [
             3: ("input", [("flag", "UNSAFE_CAST")]),  # m["k"] null is fine: the map is optional
         },
         "predictions": {0: 1.0, 1: 4.0, 4: 9.0},
+    },
+    {
+        "id": "mlflow_accepts_a_null_float",
+        "table": nulls_table,
+        "signature": ModelSignature(SUM_INPUTS),
+        "model": "python:sigbatch.examples.models:row_sum",
+        "profile": "mlflow",
+        "scored": [0, 2, 3, 4],
+        "quarantined": {1: ("input", [("n", "NULL_REQUIRED")])},
+        "predictions": {0: 1.0, 2: None, 3: 8.0, 4: 9.0},
+    },
+    {
+        "id": "strict_refuses_every_null_in_a_required_column",
+        "table": nulls_table,
+        "signature": ModelSignature(SUM_INPUTS),
+        "model": "python:sigbatch.examples.models:row_sum",
+        "profile": "strict",
+        "scored": [0, 3, 4],
+        "quarantined": {1: ("input", [("n", "NULL_REQUIRED")]), 2: ("input", [("flag", "NULL_REQUIRED")])},
+        "predictions": {0: 1.0, 3: 8.0, 4: 9.0},
+    },
+    {
+        "id": "lenient_converts_text_without_loss",
+        "table": text_table,
+        "signature": ModelSignature(SUM_INPUTS),
+        "model": "python:sigbatch.examples.models:row_sum",
+        "profile": "lenient",
+        "scored": [0, 1, 4],
+        "quarantined": {2: ("input", [("n", "UNSAFE_CAST")]), 3: ("input", [("n", "TYPE_MISMATCH")])},
+        "predictions": {0: 8.0, 1: 8.5, 4: 1012.0},
     },
 ]
