@@ -13,7 +13,7 @@ import importlib
 import inspect
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -338,6 +338,26 @@ def _predict_isolating(
     return done, failed, mismatched
 
 
+def check_columns(key: str, wanted: Any, have: Sequence[Any] | None) -> None:
+    """Refuse ``wanted`` (the value of ``key``, such as ``keep_columns``) unless it is None or a list
+    of column names, each among ``have`` (when known). Every engine checks its column lists here.
+
+    Raises:
+        ConfigError: Not a list of names, or a name not among ``have``.
+    """
+    if wanted is None:
+        return
+    if not isinstance(wanted, (list, tuple)) or not all(isinstance(c, str) for c in wanted):
+        msg = f"{key} must be a list of column names, got {type(wanted).__name__} {wanted!r}"
+        raise ConfigError(msg)
+    if have is not None:
+        names = [str(c) for c in have]
+        missing = [c for c in wanted if c not in names]
+        if missing:
+            msg = f"{key}: {missing} not in the source columns {names}"
+            raise ConfigError(msg)
+
+
 def given_signature(signature: ModelSignature | str | os.PathLike[str] | None) -> ModelSignature | None:
     """A ``signature=`` argument as a signature: one given, or read from the path of a signature file
     or model (None stays None: the model's own is used).
@@ -436,19 +456,10 @@ def _score(
         msg = f"model {resolved.uri!r} has no input signature; pass signature=..."
         raise SignatureError(msg)
     params = enforce_params(params, sig.params)
-    if keep_columns is not None and (
-        not isinstance(keep_columns, (list, tuple)) or not all(isinstance(c, str) for c in keep_columns)
-    ):
-        msg = (
-            f"keep_columns must be a list of column names, got {type(keep_columns).__name__} {keep_columns!r}"
-        )
-        raise ConfigError(msg)
+    check_columns("keep_columns", keep_columns, None)
     result = enforce(data, sig, profile=profile, on_schema_mismatch=on_schema_mismatch)  # type: ignore[arg-type]
-    if keep_columns is not None and result.input_columns is not None:
-        unknown = [c for c in keep_columns if c not in result.input_columns]
-        if unknown:
-            msg = f"keep_columns: {unknown} not in the input columns {result.input_columns}"
-            raise ConfigError(msg)
+    if result.input_columns is not None:
+        check_columns("keep_columns", keep_columns, result.input_columns)
     valid_rows = np.flatnonzero(result.valid_mask)
     frame = result.to_pandas()
     done, failed, mismatched = _predict_isolating(resolved, frame, params, sig)

@@ -124,8 +124,12 @@ def test_keep_columns_and_preflight():
     assert "a" in quarantine.columns
     with pytest.raises(SchemaMismatchError, match="required column 'a' is absent"):
         score(_arrow_frame(seed_table().drop_columns(["a"])), TAGS, SEED_SIG)
-    with pytest.raises(ConfigError, match="nope"):
+    with pytest.raises(ConfigError) as info:
         score(_arrow_frame(seed_table()), TAGS, SEED_SIG, keep_columns=["nope"])
+    assert str(info.value) == "keep_columns: ['nope'] not in the source columns ['id', 'a', 'b', 'c']"
+    with pytest.raises(ConfigError) as info:
+        score(_arrow_frame(seed_table()), TAGS, SEED_SIG, keep_columns="id")
+    assert str(info.value) == "keep_columns must be a list of column names, got str 'id'"
 
 
 # --- the job -----------------------------------------------------------------------------------

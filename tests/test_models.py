@@ -382,7 +382,7 @@ def test_unknown_keep_columns_fail_before_the_model_runs():
     sig = ModelSignature(Schema([ColSpec("double", "x")]))
     with pytest.raises(sigbatch.ConfigError) as err:
         score_batch(pd.DataFrame({"x": [1.0], "id": [7]}), model, sig, keep_columns=["id", "nope"])
-    assert str(err.value) == "keep_columns: ['nope'] not in the input columns ['x', 'id']"
+    assert str(err.value) == "keep_columns: ['nope'] not in the source columns ['x', 'id']"
     with pytest.raises(sigbatch.ConfigError) as err:
         score_batch(pd.DataFrame({"x": [1.0], "id": [7]}), model, sig, keep_columns="id")
     assert str(err.value) == "keep_columns must be a list of column names, got str 'id'"

@@ -150,6 +150,14 @@ def test_keep_columns_and_prediction_replacing_a_source_column(spark, models, si
     assert (
         scored.columns == first.withColumn("score", F.lit(1.0)).columns == ["score", *table.column_names[:-1]]
     )
+    # a column list that is not one, or names an absent column: one ConfigError, as score_batch's
+    df = spark.createDataFrame(table)
+    with pytest.raises(ConfigError) as info:
+        score(df, LANDING, sig, profile="lenient", keep_columns="id")
+    assert str(info.value) == "keep_columns must be a list of column names, got str 'id'"
+    with pytest.raises(ConfigError) as info:
+        score(df, LANDING, sig, profile="lenient", keep_columns=["id", "nope"])
+    assert str(info.value).startswith("keep_columns: ['nope'] not in the source columns ['id', ")
 
 
 def test_model_runs_once_per_row_for_both_outputs(spark, models, sig, tmp_path):

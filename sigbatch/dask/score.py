@@ -61,6 +61,7 @@ from sigbatch.manifest import (
 from sigbatch.models import (
     KIND_COLUMN,
     Model,
+    check_columns,
     combined_schema,
     from_callable,
     given_signature,
@@ -170,8 +171,7 @@ def _prepare(
     source = _source_schema(meta[columns])
     if on_schema_mismatch == "fail":
         preflight(_known_types(source, sig), sig, profile=cast(Profile, profile)).raise_for_problems()
-    if keep_columns is not None:
-        _check_columns("output.keep_columns", keep_columns, columns)
+    check_columns("keep_columns", keep_columns, columns)
     assert sig.inputs is not None
     maps = tuple(
         str(spec.name)
@@ -438,13 +438,6 @@ def _series(col: pa.ChunkedArray, dtype: Any, name: str) -> pd.Series:
     return pd.Series(col.to_pandas(), name=name).astype(dtype, copy=False)
 
 
-def _check_columns(key: str, wanted: list[str], have: list[Any]) -> None:
-    missing = [c for c in wanted if c not in have]
-    if missing:
-        msg = f"{key}: {missing} not in the source columns {[str(c) for c in have]}"
-        raise ConfigError(msg)
-
-
 def _model_and_signature(
     model: Any, signature: ModelSignature | str | os.PathLike[str] | None
 ) -> tuple[Any, ModelSignature]:
@@ -644,7 +637,7 @@ def _kept_columns(config: ScoreConfig, names: list[str]) -> list[str] | None:
         ("output.keep_columns", config.keep_columns),
     ):
         if cols is not None:
-            _check_columns(key, cols, names)
+            check_columns(key, cols, names)
     keep = config.keep_columns
     if keep is not None and config.key_columns:
         keep = [*[k for k in config.key_columns if k not in keep], *keep]

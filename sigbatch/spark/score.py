@@ -90,6 +90,7 @@ from sigbatch.manifest import (
 from sigbatch.models import (
     KIND_COLUMN,
     PRED_PREFIX,
+    check_columns,
     given_signature,
     load_model,
     prediction_schema,
@@ -412,13 +413,6 @@ def _signature(model: str, signature: ModelSignature | str | os.PathLike[str] | 
     return sig
 
 
-def _check_columns(key: str, wanted: list[str] | None, available: list[str]) -> None:
-    missing = [c for c in wanted or [] if c not in available]
-    if missing:
-        msg = f"key '{key}': column(s) {missing} are not in the source (columns: {available})"
-        raise ConfigError(msg)
-
-
 def combined_frame(
     df: DataFrame,
     model: str,
@@ -631,8 +625,8 @@ def run_scoring(spark: SparkSession, config: ScoreConfig) -> Manifest:
     sig = _job_signature(config)
     raw = read_source(spark, config.source)
     check_source_columns(raw.columns)
-    _check_columns("output.key_columns", config.key_columns, raw.columns)
-    _check_columns("output.keep_columns", config.keep_columns, raw.columns)
+    check_columns("output.key_columns", config.key_columns, raw.columns)
+    check_columns("output.keep_columns", config.keep_columns, raw.columns)
 
     def frame(file_ids: bool) -> tuple[DataFrame, _BatchScorer, StructType, bool]:
         framed = (
@@ -793,7 +787,7 @@ def _output_columns(
     meta = {PRED_PREFIX + p for p in preds} | {ERRORS_COLUMN, STAGE_COLUMN, ROW_COLUMN, KIND_COLUMN}
     source = [c for c in struct.names if c not in meta and c not in (FILE_COLUMN, OFFSET_COLUMN)]
     kept = [c for c in source if c != CORRUPT_COLUMN] if keep is None else keep
-    _check_columns("output.keep_columns", kept, source)
+    check_columns("keep_columns", kept, source)  # the job checked its config keys already
     identity = [c for c in (FILE_COLUMN, OFFSET_COLUMN) if c in struct.names]
     return (
         scored_columns(kept, preds),
