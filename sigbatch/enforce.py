@@ -1139,7 +1139,7 @@ def _needs_python_pass(arr: pa.Array, t: Any) -> bool:
     if isinstance(t, Map):
         return True
     if isinstance(t, Array):
-        if not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)):
+        if _src_kind(arr.type) != "list":  # list, large_list or fixed_size_list
             return True
         child, _ = _children(arr)
         if isinstance(t.dtype, DataType):

@@ -447,3 +447,21 @@ def test_maps_that_are_not_maps_of_text_keys_are_invalid_map():
     assert [(p.column, p.code.value, p.message) for p in problems] == [
         ("m", "INVALID_MAP", "map keys are int64, the signature's maps have string keys")
     ]
+
+
+def test_fixed_size_lists_reach_the_model_as_lists_of_their_columns_do():
+    """A fixed_size_list column (numbers or text) reaches the model as numpy arrays, as list columns
+    do and as pandas reads it from Parquet (text lists came as Python lists)."""
+    table = pa.table(
+        {
+            "a": pa.array([[1, 2], [3, 4]], pa.list_(pa.int32(), 2)),
+            "b": pa.array([["x"], ["y"]], pa.list_(pa.string(), 1)),
+        }
+    )
+    schema = Schema([ColSpec(sigbatch.Array("integer"), "a"), ColSpec(sigbatch.Array("string"), "b")])
+    frame = enforce(table, schema).to_pandas()
+    assert [(type(v).__name__, v.dtype.name, v.tolist()) for v in frame["a"]] == [
+        ("ndarray", "int32", [1, 2]),
+        ("ndarray", "int32", [3, 4]),
+    ]
+    assert [(type(v).__name__, v.tolist()) for v in frame["b"]] == [("ndarray", ["x"]), ("ndarray", ["y"])]
