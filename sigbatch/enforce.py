@@ -722,7 +722,9 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
     """(bad, unsure) masks over ``arr``'s slots for type ``t``.
 
     ``bad`` is certain; ``unsure`` rows are decided by the exact per-value rules. ``nested`` is
-    True below the top level, where values are Python objects of their own (ints are int64, ...).
+    True where values are Python objects of their own (ints are int64, ...): a record's scalars and
+    everything in a map. Elsewhere a list is a numpy array of its own type, as pandas reads it from
+    Parquet (in a column, a list of lists, or a record of a column or list).
     """
     n = len(arr)
     bad = np.zeros(n, dtype=bool)
@@ -766,6 +768,9 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             rule = scalar_rule(child_kind if numbers else _value_kind(child_kind), t.dtype)
             lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), 0))
             nonempty = (lengths > 0) & ~nulls
+            if t.dtype is DataType.datetime and child_kind in ("timestamp", "date") and rule != FAIL:
+                # the list passes through pandas' nanoseconds: a time beyond them is refused
+                unsure |= _to_rows(_outside_nanoseconds(values) & live, parents, n)
             if rule == FAIL:
                 bad |= nonempty & ~row_has_null
             elif rule in (ZERO_ONE, PER_VALUE) or (child_kind, t.dtype) in _ARRAY_TEXT_CASTS:
@@ -773,8 +778,7 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
                 unsure |= nonempty
             unsure |= nonempty & row_has_null
             return bad, unsure & ~bad
-        # a list in a column's list is a numpy array too (pandas converts every level)
-        below = nested or not isinstance(t.dtype, Array)
+        below = nested if isinstance(t.dtype, (Array, Object)) else True
         child_bad, child_unsure = _walk(values, t.dtype, required, nested=below)
         bad |= _to_rows(child_bad & live, parents, n)
         unsure |= _to_rows(child_unsure & live, parents, n)
@@ -806,9 +810,7 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
                     bad |= valid
                 continue
             child = arr.field(fields[prop.name])
-            # a record's scalars are Python values (ints are int64); its lists are numpy arrays
-            # of their own type, as pandas reads a struct from Parquet
-            below = not isinstance(prop.dtype, Array)
+            below = nested if isinstance(prop.dtype, (Array, Object)) else True
             child_bad, child_unsure = _walk(child, prop.dtype, bool(prop.required), nested=below)
             bad |= child_bad & valid
             unsure |= child_unsure & valid
@@ -1315,14 +1317,14 @@ def _scalar_column(
         outside = _outside_nanoseconds(arr) & ~nulls & ~bad
         bad |= outside
         for i in np.flatnonzero(outside):
-            value = arr[int(i)].as_py()
+            text = _time_text(arr, int(i))
             reasons.setdefault(int(i), []).append(
                 Reason(
                     name,
                     ReasonCode.TYPE_MISMATCH,
                     expected,
-                    f"{arr.type} {describe_value(value)}",
-                    f"Out of bounds nanosecond timestamp: {value}",
+                    f"{arr.type} {text}",
+                    f"Out of bounds nanosecond timestamp: {text}",
                 )
             )
     # Nulls: MLflow refuses them only where pandas must turn an integer column into floats.
@@ -1357,18 +1359,35 @@ def _scalar_column(
     return bad, conformed
 
 
-# pandas' datetime range (nanoseconds in an int64), in microseconds
-_NS_RANGE_US = (-((2**63) // 1000), (2**63 - 1) // 1000)
+# nanoseconds per unit of Arrow's times and dates
+_NANOS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1, "date32": 86_400 * 10**9, "date64": 10**6}
+# pandas' datetime range: nanoseconds in an int64 (the lowest value is NaT)
+_NANO_LIMIT = 2**63 - 1
 
 
 def _outside_nanoseconds(arr: pa.Array) -> np.ndarray:
-    """Where a timestamp or date column holds a time pandas cannot hold in nanoseconds."""
-    if pa.types.is_timestamp(arr.type) and arr.type.unit == "ns":
+    """Where a timestamp or date column holds a time pandas cannot hold in nanoseconds (compared
+    in the column's own unit, so no value wraps around)."""
+    if pa.types.is_timestamp(arr.type):
+        per = _NANOS[arr.type.unit]
+    else:
+        per = _NANOS["date32" if pa.types.is_date32(arr.type) else "date64"]
+    if per == 1:
         return np.zeros(len(arr), dtype=bool)
-    micros = pc.cast(pc.cast(arr, pa.timestamp("us"), safe=False), pa.int64())
-    low, high = _NS_RANGE_US
-    inside = pc.and_(pc.greater_equal(micros, low), pc.less_equal(micros, high))
+    ticks = pc.cast(arr.view(pa.int32()) if pa.types.is_date32(arr.type) else arr.view(pa.int64()), pa.int64())
+    limit = _NANO_LIMIT // per
+    inside = pc.and_(pc.greater_equal(ticks, -limit), pc.less_equal(ticks, limit))
     return ~np.asarray(pc.fill_null(inside, True))
+
+
+def _time_text(arr: pa.Array, i: int) -> str:
+    """A time as text, also one beyond Python's datetime (years after 9999)."""
+    try:
+        return str(arr[i].as_py())
+    except (OverflowError, ValueError):
+        unit = arr.type.unit if pa.types.is_timestamp(arr.type) else "days" if pa.types.is_date32(arr.type) else "ms"
+        ticks = arr.view(pa.int32() if pa.types.is_date32(arr.type) else pa.int64())[i].as_py()
+        return f"{ticks} {unit} from 1970-01-01"
 
 
 def _one_row_series(value: Any, object_column: bool) -> pd.Series:
@@ -1382,8 +1401,10 @@ def _group_key(value: Any) -> Any:
     if isinstance(value, (bool, np.bool_)):
         return (kind,)
     if isinstance(value, (int, np.integer)):
-        # pandas types a lone Python int by its size: int64, uint64, or object beyond that
-        return (kind, value in (0, 1), value < -(2**63), value >= 2**63, value >= 2**64)
+        if value >= 2**64 or value < -(2**63):
+            return None  # pandas holds it as an object: decided alone (2**64 and 10**400 differ)
+        # pandas types a lone Python int by its size: int64 or uint64
+        return (kind, value in (0, 1), value >= 2**63)
     if isinstance(value, (float, np.floating)):
         return (kind, bool(np.isnan(value)))
     if isinstance(value, str) or value is None:
@@ -1736,17 +1757,29 @@ def enforce(
                     null_reasons = check_value(None, t, required, label)[1]
                 rs = list(null_reasons)
             else:
-                value = _row_value(arr, i, t)
-                strict = _null_elements(value, t, label) if profile == "strict" else []
-                _, rs = check_value(value, t, required, label)
-                rs = rs or strict
+                try:
+                    value = _row_value(arr, i, t)
+                except (OverflowError, ValueError) as exc:  # a time beyond Python's datetime
+                    rs = [
+                        Reason(
+                            label,
+                            ReasonCode.TYPE_MISMATCH,
+                            repr(t),
+                            f"{arr.type} value Python cannot hold",
+                            f"value cannot be read as {t!r}: {exc}",
+                        )
+                    ]
+                else:
+                    strict = _null_elements(value, t, label) if profile == "strict" else []
+                    _, rs = check_value(value, t, required, label)
+                    rs = rs or strict
             if col_bad[i] and not rs:
                 rs = [
                     Reason(
                         label,
                         ReasonCode.TYPE_MISMATCH,
                         repr(t),
-                        describe_value(arr[int(i)].as_py()),
+                        describe_value(None if nulls is not None and nulls[i] else value),
                         f"value does not conform to {t!r}",
                     )
                 ]

@@ -80,17 +80,20 @@ class Model:
 
 
 def _params_passing(fn: Callable[..., Any]) -> str | None:
-    """How ``fn`` takes params: ``positional`` (a second positional parameter), ``keyword`` (a
-    keyword-only ``params`` or ``**kwargs``), or None (it takes none)."""
+    """How ``fn`` takes params: ``keyword`` (a parameter named ``params``, or ``**kwargs``),
+    ``positional`` (a positional-only ``params``, or a second positional parameter of another
+    name), or None (it takes none)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return None
     params = list(sig.parameters.values())
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= 2:
+    named = sig.parameters.get("params")
+    if named is not None:  # by its name, wherever it is (def f(df, threshold=0.5, *, params=None))
+        return "positional" if named.kind is named.POSITIONAL_ONLY else "keyword"
+    if len([p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2:
         return "positional"
-    if "params" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in params):
+    if any(p.kind is p.VAR_KEYWORD for p in params):
         return "keyword"
     return None
 

@@ -465,3 +465,63 @@ def test_fixed_size_lists_reach_the_model_as_lists_of_their_columns_do():
         ("ndarray", "int32", [3, 4]),
     ]
     assert [(type(v).__name__, v.tolist()) for v in frame["b"]] == [("ndarray", ["x"]), ("ndarray", ["y"])]
+
+
+def test_lists_in_a_map_are_python_lists_and_lists_of_records_numpy_arrays():
+    """In a map everything is a Python value (a list<int32> there holds int64s, refused for
+    integer, as MLflow refuses it); a record in a column's list keeps numpy lists (accepted)."""
+    obj = sigbatch.Object([sigbatch.Property("a", sigbatch.Array("integer"))])
+    in_map = pa.array(
+        [[("k", {"a": [1, 2]})]], pa.map_(pa.string(), pa.struct([("a", pa.list_(pa.int32()))]))
+    )
+    assert enforce(
+        pa.table({"m": in_map}), Schema([ColSpec(sigbatch.Map(obj), "m")])
+    ).valid_mask.tolist() == [False]
+    in_list = pa.array([[{"a": [1, 2]}]], pa.list_(pa.struct([("a", pa.list_(pa.int32()))])))
+    assert enforce(
+        pa.table({"l": in_list}), Schema([ColSpec(sigbatch.Array(obj), "l")])
+    ).valid_mask.tolist() == [True]
+
+
+def test_times_beyond_pandas_or_python_are_quarantined_without_wrapping_around():
+    """Times in seconds, milliseconds or days far outside pandas' range are refused, compared in
+    their own unit (a cast to microseconds wrapped 2**62 ms around to 1970), also beyond the year
+    9999 where Python has no datetime, and in lists."""
+    schema = Schema([ColSpec("datetime", "t")])
+    cases = [
+        (pa.array([2**62, 0], pa.timestamp("ms")), "4611686018427387904 ms from 1970-01-01"),
+        (pa.array([10**14, 0], pa.timestamp("s")), "100000000000000 s from 1970-01-01"),
+        (pa.array([300_000 * 366, 0], pa.date32()), "109800000 days from 1970-01-01"),
+        (
+            pa.array([dt.datetime(1600, 1, 1), dt.datetime(1970, 1, 1)], pa.timestamp("s")),
+            "1600-01-01 00:00:00",
+        ),
+    ]
+    for arr, text in cases:
+        result = enforce(pa.table({"t": arr}), schema)
+        assert result.valid_mask.tolist() == [False, True], arr.type
+        assert [r.message for r in result.reasons[0]] == [f"Out of bounds nanosecond timestamp: {text}"]
+        assert result.to_pandas()["t"].tolist() == [pd.Timestamp("1970-01-01")]
+    lists = pa.array([[10**13], [2**62], [0]], pa.list_(pa.timestamp("ms")))  # 2286, beyond 9999, 1970
+    result = enforce(pa.table({"t": lists}), Schema([ColSpec(sigbatch.Array("datetime"), "t")]))
+    assert result.valid_mask.tolist() == [False, False, True]
+    assert (
+        result.reasons[1][0].message
+        == "value cannot be read as Array(datetime): Python int too large to convert to C int"
+    )
+
+
+def test_integers_beyond_64_bits_are_judged_each_alone():
+    """2**64 and 10**400 as doubles: each is judged alone whatever the order (the first decided
+    for both); 10**400 is refused, since no double holds it."""
+    schema = Schema([ColSpec("double", "x")])
+    for rows, valid in (
+        ([{"x": 2**64}, {"x": 10**400}], [True, False]),
+        ([{"x": 10**400}, {"x": 2**64}], [False, True]),
+    ):
+        result = enforce(rows, schema)
+        assert result.valid_mask.tolist() == valid
+        assert [r.message for rs in result.reasons.values() for r in rs] == [
+            "int too large to convert to float"
+        ]
+        assert result.to_pandas()["x"].tolist() == [float(2**64)]

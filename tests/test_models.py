@@ -517,8 +517,24 @@ def test_a_model_taking_params_by_keyword_gets_them():
     def var_keyword(df, **kw):
         return [kw["params"]["k"] * 10] * len(df)
 
+    def named_after_another(df, threshold=0.5, *, params=None):
+        return [params["k"] + threshold] * len(df)
+
+    def named_positional(df, threshold=0.5, params=None):
+        return [params["k"] - threshold] * len(df)
+
+    def second_positional(df, p):
+        return [p["k"] * 100] * len(df)
+
     rows = [{"x": 1.0}, {"x": 2.0}]
-    for model, expected in ((keyword_only, [2, 2]), (var_keyword, [20, 20])):
+    cases = (
+        (keyword_only, [2, 2]),
+        (var_keyword, [20, 20]),
+        (named_after_another, [2.5, 2.5]),
+        (named_positional, [1.5, 1.5]),
+        (second_positional, [200, 200]),
+    )
+    for model, expected in cases:
         result = score_batch(rows, model, sig, params={"k": 2})
         assert result.quarantine.num_rows == 0
         assert result.scored.column("prediction").to_pylist() == expected
