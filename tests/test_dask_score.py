@@ -64,7 +64,12 @@ def test_scored_and_quarantine_share_one_scoring_pass():
 def test_meta_matches_every_partition():
     """The declared meta of both outputs is exactly the dtypes of the computed partitions."""
     for case in CASES:
-        scored, quarantine = score(_arrow_frame(case["table"]()), case["model"], case["signature"])
+        scored, quarantine = score(
+            _arrow_frame(case["table"]()),
+            case["model"],
+            case["signature"],
+            profile=case.get("profile", "mlflow"),
+        )
         s, q = dask.compute(scored, quarantine, scheduler="threads")
         assert s.dtypes.to_dict() == scored._meta.dtypes.to_dict()
         assert q.dtypes.to_dict() == quarantine._meta.dtypes.to_dict()
