@@ -128,7 +128,8 @@ def test_cases_on_two_worker_processes(case, cluster):
     _, client, _ = cluster
     table = case["table"]()
     frame = dd.from_pandas(table.to_pandas(types_mapper=pd.ArrowDtype), npartitions=2)
-    s, q = client.gather(client.compute(list(score(frame, case["model"], case["signature"]))))
+    pair = score(frame, case["model"], case["signature"], profile=case.get("profile", "mlflow"))
+    s, q = client.gather(client.compute(list(pair)))
     scored, quarantine = (
         pa.Table.from_pandas(s, preserve_index=False),
         pa.Table.from_pandas(q, preserve_index=False),
