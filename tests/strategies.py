@@ -6,6 +6,11 @@ and ``conforming_tables(schema)`` draws small pyarrow tables with the schema's A
 values that MLflow's enforcement would accept (``None`` only where the signature allows it; AnyType
 values are JSON text, as sigbatch stores them).
 
+For inference, ``inferable_types()`` draws the types MLflow infers from Python values (scalars,
+Array, Object, Any) and ``inferable_values(dtype, leaves, missing)`` draws Python values of one
+such type, built from the caller's leaf values: many of them together still infer one schema, so
+the differential tests mostly compare results rather than two errors.
+
 Example:
     >>> from hypothesis import given
     >>> @given(colspec_schemas())
@@ -17,10 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from sigbatch.arrow import to_arrow
 from sigbatch.types import (
@@ -37,8 +45,12 @@ from sigbatch.types import (
 
 __all__ = [
     "colspec_schemas",
+    "conflicting_types",
     "conforming_tables",
     "data_types",
+    "inferable_objects",
+    "inferable_types",
+    "inferable_values",
     "names",
     "scalar_types",
     "values_of",
@@ -156,3 +168,110 @@ def _tables(draw: st.DrawFn, schema: Schema, max_rows: int) -> pa.Table:
 def conforming_tables(schema: Schema, max_rows: int = 6) -> st.SearchStrategy[pa.Table]:
     """Tables of 0-``max_rows`` rows with ``to_arrow(schema)`` as schema and conforming values."""
     return _tables(schema, max_rows)
+
+
+# --- Python values whose schema MLflow infers -----------------------------------------------------
+
+
+@st.composite
+def inferable_objects(
+    draw: st.DrawFn, inner: st.SearchStrategy[Any], keys: str = "xyz", required_first: bool = False
+) -> Object:
+    """An Object of 1-``len(keys)`` properties named from ``keys``, each required or optional
+    (the first drawn always required if ``required_first``)."""
+    chosen = draw(st.permutations(keys))[: draw(st.integers(1, len(keys)))]
+    return Object(
+        [
+            Property(n, draw(inner), required=(required_first and i == 0) or draw(st.booleans()))
+            for i, n in enumerate(chosen)
+        ]
+    )
+
+
+def inferable_types(
+    scalars: Sequence[DataType] = tuple(DataType), keys: str = "xyz", max_depth: int = 2
+) -> st.SearchStrategy[Any]:
+    """Types MLflow infers from Python values: one of ``scalars``, Array, Object (a dict is always an
+    Object, never a Map), or AnyType for a place that only ever holds missing or empty values."""
+    leaf = st.sampled_from([*scalars, AnyType()])
+    if max_depth <= 0:
+        return leaf
+    inner = st.deferred(lambda: inferable_types(scalars, keys, max_depth - 1))
+    return st.one_of(leaf, st.builds(Array, inner), inferable_objects(inner, keys))
+
+
+def conflicting_types(
+    dtype: Any, scalars: Sequence[DataType] = tuple(DataType), keys: str = "xyz", max_depth: int = 2
+) -> st.SearchStrategy[Any]:
+    """Types (as ``inferable_types`` draws them) whose values MLflow never merges with values of
+    ``dtype``: another scalar, or another kind of container. ``dtype`` must not be Any."""
+    if isinstance(dtype, AnyType):
+        msg = "every type merges with Any"
+        raise ValueError(msg)
+    inner = inferable_types(scalars, keys, max_depth - 1)
+    kinds = []
+    if others := [s for s in scalars if s != dtype]:
+        kinds.append(st.sampled_from(others))
+    if not isinstance(dtype, Array):
+        kinds.append(st.builds(Array, inner))
+    if not isinstance(dtype, Object):
+        kinds.append(inferable_objects(inner, keys))
+    return st.one_of(kinds)
+
+
+def _numpy_arrays(dtype: Array, numpy_dtypes: Mapping[DataType, Any]) -> st.SearchStrategy[Any] | None:
+    """Non-empty 1-d or 2-d numpy arrays of an Array (of Array) of a scalar, where numpy has one."""
+    dims, element = 1, dtype.dtype
+    if isinstance(element, Array):
+        dims, element = 2, element.dtype
+    if not isinstance(element, DataType) or element not in numpy_dtypes:
+        return None
+    # Not empty: MLflow refuses an empty numpy array as a dict value.
+    shapes = hnp.array_shapes(min_dims=dims, max_dims=dims, min_side=1, max_side=2)
+    return hnp.arrays(np.dtype(numpy_dtypes[element]), shapes)
+
+
+def inferable_values(
+    dtype: Any,
+    leaves: Mapping[DataType, st.SearchStrategy[Any]],
+    missing: st.SearchStrategy[Any],
+    *,
+    numpy_dtypes: Mapping[DataType, Any] | None = None,
+    nullable: bool = True,
+) -> st.SearchStrategy[Any]:
+    """Python values that MLflow infers as ``dtype`` (or as Any, which merges with it).
+
+    Scalars come from ``leaves``; Arrays are lists (or numpy arrays of ``numpy_dtypes``, if given)
+    of any length; Objects are dicts holding every required property and some optional ones, in
+    any order. A value is sometimes drawn from ``missing`` (anywhere when ``nullable``; nested
+    values always may be): MLflow reads those, and ``[]`` and ``{}``, as Any.
+    """
+    value: st.SearchStrategy[Any]
+
+    def inner(t: Any) -> st.SearchStrategy[Any]:
+        return inferable_values(t, leaves, missing, numpy_dtypes=numpy_dtypes)
+
+    if isinstance(dtype, DataType):
+        value = leaves[dtype]
+    elif isinstance(dtype, AnyType):
+        value = st.one_of(st.builds(list), st.builds(dict))
+    elif isinstance(dtype, Array):
+        value = st.lists(inner(dtype.dtype), max_size=3)
+        arrays = _numpy_arrays(dtype, numpy_dtypes or {})
+        if arrays is not None:
+            value = st.one_of(value, arrays)
+    elif isinstance(dtype, Object):
+        value = _object_values(dtype, inner)
+    else:
+        msg = f"no inferable value strategy for {dtype!r}"
+        raise TypeError(msg)
+    return st.one_of(value, value, missing) if nullable else value
+
+
+@st.composite
+def _object_values(draw: st.DrawFn, dtype: Object, inner: Any) -> dict[str, Any]:
+    """A dict of the required properties of ``dtype`` and some optional ones, in any order."""
+    present = [p for p in dtype.properties if p.required or draw(st.booleans())]
+    if draw(st.booleans()):
+        present = draw(st.permutations(present))
+    return {p.name: draw(inner(p.dtype)) for p in present}
