@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import logging
+import re
 import warnings
 from collections import OrderedDict
 from typing import Any
@@ -22,10 +23,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from hypothesis.extra import numpy as hnp
+from mlflow.exceptions import MlflowException
 
+from sigbatch.errors import SigbatchError
 from sigbatch.infer import INTEGER_COLUMNS_HINT, infer_schema, infer_signature
 
 _SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
@@ -240,49 +244,86 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _run(fn: Any, *args: Any, logger: str | None = None) -> tuple[Any, ...]:
-    """Outcome of one call: ("ok", repr) or ("raise", message), integer hints, logged warnings."""
+def _count_oracle_outcome(error: BaseException | None) -> None:
+    """Count MLflow's answer as a hypothesis event (see the shares with --hypothesis-show-statistics)."""
+    if currently_in_test_context():
+        event("mlflow accepts" if error is None else f"mlflow raises {type(error).__name__}")
+
+
+def _run(fn: Any, *args: Any, logger: str | None = None) -> tuple[tuple[Any, ...], Exception | None]:
+    """Outcome of one call: ("ok", repr) or ("raise", message), integer hints, logged warnings;
+    and the exception, if one was raised."""
     handler = _Collect()
     log = logging.getLogger(logger) if logger else None
     if log is not None:
         log.addHandler(handler)
+    error = None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 outcome = ("ok", repr(fn(*args)))
             except Exception as exc:
-                outcome = ("raise", str(exc))
+                outcome, error = ("raise", str(exc)), exc
     finally:
         if log is not None:
             log.removeHandler(handler)
     hints = sum(str(w.message) == INTEGER_COLUMNS_HINT for w in caught)
-    return (*outcome, hints, handler.messages)
+    return (*outcome, hints, handler.messages), error
+
+
+def _assert_same_error_class(ours: Exception | None, oracle: Exception | None) -> None:
+    """sigbatch raises a SigbatchError and ValueError where MLflow raises an MlflowException, and
+    the same builtin where MLflow raises a builtin (sigbatch.errors)."""
+    if oracle is None:
+        return
+    if isinstance(oracle, MlflowException):
+        assert isinstance(ours, SigbatchError) and isinstance(ours, ValueError), repr(ours)
+    else:
+        assert isinstance(ours, type(oracle)), (repr(ours), repr(oracle))
+
+
+# In the message of refused parameters each failure shows its exception's repr, so its class:
+# sigbatch's where MLflow's are (the pairs sigbatch.errors documents).
+_SIGBATCH_CLASSES = re.compile(r"\b(?:SignatureTypeError|SignatureError|InferenceError)\(")
+_MLFLOW_CLASS = {
+    "SignatureTypeError(": "TypeError(",
+    "SignatureError(": "MlflowException(",
+    "InferenceError(": "MlflowException(",
+}
+
+
+def _as_mlflow_classes(message: str) -> str:
+    """``message`` with sigbatch's exception class names in reprs replaced by MLflow's."""
+    return _SIGBATCH_CLASSES.sub(lambda m: _MLFLOW_CLASS[m.group(0)], message)
 
 
 def _assert_same_schema(data: Any, oracle_data: Any = None) -> None:
     """sigbatch's ``infer_schema(data)`` behaves as MLflow's ``_infer_schema(oracle_data)``."""
-    oracle = _run(mlflow.types.utils._infer_schema, data if oracle_data is None else oracle_data)
-    ours = _run(infer_schema, data)
+    oracle, oracle_error = _run(
+        mlflow.types.utils._infer_schema, data if oracle_data is None else oracle_data
+    )
+    _count_oracle_outcome(oracle_error)
+    ours, error = _run(infer_schema, data)
     assert ours == oracle
+    _assert_same_error_class(error, oracle_error)
 
 
 def _assert_same_signature(model_input: Any, model_output: Any = None, params: Any = None) -> None:
     """sigbatch's ``infer_signature`` behaves as MLflow's: result or error, hints, fallback logs."""
-    oracle = _run(
+    oracle, oracle_error = _run(
         mlflow.models.signature.infer_signature,
         model_input,
         model_output,
         params,
         logger="mlflow.models.signature",
     )
-    ours = _run(infer_signature, model_input, model_output, params, logger="sigbatch.infer.local")
-    if oracle[0] == "raise" and oracle[1].startswith("Failed to infer schema for parameters"):
-        # The message lists each failure's exception repr: MLflow's classes there, sigbatch's here.
-        assert ours[0] == "raise"
-        assert ours[1].startswith("Failed to infer schema for parameters")
-        return
+    _count_oracle_outcome(oracle_error)
+    ours, error = _run(infer_signature, model_input, model_output, params, logger="sigbatch.infer.local")
+    if ours[0] == "raise" and ours[1].startswith("Failed to infer schema for parameters"):
+        ours = (ours[0], _as_mlflow_classes(ours[1]), *ours[2:])
     assert ours == oracle
+    _assert_same_error_class(error, oracle_error)
 
 
 # --- tests -----------------------------------------------------------------------------------
