@@ -31,6 +31,8 @@ from mlflow.exceptions import MlflowException
 
 from sigbatch.errors import SigbatchError
 from sigbatch.infer import INTEGER_COLUMNS_HINT, infer_schema, infer_signature
+from sigbatch.types import AnyType, DataType
+from tests.strategies import conflicting_types, inferable_objects, inferable_types, inferable_values
 
 _SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 _INT64 = st.integers(-(2**63), 2**63 - 1)
@@ -90,14 +92,74 @@ def _values() -> st.SearchStrategy[Any]:
     return st.one_of(homogeneous, homogeneous, _nested(_ANY_LEAF), arrays)
 
 
-_RECORDS = st.lists(
-    st.one_of(
-        st.dictionaries(st.sampled_from("abcd"), _values(), min_size=1, max_size=3),
-        st.dictionaries(st.sampled_from("abcd"), _values(), max_size=3),
-    ),
-    min_size=1,
-    max_size=4,
-)
+# --- random data of one schema ---------------------------------------------------------------
+#
+# Data drawn from one random type (consistent types per key, optional keys, missing values, nested
+# lists, arrays and dicts of one shape) is what users infer from, and MLflow accepts it. About a
+# third of the draws then get one value of a conflicting type, or any value at all (mixed,
+# unsupported), so MLflow's errors are compared too.
+
+_SCALAR_LEAVES = {DataType[group]: leaf for group, leaf in _LEAF_GROUPS.items() if group != "unsupported"}
+_NUMPY_DTYPES = {
+    DataType.long: np.int64,
+    DataType.integer: np.int32,
+    DataType.double: np.float64,
+    DataType.float: np.float32,
+    DataType.boolean: np.bool_,
+    DataType.string: "<U2",
+}
+
+
+def _values_of(dtype: Any, *, nullable: bool = True) -> st.SearchStrategy[Any]:
+    """Python values MLflow infers as ``dtype`` (or as Any)."""
+    return inferable_values(dtype, _SCALAR_LEAVES, _MISSING, numpy_dtypes=_NUMPY_DTYPES, nullable=nullable)
+
+
+def _other_value(kept: Any) -> st.SearchStrategy[Any]:
+    """A value of a type that conflicts with ``kept``, or any value at all (mixed, unsupported:
+    mostly a conflict too): what replaces one value in a conflicting draw."""
+    if isinstance(kept, AnyType):
+        return _values()
+    conflicting = conflicting_types(kept, keys="abc").flatmap(lambda t: _values_of(t, nullable=False))
+    return st.one_of(conflicting, conflicting, _values())
+
+
+_CONFLICT = st.sampled_from([False, False, True])  # shrinks to no conflict
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> list[dict[Any, Any]]:
+    """1-4 records of one random Object type; a third of them get another value under a key that
+    another record has too (a conflict, unless that record's value is missing or empty)."""
+    conflict = draw(_CONFLICT)
+    # A required key unless there is a conflict: records that are all empty are one error of many.
+    record_type = draw(
+        inferable_objects(inferable_types(keys="abc"), keys="abcd", required_first=not conflict)
+    )
+    records = draw(
+        st.lists(_values_of(record_type, nullable=False), min_size=2 if conflict else 1, max_size=4)
+    )
+    if conflict:
+        i = draw(st.integers(0, len(records) - 1))
+        types = {p.name: p.dtype for p in record_type.properties}
+        others = sorted({k for j, r in enumerate(records) if j != i for k in r}) or list("abcd")
+        key = draw(st.sampled_from(others))
+        records[i] = {**records[i], key: draw(_other_value(types.get(key, AnyType())))}
+    return records
+
+
+@st.composite
+def _lists(draw: st.DrawFn, max_size: int = 4) -> list[Any]:
+    """Up to ``max_size`` values of one random type; a third of them with one value replaced."""
+    conflict = draw(_CONFLICT)
+    value_type = draw(inferable_types(keys="abc"))
+    values = draw(st.lists(_values_of(value_type), min_size=2 if conflict else 0, max_size=max_size))
+    if conflict:
+        values[draw(st.integers(0, len(values) - 1))] = draw(_other_value(value_type))
+    return values
+
+
+_RECORDS = _records()
 
 _DTYPES = [
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
@@ -212,23 +274,44 @@ _ARROW_SAMPLES: dict[pa.DataType, list[Any]] = {
 _NULL_PATTERNS = {"no_nulls": (0, 1), "some_nulls": (0, None), "only_nulls": (None, None), "empty": ()}
 
 
+# Parameter values MLflow accepts, and (below) values it refuses.
 _PARAM_VALUES = st.one_of(
     _INT64,
     _FLOATS,
     st.text(max_size=3),
     st.booleans(),
-    st.binary(max_size=2),
-    st.none(),
     st.dates(),
     st.datetimes(),
-    st.sampled_from([np.int32(1), np.int8(1), np.float32(1.5), 1j, (1, 2)]),
-    st.lists(st.one_of(_INT64, st.text(max_size=2)), max_size=3),
-    st.lists(st.lists(st.integers(), max_size=2), max_size=2),
+    st.sampled_from([np.int32(1), np.float32(1.5)]),
+    st.lists(_INT64, max_size=3),
+    st.lists(st.text(max_size=2), max_size=3),
     st.lists(st.datetimes(), max_size=2),
     st.dictionaries(
-        st.sampled_from("ab"), st.one_of(st.integers(), st.text(max_size=2), st.none()), max_size=2
+        st.sampled_from("ab"),
+        st.one_of(st.integers(), st.text(max_size=2), st.none()),
+        min_size=1,
+        max_size=2,
     ),
 )
+_BAD_PARAM_VALUES = st.one_of(
+    st.binary(max_size=2),
+    st.none(),
+    st.sampled_from([np.int8(1), 1j, (1, 2), {}]),
+    st.tuples(_INT64, st.text(max_size=2)).map(list),
+    st.lists(st.lists(st.integers(), min_size=1, max_size=2), min_size=1, max_size=2),
+)
+
+
+@st.composite
+def _params(draw: st.DrawFn) -> dict[str, Any] | None:
+    """None or a dict of parameters; a third of the dicts hold one value MLflow refuses."""
+    if draw(st.sampled_from([False, False, False, False, True])):
+        return None
+    params = draw(st.dictionaries(st.sampled_from(["k", "t", "s"]), _PARAM_VALUES, max_size=3))
+    if draw(_CONFLICT):
+        params[draw(st.sampled_from(["k", "t", "s"]))] = draw(_BAD_PARAM_VALUES)
+    return params
+
 
 # --- comparison ------------------------------------------------------------------------------
 
@@ -360,14 +443,21 @@ def test_record_shapes_found_by_review_match_mlflow(records):
 
 
 @settings(max_examples=40, **_SETTINGS)
-@given(st.lists(_values(), max_size=4))
+@given(_lists())
 def test_lists_match_mlflow(values):
     """A list of scalars, lists or arrays (mixed types included) infers exactly MLflow's schema."""
     _assert_same_schema(values)
 
 
 @settings(max_examples=20, **_SETTINGS)
-@given(st.one_of(st.dictionaries(st.sampled_from(["x", "y", 1]), _values(), max_size=3), _values()))
+@given(
+    st.one_of(
+        _RECORDS.map(lambda records: records[-1]),
+        inferable_types(keys="abc").flatmap(_values_of),
+        st.dictionaries(st.sampled_from(["x", "y", 1]), _values(), max_size=3),
+        _values(),
+    )
+)
 def test_dicts_and_single_values_match_mlflow(data):
     """A dict of values (or arrays) and a single value infer exactly MLflow's schema."""
     _assert_same_schema(data)
@@ -424,9 +514,9 @@ def test_arrow_tables_from_pandas_match_mlflow(frame, keep_index):
 
 @settings(max_examples=25, **_SETTINGS)
 @given(
-    st.one_of(_RECORDS, st.lists(_values(), max_size=3), _typed_frames(), st.none()),
-    st.one_of(st.none(), st.lists(_values(), max_size=3), _values()),
-    st.one_of(st.none(), st.dictionaries(st.sampled_from(["k", "t", "s"]), _PARAM_VALUES, max_size=3)),
+    st.one_of(_RECORDS, _lists(max_size=3), _typed_frames(), st.none()),
+    st.one_of(st.none(), _lists(max_size=3), inferable_types(keys="abc").flatmap(_values_of)),
+    _params(),
 )
 def test_signatures_match_mlflow(model_input, model_output, params):
     """`infer_signature` on inputs, outputs and params matches MLflow, fallbacks and errors included."""
