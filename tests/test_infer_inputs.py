@@ -7,21 +7,28 @@ import decimal
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import textwrap
+from typing import Any
 
+import mlflow.types.utils
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from mlflow.exceptions import MlflowException
 
 from sigbatch import Array, ColSpec, ConfigError, InferenceError, Object, Property, Schema
 from sigbatch.infer import finalize, infer_files, partial_from_records, partial_from_table, plan_files
 from sigbatch.infer.lake import _NotObjectLine, _ObjectLines, _read_json_arrow, _read_json_values
 from sigbatch.infer.partial import MAX_NESTING
+from sigbatch.infer.values import MULTIPLE_TYPES_ERROR_MSG
+from sigbatch.types import AnyType, DataType
+from tests.strategies import conflicting_types, inferable_objects, inferable_types, inferable_values
 
 
 def _task(path):
@@ -175,44 +182,96 @@ def test_absent_keys_are_not_nulls_where_objects_are(tmp_path):
         assert repr(finalize(_read_json_values(_task(path)))[0]) == expected
 
 
-_JSON_LEAVES = st.one_of(
-    st.integers(-5, 5),
-    st.sampled_from([0.5, 2.0, -1.25]),
-    st.sampled_from(["s", "2020-01-01"]),
-    st.booleans(),
-    st.none(),
+_JSON_LEAVES = {
+    DataType.long: st.integers(-5, 5),
+    DataType.double: st.sampled_from([0.5, 2.0, -1.25]),
+    DataType.string: st.sampled_from(["s", "2020-01-01"]),
+    DataType.boolean: st.booleans(),
+}
+_JSON_TYPES = inferable_types(scalars=list(_JSON_LEAVES), keys="xyz")
+_JSON_CONFLICT = st.sampled_from([False, False, False, True])  # shrinks to no conflict
+
+
+def _json_values(dtype: Any, *, nullable: bool = True) -> st.SearchStrategy[Any]:
+    """JSON values MLflow infers as ``dtype`` (or as Any)."""
+    return inferable_values(dtype, _JSON_LEAVES, st.none(), nullable=nullable)
+
+
+@st.composite
+def _json_records(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """1-5 records of one random Object type (optional keys, nulls, nested lists and objects); a
+    quarter of them get a value of a conflicting type under a key another record has typed values
+    for (a conflict, unless those values are all null, empty or NaN)."""
+    conflict = draw(_JSON_CONFLICT)
+    record_type = draw(inferable_objects(_JSON_TYPES, keys="abc", required_first=not conflict))
+    records = draw(
+        st.lists(_json_values(record_type, nullable=False), min_size=2 if conflict else 1, max_size=5)
+    )
+    if conflict:
+        i = draw(st.integers(0, len(records) - 1))
+        types = {p.name: p.dtype for p in record_type.properties}
+        others = sorted(
+            {k for j, r in enumerate(records) if j != i for k in r if not isinstance(types[k], AnyType)}
+        )
+        if others:  # else every other value is null or empty: nothing to conflict with
+            key = draw(st.sampled_from(others))
+            other = draw(
+                conflicting_types(types[key], list(_JSON_LEAVES), keys="xyz").flatmap(
+                    lambda t: _json_values(t, nullable=False)
+                )
+            )
+            records[i] = {**records[i], key: other}
+    return records
+
+
+# The lake's documented error for values of different types under policy strict: every path, one
+# line each (sigbatch.infer.finalize), where MLflow's in-memory inference gives one fixed sentence.
+_STRICT_CONFLICTS = re.compile(
+    r"Values of different types at (\d+) field path\(s\) \(policy strict\):\n"
+    r"((?:  '[^\n]*': [a-z]+ in \d+ [^\n]*; [^\n]*\n)+)"
+    + re.escape(
+        "Hint: use policy 'widen' (Spark's widening: integer < long < float < double, anything else mixed "
+        "becomes string) or 'majority' (keep the dominant type; the rest is expected to be quarantined), "
+        "or fix the data."
+    )
 )
-_JSON_VALUES = st.recursive(
-    _JSON_LEAVES,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["x", "y", "z"]), inner, max_size=2)
-    ),
-    max_leaves=6,
-)
+
+
+def _lake_message(mlflow_message: str, rows: int, ours: str) -> str:
+    """What the lake says where MLflow's ``_infer_schema`` says ``mlflow_message`` about ``rows``
+    records (``ours`` is the lake's message, to check a conflict list against its template)."""
+    if mlflow_message == MULTIPLE_TYPES_ERROR_MSG:
+        match = _STRICT_CONFLICTS.fullmatch(ours)
+        assert match is not None, ours
+        assert int(match.group(1)) == match.group(2).count("\n") >= 1, ours
+        return ours
+    if mlflow_message == "Creating Schema with empty inputs is not allowed.":
+        return f"Nothing to infer a schema from: no field in {rows} rows."
+    return mlflow_message
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.dictionaries(st.sampled_from(["a", "b", "c"]), _JSON_VALUES, max_size=3), min_size=1, max_size=5
-    )
-)
+@given(_json_records())
 def test_json_lines_match_mlflow(records):
-    """A JSON lines file infers MLflow's schema of its records (or both refuse them), on either path."""
-    import mlflow.types.utils
-
+    """A JSON lines file infers MLflow's schema of its records, or refuses them where MLflow does,
+    with the lake's form of MLflow's error (a conflict names its paths), on either path."""
     try:
         oracle = ("ok", repr(mlflow.types.utils._infer_schema(records)))
-    except Exception:
-        oracle = ("raise", "")
+    except MlflowException as exc:
+        oracle = ("raise", str(exc))
+    event(
+        "mlflow accepts" if oracle[0] == "ok" else "mlflow raises"
+    )  # see the share accepted with --hypothesis-show-statistics
     with tempfile.TemporaryDirectory() as root:
         path = os.path.join(root, "r.jsonl")
         with open(path, "w") as fh:
             fh.write("".join(json.dumps(r) + "\n" for r in records))
         try:
             ours = ("ok", repr(infer_files(path).schema))
-        except InferenceError:
-            ours = ("raise", "")
+        except InferenceError as exc:
+            ours = ("raise", str(exc))
+    if oracle[0] == "raise" and ours[0] == "raise":
+        oracle = ("raise", _lake_message(oracle[1], len(records), ours[1]))
     assert ours == oracle
 
 
