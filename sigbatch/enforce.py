@@ -1374,7 +1374,9 @@ def _outside_nanoseconds(arr: pa.Array) -> np.ndarray:
         per = _NANOS["date32" if pa.types.is_date32(arr.type) else "date64"]
     if per == 1:
         return np.zeros(len(arr), dtype=bool)
-    ticks = pc.cast(arr.view(pa.int32()) if pa.types.is_date32(arr.type) else arr.view(pa.int64()), pa.int64())
+    ticks = pc.cast(
+        arr.view(pa.int32()) if pa.types.is_date32(arr.type) else arr.view(pa.int64()), pa.int64()
+    )
     limit = _NANO_LIMIT // per
     inside = pc.and_(pc.greater_equal(ticks, -limit), pc.less_equal(ticks, limit))
     return ~np.asarray(pc.fill_null(inside, True))
@@ -1385,7 +1387,13 @@ def _time_text(arr: pa.Array, i: int) -> str:
     try:
         return str(arr[i].as_py())
     except (OverflowError, ValueError):
-        unit = arr.type.unit if pa.types.is_timestamp(arr.type) else "days" if pa.types.is_date32(arr.type) else "ms"
+        unit = (
+            arr.type.unit
+            if pa.types.is_timestamp(arr.type)
+            else "days"
+            if pa.types.is_date32(arr.type)
+            else "ms"
+        )
         ticks = arr.view(pa.int32() if pa.types.is_date32(arr.type) else pa.int64())[i].as_py()
         return f"{ticks} {unit} from 1970-01-01"
 

@@ -559,13 +559,16 @@ def test_empty_list_param_is_datetime():
 
 
 def test_invalid_params_raise_together():
-    """All failing params are reported in one error, and `infer_signature` does not swallow it."""
+    """All failing params are reported in one error, and `infer_signature` does not swallow it. The
+    message is MLflow's, each failure named by MLflow's class (it showed sigbatch's)."""
     with pytest.raises(InferenceError) as info:
-        infer_signature(["a"], params={"p": [[1]], "q": None, "ok": 1})
+        infer_signature(["a"], params={"p": [[1]], "q": None, "ok": 1, "s": [None, "a"]})
     assert str(info.value) == (
         "Failed to infer schema for parameters: "
-        "[('p', [[1]], InferenceError('Expected parameters to be 1D array or scalar, got 2D array')), "
-        "('q', None, InferenceError('Expected parameters to be 1D array or scalar, got NoneType'))]"
+        "[('p', [[1]], MlflowException('Expected parameters to be 1D array or scalar, got 2D array')), "
+        "('q', None, MlflowException('Expected parameters to be 1D array or scalar, got NoneType')), "
+        "('s', [None, 'a'], Exception('Can not infer object without looking at the values, call "
+        "_map_numpy_array instead.'))]"
     )
 
 

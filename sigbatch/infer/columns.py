@@ -34,7 +34,24 @@ from sigbatch.types import AnyType, ColumnType, DataType
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["arrow_column_spec", "infer_dtype_type", "infer_series_type", "series_required"]
+__all__ = [
+    "ObjectDtypeError",
+    "arrow_column_spec",
+    "infer_dtype_type",
+    "infer_series_type",
+    "series_required",
+]
+
+
+class ObjectDtypeError(InferenceError):
+    """:func:`infer_dtype_type` of an object dtype: only the values can tell the type.
+
+    In a parameter's failure, MLflow words it as a plain ``Exception`` (see ``MLFLOW_REPR``).
+    """
+
+    MLFLOW_REPR = (
+        "Exception('Can not infer object without looking at the values, call _map_numpy_array instead.')"
+    )
 
 
 def infer_dtype_type(dtype: Any) -> DataType:
@@ -74,7 +91,7 @@ def infer_dtype_type(dtype: Any) -> DataType:
         return DataType.datetime
     elif kind == "O":
         msg = f"Cannot infer a type from the dtype '{dtype}' alone: the values decide."
-        raise InferenceError(msg)
+        raise ObjectDtypeError(msg)
     msg = f"Unsupported numpy data type '{dtype}', kind '{kind}'"
     raise InferenceError(msg)
 

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sigbatch.errors import InferenceError, SignatureError
+from sigbatch.errors import InferenceError, SigbatchError, SignatureError, SignatureTypeError
 from sigbatch.infer.columns import (
+    ObjectDtypeError,
     arrow_column_spec,
     infer_dtype_type,
     infer_series_type,
@@ -185,9 +186,22 @@ def infer_param_schema(params: dict[str, Any]) -> ParamSchema:
         except Exception as exc:
             invalid.append((name, value, exc))
     if invalid:
-        msg = f"Failed to infer schema for parameters: {invalid}"
+        listed = ", ".join(f"({name!r}, {value!r}, {_mlflow_repr(exc)})" for name, value, exc in invalid)
+        msg = f"Failed to infer schema for parameters: [{listed}]"
         raise InferenceError(msg)
     return ParamSchema(specs)
+
+
+def _mlflow_repr(exc: BaseException) -> str:
+    """An exception as MLflow's message shows it: sigbatch's classes by MLflow's names for them
+    (see :mod:`sigbatch.errors`), so a failure's text is MLflow's."""
+    if isinstance(exc, ObjectDtypeError):
+        return exc.MLFLOW_REPR
+    if isinstance(exc, SignatureTypeError):
+        return f"TypeError({str(exc)!r})"
+    if isinstance(exc, SigbatchError):
+        return f"MlflowException({str(exc)!r})"
+    return repr(exc)
 
 
 def _param_type_and_shape(value: Any) -> tuple[Any, tuple[int, ...] | None]:
@@ -207,7 +221,7 @@ def _param_type_and_shape(value: Any) -> tuple[Any, tuple[int, ...] | None]:
         try:
             return infer_dtype_type(np.array(value).dtype), None
         except Exception as exc:
-            msg = f"Failed to infer schema for parameter {value!s}: {exc!r}"
+            msg = f"Failed to infer schema for parameter {value!s}: {_mlflow_repr(exc)}"
             raise InferenceError(msg) from exc
     if isinstance(value, dict):
         return _infer_schema({"value": value}).inputs[0].type, None
