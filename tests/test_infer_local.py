@@ -600,3 +600,19 @@ def test_pydantic_values_are_refused_not_swallowed():
     with pytest.raises(InferenceError, match=r"^MLflow does not support inferring model signature"):
         infer_signature([Item(name="a")])
     assert str(_infer(Item(name="a"))[0]) == _printed("[Any (required)]")
+
+
+def test_numpy_array_subclasses_as_values_infer_as_arrays_do():
+    """Masked arrays and record arrays as values infer as MLflow infers them (they raised a
+    broadcasting ValueError from comparing an array with [])."""
+    import mlflow.models
+
+    cases = [
+        [{"a": np.ma.array([1, 2])}],
+        [np.ma.array([1.5, 2.0])],
+        [{"a": np.array([1, 2]).view(np.recarray)}],
+    ]
+    for data in cases:
+        ours = infer_signature(data)
+        assert repr(ours.inputs) == repr(mlflow.models.infer_signature(data).inputs)
+    assert repr(infer_signature(cases[0]).inputs) == "['a': Array(long) (required)]"

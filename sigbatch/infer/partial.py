@@ -595,8 +595,8 @@ def _node_from_values(
         if seen is not None:
             seen.update(list_types)
         lists = values if len(by_type) == 1 else [v for v in values if type(v) in list_types]
-        if np.ndarray in list_types:
-            if any(type(v) is np.ndarray and v.ndim == 0 for v in lists):
+        if any(issubclass(t, np.ndarray) for t in list_types):  # masked arrays and recarrays too
+            if any(isinstance(v, np.ndarray) and v.ndim == 0 for v in lists):
                 raise InferenceError("iteration over a 0-d array")
             full = [v for v in lists if len(v) > 0]
         else:
