@@ -217,7 +217,8 @@ def _check(origin: str, values: dict[str, Any]) -> dict[str, Any]:
         if spec.choices is not None and value not in spec.choices:
             msg = f"{origin}: key '{key}' must be one of {list(spec.choices)}, got {value!r}"
             raise ConfigError(msg)
-        if value == "" and key in _NOT_EMPTY:
+        if key in _NOT_EMPTY and isinstance(value, str) and (value == "" or local_path(value) == ""):
+            # an empty path, or a file: URI naming none (file://), is the working directory
             msg = f"{origin}: key '{key}' is empty; {_NOT_EMPTY[key]}"
             raise ConfigError(msg)
         if spec.minimum is not None and value is not None and value < spec.minimum:

@@ -127,6 +127,11 @@ def test_empty_paths_are_refused_naming_the_key(tmp_path, key, hint):
     with pytest.raises(ConfigError) as err:
         load_score_config(path, base)
     assert str(err.value) == f"{path}: key '{key}' is empty; {hint}"
+    if key in ("source.path", "output.path"):  # a file: URI naming no path is the working directory too
+        for uri in ("file://", "file://localhost"):
+            with pytest.raises(ConfigError) as err:
+                load_score_config(None, [*base, f"{key}={uri}"])
+            assert str(err.value) == f"--set: key '{key}' is empty; {hint}"
 
 
 def test_source_path_and_table_name_what_set_each(tmp_path):

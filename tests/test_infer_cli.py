@@ -182,8 +182,9 @@ def test_an_empty_source_is_refused_naming_the_key_and_where_it_came_from(lake, 
     """`sigbatch infer ""`, source.path: "" in --config and --set source.path="" are refused: an
     empty path was read as the working directory. An error names what set the key, not the file."""
     empty = "key 'source.path' is empty; give a file or directory of Parquet, JSON lines or CSV files"
-    assert main(["infer", ""]) == 2
-    assert capsys.readouterr().err == f"sigbatch infer: error: <command line>: {empty}\n"
+    for source in ("", "file://", "file://localhost"):  # a file: URI naming no path is empty too
+        assert main(["infer", source]) == 2
+        assert capsys.readouterr().err == f"sigbatch infer: error: <command line>: {empty}\n"
     conf = tmp_path / "infer.yaml"
     conf.write_text("source:\n  path: ''\nengine: local\n")
     assert main(["infer", "--config", str(conf)]) == 2

@@ -146,10 +146,10 @@ def load_infer_config(
             msg = f"{where(key)}: key '{key}' must be at least 1, got {values[key]!r}"
             raise ConfigError(msg)
     source = str(values["source.path"])
-    if not source:  # Path("") is the working directory
+    local = local_path(source)
+    if not source or local == "":  # Path("") is the working directory ("file://" names it too)
         msg = f"{where('source.path')}: key 'source.path' is empty; give {INFER_KEYS['source.path'][3]}"
         raise ConfigError(msg)
-    local = local_path(source)
     if local is None:
         msg = (
             f"{where('source.path')}: key 'source.path': {source} is a {source.split(':', 1)[0]}:// URI; sigbatch infer "
