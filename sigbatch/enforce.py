@@ -76,7 +76,12 @@ def _src_kind(t: pa.DataType) -> str:
         return {16: "float16", 32: "float32", 64: "float64"}[t.bit_width]
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return "str"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+    if (
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_binary_view(t)
+    ):
         return "bytes"
     if pa.types.is_timestamp(t):
         return "timestamp_tz" if t.tz else "timestamp"
@@ -464,13 +469,29 @@ def _combine(col: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def _unviewed(arr: pa.Array) -> pa.Array:
-    """A text or bytes column in Arrow's view layout as plain text or bytes (the same values; most
-    kernels have no view variant)."""
-    if pa.types.is_string_view(arr.type):
-        return arr.cast(pa.string())
-    if pa.types.is_binary_view(arr.type):
-        return arr.cast(pa.binary())
-    return arr
+    """A column with text or bytes in Arrow's view layout, at any depth, as plain text and bytes
+    (the same values; most kernels, such as take, have no view variant)."""
+    plain = _plain_type(arr.type)
+    return arr if plain.equals(arr.type) else arr.cast(plain)
+
+
+def _plain_type(t: pa.DataType) -> pa.DataType:
+    """``t`` with string_view and binary_view replaced by string and binary, at any depth."""
+    if pa.types.is_string_view(t):
+        return pa.string()
+    if pa.types.is_binary_view(t):
+        return pa.binary()
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_plain_type(t.value_type)))
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(_plain_type(t.value_type)))
+    if pa.types.is_fixed_size_list(t):
+        return pa.list_(t.value_field.with_type(_plain_type(t.value_type)), t.list_size)
+    if pa.types.is_map(t):
+        return pa.map_(_plain_type(t.key_type), t.item_field.with_type(_plain_type(t.item_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(_plain_type(f.type)) for f in t])
+    return t
 
 
 def _from_records(rows: list[Any]) -> _Batch:
@@ -512,7 +533,7 @@ def _from_pandas(df: pd.DataFrame) -> _Batch:
     for name, col in zip(order, df.columns, strict=True):
         series = df[col]
         try:
-            arr = _combine(pa.array(series, from_pandas=True))  # Arrow-backed columns come chunked
+            arr = _unviewed(_combine(pa.array(series, from_pandas=True)))  # Arrow-backed columns come chunked
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
             objects[name] = series.tolist()
             continue

@@ -330,6 +330,28 @@ def test_arrow_view_columns_are_read_as_text_and_bytes():
     strict = enforce(table, schema, profile="strict")
     assert strict.valid_mask.tolist() == [True, True, False]
     assert [r.code.value for r in strict.reasons[2]] == ["NULL_REQUIRED"]
+    # at any depth, from a DataFrame too, and preflight agrees (it refused binary_view)
+    nested = pa.table(
+        {
+            "l": pa.array([["a"]], pa.list_(pa.string_view())),
+            "s": pa.array([{"a": "x"}], pa.struct([("a", pa.string_view())])),
+            "m": pa.array([[("k", "v")]], pa.map_(pa.string_view(), pa.string_view())),
+            "b": pa.array([b"x"], pa.binary_view()),
+        }
+    )
+    nested_schema = Schema(
+        [
+            ColSpec(sigbatch.Array("string"), "l"),
+            ColSpec(sigbatch.Object([sigbatch.Property("a", "string")]), "s"),
+            ColSpec(sigbatch.Map("string"), "m"),
+            ColSpec("binary", "b"),
+        ]
+    )
+    assert preflight(nested.schema, nested_schema).problems == ()
+    row = enforce(nested, nested_schema).to_pandas().iloc[0].tolist()
+    assert [row[0].tolist(), *row[1:]] == [["a"], {"a": "x"}, {"k": "v"}, b"x"]
+    frame = pd.DataFrame({"a": pd.Series(["x"], dtype=pd.ArrowDtype(pa.string_view()))})
+    assert enforce(frame, Schema([ColSpec("string", "a")])).valid_mask.tolist() == [True]
 
 
 def test_schemas_rows_cannot_be_checked_against_are_refused_in_one_line():
