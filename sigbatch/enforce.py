@@ -47,7 +47,17 @@ from sigbatch.quarantine import (
     describe_value,
     reserved_columns,
 )
-from sigbatch.types import AnyType, Array, ColSpec, DataType, Map, ModelSignature, Object, Schema
+from sigbatch.types import (
+    AnyType,
+    Array,
+    ColSpec,
+    DataType,
+    Map,
+    ModelSignature,
+    Object,
+    Schema,
+    repeated_names,
+)
 
 __all__ = ["ColumnProblem", "EnforceResult", "Preflight", "enforce", "preflight"]
 
@@ -326,8 +336,9 @@ def _type_problems(
     raise SignatureError(msg)
 
 
-def _as_schema(schema: Schema | ModelSignature) -> Schema:
-    """The input schema rows are checked against; refused when rows cannot be checked against it."""
+def checked_schema(schema: Schema | ModelSignature, part: str = "input") -> Schema:
+    """The schema rows (``part``: ``input``) or predictions (``output``) are checked against;
+    refused when they cannot be checked against it."""
     if isinstance(schema, ModelSignature):
         if schema.inputs is None:
             msg = "the signature has no input schema to enforce"
@@ -340,10 +351,13 @@ def _as_schema(schema: Schema | ModelSignature) -> Schema:
         msg = "row enforcement supports column-based schemas (ColSpec); this schema is made of TensorSpecs"
         raise SignatureError(msg)
     names = [spec.name for spec in schema.inputs if spec.name is not None]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = repeated_names(names)
     if twice:
         # MLflow reads such a schema, but a row has one value per column name
-        msg = f"the schema has more than one input named {', '.join(map(repr, twice))}; rows cannot be checked against it"
+        msg = (
+            f"the schema has more than one {part} named {', '.join(map(repr, twice))}; "
+            f"{'rows' if part == 'input' else 'predictions'} cannot be checked against it"
+        )
         raise SignatureError(msg)
     return schema
 
@@ -388,7 +402,7 @@ def preflight(
     if profile not in _PROFILES:
         msg = f"unknown profile {profile!r}; expected one of {list(_PROFILES)}"
         raise SignatureError(msg)
-    return _preflight(source_schema, _as_schema(schema), profile)
+    return _preflight(source_schema, checked_schema(schema), profile)
 
 
 def _preflight(
@@ -607,7 +621,7 @@ def _batch_of(data: Any) -> _Batch:
         data = pa.Table.from_batches([data])
     if isinstance(data, (pa.Table, pd.DataFrame)):
         names = [str(c) for c in (data.column_names if isinstance(data, pa.Table) else data.columns)]
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = repeated_names(names)
         if twice:
             msg = f"the data has more than one column named {', '.join(map(repr, twice))}; column names must be unique"
             raise SchemaMismatchError(msg)
@@ -1632,7 +1646,7 @@ def enforce(
     if on_error not in ("quarantine", "raise"):
         msg = f"on_error must be 'quarantine' or 'raise', got {on_error!r}"
         raise SignatureError(msg)
-    schema = _as_schema(schema)
+    schema = checked_schema(schema)
     if isinstance(data, dict):
         data = _dict_input(data, schema)
     if on_error == "raise":

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sigbatch.enforce import ABSENT, LENIENT_HINT, Profile, enforce
+from sigbatch.enforce import ABSENT, LENIENT_HINT, Profile, checked_schema, enforce
 from sigbatch.errors import (
     ConfigError,
     DependencyError,
@@ -44,7 +44,7 @@ from sigbatch.quarantine import (
     ReasonCode,
     Stage,
 )
-from sigbatch.types import ColSpec, ModelSignature, Schema
+from sigbatch.types import ColSpec, ModelSignature, Schema, repeated_names
 
 __all__ = [
     "KIND_COLUMN",
@@ -282,7 +282,7 @@ def _predictions_frame(out: Any, n: int, signature: ModelSignature | None, input
         msg = f"the model returned {len(frame)} rows for {n} input rows"
         raise ModelOutputError(msg)
     frame.columns = [str(c) for c in frame.columns]
-    twice = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    twice = repeated_names(frame.columns)
     if twice:
         msg = f"the model returned more than one column named {', '.join(map(repr, twice))}"
         raise ModelOutputError(msg)
@@ -458,6 +458,7 @@ def _score(
     if sig is None or sig.inputs is None:
         msg = f"model {resolved.uri!r} has no input signature; pass signature=..."
         raise SignatureError(msg)
+    output_schema(sig)  # an output schema predictions cannot be checked against: before the model runs
     params = enforce_params(params, sig.params)
     check_columns("keep_columns", keep_columns, None)
     result = enforce(data, sig, profile=profile, on_schema_mismatch=on_schema_mismatch)  # type: ignore[arg-type]
@@ -561,7 +562,7 @@ def output_schema(signature: ModelSignature) -> Schema:
     """The output schema predictions are checked and typed against (default: one double)."""
     if signature.outputs is not None and not signature.outputs.is_tensor_spec():
         if signature.outputs.has_input_names():
-            return signature.outputs
+            return checked_schema(signature.outputs, "output")
         specs = [
             ColSpec(s.type, "prediction" if i == 0 else f"prediction_{i}", s.required)  # type: ignore[arg-type]
             for i, s in enumerate(signature.outputs.inputs)

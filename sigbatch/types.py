@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import string as _string
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Union
@@ -720,3 +721,13 @@ def _dataclass_schema(dataclass: Any) -> Schema:
         return dataclass_schema(dataclass)
     except InferenceError as exc:
         raise SignatureError(str(exc)) from exc
+
+
+def repeated_names(names: Iterable[str]) -> list[str]:
+    """The names that occur more than once, sorted (for a message naming them).
+
+    Example:
+        >>> repeated_names(["a", "b", "a", "c", "b"])
+        ['a', 'b']
+    """
+    return sorted(name for name, count in Counter(names).items() if count > 1)

@@ -377,6 +377,19 @@ def test_schemas_rows_cannot_be_checked_against_are_refused_in_one_line():
             assert str(info.value) == message
         with pytest.raises(sigbatch.SignatureError, match="^" + re.escape(message) + "$"):
             sigbatch.score_batch(table, lambda df: [0] * len(df), signature)
+    # an output schema with two outputs of one name: refused before the model runs
+    calls = []
+    outputs = ModelSignature(
+        Schema([ColSpec(sigbatch.Array("string"), "a")]),
+        Schema([ColSpec("double", "y"), ColSpec("double", "y")]),
+    )
+    with pytest.raises(sigbatch.SignatureError) as info:
+        sigbatch.score_batch(table, lambda df: calls.append(1) or [0] * len(df), outputs)
+    assert (
+        str(info.value)
+        == "the schema has more than one output named 'y'; predictions cannot be checked against it"
+    )
+    assert calls == []
 
 
 def test_times_pandas_cannot_hold_are_quarantined_from_every_input_kind():

@@ -56,7 +56,7 @@ import pyarrow.compute as pc
 from sigbatch.arrow import from_arrow_type
 from sigbatch.errors import InferenceError, SignatureError
 from sigbatch.infer.values import _SCALAR_TYPES, _reject_pydantic
-from sigbatch.types import DataType
+from sigbatch.types import DataType, repeated_names
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -772,7 +772,7 @@ def partial_from_table(table: pa.Table | pa.RecordBatch, *, origin: int = 0, fir
     """
     names = list(table.schema.names)
     if len(set(names)) != len(names):
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated_names(names)
         msg = f"Columns {dupes} appear more than once; a schema needs unique names."
         raise InferenceError(msg)
     fields = []
