@@ -579,7 +579,11 @@ def _mixed_scalars(series: pd.Series, arr: pa.Array) -> bool:
     """Whether an object column holds scalars of several kinds, which Arrow coerced to one type
     (5 beside a datetime became a time, True beside 1.5 a 1.0, '1' beside bytes b'1', an aware
     datetime beside naive ones a shifted naive one): MLflow judges each row by its own value."""
-    if _src_kind(arr.type) in ("list", "struct", "map"):
+    if _src_kind(arr.type) == "list":
+        # arrays of several dtypes (or arrays beside lists) were widened to one: int32 beside int64
+        # is int64, which an Array(integer) refuses for every row
+        return len({(type(v), getattr(v, "dtype", None)) for v in series if v is not None}) > 1
+    if _src_kind(arr.type) in ("struct", "map"):
         return False
     if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
         return True

@@ -460,6 +460,8 @@ def test_object_columns_of_mixed_kinds_are_judged_value_by_value():
             [True, True],
             [[], [dt.datetime(2020, 1, 2), 1.5]],
         ),
+        # an int32 array beside a list of Python ints: Arrow widened both to int64 (every row refused)
+        (sigbatch.Array("integer"), [np.array([1, 2], np.int32), [1, 2]], [True, False], [[1, 2]]),
     ]
     for t, values, valid, seen in cases:
         result = enforce(pd.DataFrame({"a": pd.Series(values, dtype=object)}), Schema([ColSpec(t, "a")]))
