@@ -363,16 +363,19 @@ def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int
     """
     args = list(sys.argv[1:] if argv is None else argv)
     name, engine = command[0], command[command.index("--engine") + 1]
-    # said plainly rather than as argparse's "unrecognized arguments", prefixes (--eng spark) too
-    if any(len(flag) >= 3 and "--engine".startswith(flag) for flag in (a.split("=", 1)[0] for a in args)):
-        sys.stderr.write(
-            f"{script}: error: this job runs the {engine} engine; --engine is not an option here\n"
-        )
-        return 2
     parser = argparse.ArgumentParser(
         prog=script, description=f"The same job as `sigbatch {name} --engine {engine}`."
     )
     _JOB_OPTIONS[name](parser, engine)
+    # said plainly rather than as argparse's "unrecognized arguments", prefixes (--eng spark) too,
+    # unless the prefix is one of the script's own options (--e is --examples for the audit)
+    known = [option for action in parser._actions for option in action.option_strings]
+    for flag in (a.split("=", 1)[0] for a in args):
+        if len(flag) >= 3 and "--engine".startswith(flag) and not any(k.startswith(flag) for k in known):
+            sys.stderr.write(
+                f"{script}: error: this job runs the {engine} engine; --engine is not an option here\n"
+            )
+            return 2
     parser.set_defaults(command=name, engine=engine)
     return _run(parser.parse_args(args), script)
 

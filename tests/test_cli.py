@@ -155,6 +155,12 @@ def test_the_audit_job_script_names_itself_in_its_usage(capsys, monkeypatch):
         "[--top-values TOP_VALUES] [--examples EXAMPLES] [--no-drift] [--original] OUTPUT_DIR\n"
         "jobs/audit_quarantine.py: error: the following arguments are required: OUTPUT_DIR\n"
     )
+    # --e is a prefix of its own --examples, not a refused --engine
+    assert _job("audit_quarantine").main(["no-such-output", "--e", "2"]) == 2
+    assert capsys.readouterr().err == (
+        "jobs/audit_quarantine.py: error: no-such-output/_sigbatch_manifest.json: no manifest "
+        "(is no-such-output the output directory of a sigbatch job?)\n"
+    )
 
 
 def test_ctrl_c_ends_a_dask_job_at_once(tmp_path):
