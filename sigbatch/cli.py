@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from sigbatch.errors import QuarantineRateError, SigbatchError
+from sigbatch.errors import ConfigError, QuarantineRateError, SigbatchError
 
 __all__ = ["main"]
 
@@ -113,7 +113,6 @@ def _same_file(a: str, b: str) -> bool:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from sigbatch.audit import AuditOptions, audit
-    from sigbatch.errors import ConfigError
     from sigbatch.report import check_target, render_html, write_html, write_json
 
     if args.json == "-" and args.html == "-":
@@ -160,6 +159,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from sigbatch.replay import load_replay_signature, replay, terminal_progress
 
+    if args.model is not None and not args.model.strip():
+        msg = "--model is empty: give a model URI, or leave --model out to use the one in the manifest"
+        raise ConfigError(msg)
     signature = load_replay_signature(args.signature)
     progress = terminal_progress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     result = replay(args.output, signature, model=args.model, profile=args.profile, progress=progress)

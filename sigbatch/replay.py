@@ -309,13 +309,13 @@ def _replay(
         msg = "the signature has no input schema (inputs); replay enforces the quarantined rows against it"
         raise SignatureError(msg)
     if model is not None and not model.strip():  # not "use the manifest's": that is model=None
-        msg = "--model is empty: give a model URI, or leave --model out to use the one in the manifest"
+        msg = "the model is empty: give a model URI, or leave it out to use the one in the manifest"
         raise ConfigError(msg)
     out = Path(output)
     doc = read_manifest_doc(out)
     model_uri = model or doc.get("model")
     if not model_uri:
-        msg = f"{out / MANIFEST_NAME} names no model; pass --model URI"
+        msg = f"{out / MANIFEST_NAME} names no model; give one (sigbatch replay --model URI)"
         raise ConfigError(msg)
     job = doc.get("config") or {}
     profile = profile or job.get("profile") or "mlflow"

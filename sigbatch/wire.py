@@ -128,7 +128,7 @@ def _required(value: Any, where: str) -> Any:
     and 1, which a ColSpec built with them writes and MLflow reads by truthiness. Other values are
     refused: MLflow would read the text "no" as required."""
     if value is not None and not isinstance(value, bool) and not (type(value) is int and value in (0, 1)):
-        raise _Bad(f"{where}.required", f"expected true or false, got {value!r}")
+        raise _Bad(f"{where}.required", f"expected true, false, 0 or 1, got {value!r}")
     return value
 
 
@@ -232,6 +232,11 @@ def param_schema_from_json(json_str: str) -> ParamSchema:
     return _wrap("params JSON", _read_params, json_str, "params")
 
 
+def _absent(part: Any) -> bool:
+    """Whether a signature part is absent: MLflow reads any empty or false value (and "null") so."""
+    return not part or part == "null"
+
+
 def _signature_from_mapping(
     d: Any, source: str, key_prefix: str, *, own_file: bool = False
 ) -> ModelSignature:
@@ -248,7 +253,7 @@ def _signature_from_mapping(
     for part in _PARTS:
         value = d.get(part)
         where = f"{key_prefix}.{part}" if key_prefix else part
-        if not value or value == "null":  # MLflow reads any empty or false value as absent
+        if _absent(value):
             parts[part] = None
         elif part == "params":
             parts[part] = _wrap(source, _read_params, value, where)
@@ -394,9 +399,7 @@ def _model_file(path: Path) -> Path:
 
 def _existing(current: Any, target: Path) -> ModelSignature | None:
     """The model's ``current`` signature mapping, read (None when it has none)."""
-    if current is None or (
-        isinstance(current, dict) and all(current.get(p) in (None, "", [], "null") for p in _PARTS)
-    ):
+    if current is None or (isinstance(current, dict) and all(_absent(current.get(p)) for p in _PARTS)):
         return None
     try:
         return _signature_from_mapping(current, str(target), "signature")

@@ -392,3 +392,22 @@ def test_a_quarantine_file_of_junk_is_named_before_anything_is_written(output, t
         "scored",
         "signature.json",
     ]
+
+
+def test_replay_needs_a_model_from_the_caller_or_the_manifest(output):
+    """The library's messages speak of the model, not of the CLI's --model: an empty one is refused,
+    and so is a manifest without one when none is given."""
+    from sigbatch.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        replay(output, CORRECTED, model="  ")
+    assert (
+        str(err.value)
+        == "the model is empty: give a model URI, or leave it out to use the one in the manifest"
+    )
+    manifest = output / "_sigbatch_manifest.json"
+    doc = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**doc, "model": None}))
+    with pytest.raises(ConfigError) as err:
+        replay(output, CORRECTED)
+    assert str(err.value) == f"{manifest} names no model; give one (sigbatch replay --model URI)"

@@ -104,12 +104,12 @@ def test_load_signature_reads_every_file_kind(tmp_path):
         (
             '{"inputs": [{"type": "array", "items": {"type": "long"}, "name": "x", "required": "no"}]}',
             "s.json",
-            r"s\.json: key inputs\[0\]\.required: expected true or false, got 'no'$",
+            r"s\.json: key inputs\[0\]\.required: expected true, false, 0 or 1, got 'no'$",
         ),
         (
             '{"inputs": [{"type": "object", "name": "o", "properties": {"p": {"type": "long", "required": 2}}}]}',
             "s.json",
-            r"s\.json: key inputs\[0\]\.properties\.p\.required: expected true or false, got 2$",
+            r"s\.json: key inputs\[0\]\.properties\.p\.required: expected true, false, 0 or 1, got 2$",
         ),
         (
             '{"inputs": [{"type": "tensor", "tensor-spec": {"dtype": "2020-01-01", "shape": [-1]}}]}',
