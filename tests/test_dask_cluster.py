@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sigbatch import ColSpec, ModelSignature, Schema
-from tests.cases.score_cases import CASES
+from tests.cases.score_cases import CASES, assert_case
 
 pytestmark = [pytest.mark.dask, pytest.mark.slow]
 
@@ -134,15 +134,7 @@ def test_cases_on_two_worker_processes(case, cluster):
         pa.Table.from_pandas(s, preserve_index=False),
         pa.Table.from_pandas(q, preserve_index=False),
     )
-    rows = {r["id"]: r for r in scored.to_pylist()}
-    pred = "score" if "score" in scored.column_names else "prediction"
-    assert sorted(rows) == case["scored"]
-    assert {i: r[pred] for i, r in rows.items()} == case["predictions"]
-    got = {
-        r["id"]: (r["_sigbatch_stage"], [(e["path"], e["code"]) for e in r["_sigbatch_errors"]])
-        for r in quarantine.to_pylist()
-    }
-    assert got == case["quarantined"]
+    assert_case(case, scored, quarantine)
 
 
 def test_model_loaded_once_per_worker_and_each_row_scored_once(cluster, lake, tmp_path):

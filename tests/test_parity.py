@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cases.score_cases import CASES
+from tests.cases.score_cases import CASES, assert_case
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
@@ -13,13 +13,4 @@ def test_scoring_case(case, runner):
     scored, quarantine = runner(
         case["table"](), case["model"], case["signature"], case.get("profile", "mlflow")
     )
-    scored_rows = {row["id"]: row for row in scored.to_pylist()}
-    assert sorted(scored_rows) == case["scored"]
-    pred = "score" if "score" in scored.column_names else "prediction"
-    assert {i: scored_rows[i][pred] for i in scored_rows} == case["predictions"]
-    got = {
-        row["id"]: (row["_sigbatch_stage"], [(e["path"], e["code"]) for e in row["_sigbatch_errors"]])
-        for row in quarantine.to_pylist()
-    }
-    assert got == case["quarantined"]
-    assert scored.num_rows + quarantine.num_rows == case["table"]().num_rows
+    assert_case(case, scored, quarantine)

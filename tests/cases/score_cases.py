@@ -91,6 +91,22 @@ def text_table() -> pa.Table:
     )
 
 
+def number_lists_table() -> pa.Table:
+    """Lists of narrow numbers, as Parquet holds them: judged as the numpy arrays pandas reads."""
+    return pa.table(
+        {
+            "id": pa.array([0, 1, 2, 3], pa.int64()),
+            "i": pa.array([[1, 2], [3], [4, None], []], pa.list_(pa.int32())),
+            "f": pa.array([[1.5], [], [2.5], [0.5, 1.0]], pa.list_(pa.float32())),
+        }
+    )
+
+
+NUMBER_LISTS = ModelSignature(
+    Schema([ColSpec("long", "id"), ColSpec(Array("integer"), "i"), ColSpec(Array("float"), "f")]),
+    Schema([ColSpec("long", "id")]),
+)
+
 SUM_INPUTS = Schema([ColSpec("long", "id"), ColSpec("long", "n"), ColSpec("double", "flag")])
 
 CASES = [
@@ -152,4 +168,29 @@ CASES = [
         "quarantined": {2: ("input", [("n", "UNSAFE_CAST")]), 3: ("input", [("n", "TYPE_MISMATCH")])},
         "predictions": {0: 8.0, 1: 8.5, 4: 1012.0},
     },
+    {
+        "id": "lists_of_narrow_numbers",
+        "table": number_lists_table,
+        "signature": NUMBER_LISTS,
+        "model": "python:sigbatch.examples.models:identity",
+        "prediction": "id",  # the identity's declared output takes the source id's place
+        "scored": [0, 1, 3],
+        # a null item: pandas' float64 array, which an integer list refuses; the null is named too
+        "quarantined": {2: ("input", [("i[0]", "UNSAFE_CAST"), ("i[1]", "NULL_REQUIRED")])},
+        "predictions": {0: 0, 1: 1, 3: 3},
+    },
 ]
+
+
+def assert_case(case: dict[str, Any], scored: pa.Table, quarantine: pa.Table) -> None:
+    """The scored ids, predictions, quarantined ids, stages and (path, code) reasons are exactly the case's."""
+    rows = {row["id"]: row for row in scored.to_pylist()}
+    assert sorted(rows) == case["scored"]
+    pred = case.get("prediction", "score" if "score" in scored.column_names else "prediction")
+    assert {i: row[pred] for i, row in rows.items()} == case["predictions"]
+    got = {
+        row["id"]: (row["_sigbatch_stage"], [(e["path"], e["code"]) for e in row["_sigbatch_errors"]])
+        for row in quarantine.to_pylist()
+    }
+    assert got == case["quarantined"]
+    assert scored.num_rows + quarantine.num_rows == case["table"]().num_rows
