@@ -8,18 +8,15 @@ error on stderr for a caller's mistake or (policy strict) conflicting types.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
-from sigbatch.cli import exit_with
-from sigbatch.cli import main as cli_main
+from sigbatch.cli import exit_with, infer_job_main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``sigbatch infer --engine spark`` with ``argv`` (default: the process arguments)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    # Spark by default (this is the spark-submit job); a later --engine on the command line wins.
-    return cli_main(["infer", "--engine", "spark", *args])
+    """Run ``sigbatch infer --engine spark`` with ``argv`` (default: the process arguments); an
+    ``--engine`` on the command line chooses another engine."""
+    return infer_job_main("jobs/infer_signature.py", argv)
 
 
 if __name__ == "__main__":

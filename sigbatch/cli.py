@@ -304,12 +304,21 @@ def _add_infer_command(sub: Any) -> None:
     infer = sub.add_parser(
         "infer", help="infer a signature from a lake (Parquet, JSON lines, CSV), with a report"
     )
+    _add_infer_options(infer)
+
+
+def _add_infer_options(infer: argparse.ArgumentParser, engine: str | None = None) -> None:
+    """The options of ``sigbatch infer``; with ``engine``, of the job script whose default it is
+    (an ``--engine`` on its command line still chooses another)."""
     infer.add_argument("source", nargs="?", help="a file or directory (or source.path in --config)")
     infer.add_argument(
         "--format", choices=("parquet", "json", "csv"), help="default: from the file extensions"
     )
     infer.add_argument(
-        "--engine", choices=("local", "dask", "spark"), help="where the per-file work runs (local)"
+        "--engine",
+        choices=("local", "dask", "spark"),
+        default=engine,
+        help=f"where the per-file work runs ({engine or 'local'})",
     )
     infer.add_argument("--fraction", type=float, help="share of files read, chosen by --seed (default all)")
     infer.add_argument("--max-partitions", type=int, metavar="N", help="read at most N files")
@@ -380,6 +389,17 @@ def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int
             return 2
     parser.set_defaults(command=name, engine=engine)
     return _run(parser.parse_args(args), script)
+
+
+def infer_job_main(script: str, argv: Sequence[str] | None) -> int:
+    """``jobs/infer_signature.py``'s ``main``: ``sigbatch infer`` on Spark by default, with its own
+    parser, so its help, usage and errors name ``script``."""
+    parser = argparse.ArgumentParser(
+        prog=script, description="The same job as `sigbatch infer --engine spark` (--engine chooses another)."
+    )
+    _add_infer_options(parser, "spark")
+    parser.set_defaults(command="infer")
+    return _run(parser.parse_args(list(sys.argv[1:] if argv is None else argv)), script)
 
 
 def exit_with(code: int) -> NoReturn:

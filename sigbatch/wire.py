@@ -322,7 +322,9 @@ _HINT_FLAGS = ("is_signature_from_type_hint", "type_hint_from_example")
 def set_signature(
     model_dir: str | os.PathLike[str], signature: ModelSignature, *, keep_existing: bool = False
 ) -> Path:
-    """Write ``signature`` into a model directory's MLmodel file, keeping every other key.
+    """Write ``signature`` into a model directory's MLmodel file, keeping every other key but
+    MLflow's type-hint flags, which are set to false as MLflow's ``set_signature`` sets them (unless
+    ``keep_existing`` keeps the model's own inputs).
 
     Returns the path of the MLmodel file. Like MLflow's ``set_signature``, this works on a local
     model directory (or its MLmodel file; not a ``models:/`` URI). With ``keep_existing``, the parts

@@ -115,6 +115,16 @@ def test_job_main_runs_the_cli(lake, capsys):
     spec.loader.exec_module(job)
     assert job.main([str(lake), "--engine", "local"]) == 0
     assert "engine local" in capsys.readouterr().out
+    # its own parser: usage and errors name the script, and the help says Spark is its default
+    assert job.main(["/no/such/lake"]) == 2
+    assert capsys.readouterr().err == (
+        "jobs/infer_signature.py: error: <command line>: key 'source.path': /no/such/lake does not exist\n"
+    )
+    with pytest.raises(SystemExit):
+        job.main(["--help"])
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("usage: jobs/infer_signature.py ")
+    assert "where the per-file work runs (spark)" in " ".join(help_text.split())
 
 
 def test_config_checks_scheduler_and_output_paths_before_inferring(lake, tmp_path, capsys):

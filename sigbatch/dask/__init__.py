@@ -1,4 +1,5 @@
-"""Dask backend: meta frames and the partition conversion that matches them (more to come).
+"""Dask backend: meta frames and the partition conversion that matches them, scoring with per-row
+quarantine (:func:`score`, :func:`run_scoring`) and lake-scale inference (:func:`infer_schema`).
 
 Example:
     >>> from sigbatch import ColSpec, Schema
@@ -15,7 +16,7 @@ __all__ = [
     "to_meta",
     "to_pandas",
 ]
+from sigbatch.dask.infer import infer_schema
 from sigbatch.dask.score import run_scoring, score  # issue 6; the module is sigbatch.dask.score too
 
-__all__ += ["run_scoring", "score"]
-from sigbatch.dask.infer import infer_schema as infer_schema  # noqa: E402 (issue 4: lake-scale inference)
+__all__ += ["infer_schema", "run_scoring", "score"]

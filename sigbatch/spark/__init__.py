@@ -1,4 +1,5 @@
-"""Spark backend: signature schemas as Spark types (more to come: scoring, inference, I/O).
+"""Spark backend: signature types as Spark types, scoring with per-row quarantine (:func:`score`,
+:func:`run_scoring`) and lake-scale inference (:func:`infer_schema`).
 
 Example:
     >>> from sigbatch import ColSpec, Schema
@@ -9,13 +10,16 @@ Example:
 
 from __future__ import annotations
 
+from sigbatch.spark.infer import infer_schema
+from sigbatch.spark.score import run_scoring, score
 from sigbatch.spark.types import from_spark_type, from_struct_type, to_spark_type, to_struct_type
 
 __all__ = [
     "from_spark_type",
     "from_struct_type",
+    "infer_schema",
+    "run_scoring",
+    "score",
     "to_spark_type",
     "to_struct_type",
 ]
-from sigbatch.spark.infer import infer_schema as infer_schema  # issue 4: lake-scale inference
-from sigbatch.spark.score import run_scoring, score  # noqa: F401  (issue 5: Spark scoring)
