@@ -89,14 +89,19 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.quiet:
         overrides.append("progress=false")
     config = load_score_config(args.config, overrides)
-    if args.engine == "spark":
-        from sigbatch.spark.score import run_scoring_job
+    try:
+        if args.engine == "spark":
+            from sigbatch.spark.score import run_scoring_job
 
-        manifest = run_scoring_job(config)
-    else:
-        from sigbatch.dask.score import run_scoring
+            manifest = run_scoring_job(config)
+        else:
+            from sigbatch.dask.score import run_scoring
 
-        manifest = run_scoring(config)
+            manifest = run_scoring(config)
+    except QuarantineRateError as exc:  # the job ran and wrote its outputs: its summary, then exit 3
+        if exc.manifest is not None:
+            _print_manifest(exc.manifest)
+        raise
     _print_manifest(manifest)
     return 0
 

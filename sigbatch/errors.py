@@ -4,6 +4,7 @@ texts of the errors met reading a text file or its YAML."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -75,7 +76,12 @@ class JobError(SigbatchError, RuntimeError):
 
 class QuarantineRateError(SigbatchError, RuntimeError):
     """A scoring job quarantined a larger share of rows than its ``max_quarantine_rate``; its outputs
-    and manifest are written (the command line exits with status 3)."""
+    and manifest are written (``manifest``: the job's :class:`~sigbatch.manifest.Manifest`; the
+    command line prints its summary, then exits with status 3)."""
+
+    def __init__(self, message: str, manifest: Any = None) -> None:
+        super().__init__(message)
+        self.manifest = manifest
 
 
 def yaml_problem(exc: Exception) -> str:

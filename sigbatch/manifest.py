@@ -392,12 +392,13 @@ def finish_job(
         manifest.write(output)
     else:
         writer(output, manifest)
-    _check_rate(counts, getattr(config, "max_quarantine_rate", None), output)
+    _check_rate(manifest, getattr(config, "max_quarantine_rate", None), output)
     return manifest
 
 
-def _check_rate(counts: Counts, limit: float | None, output: str | Path) -> None:
+def _check_rate(manifest: Manifest, limit: float | None, output: str | Path) -> None:
     """Raise :class:`QuarantineRateError` when more than ``limit`` of the rows were quarantined."""
+    counts = manifest.counts
     if limit is None or not counts.rows_in or counts.rows_quarantined / counts.rows_in <= limit:
         return
     codes = sorted(counts.quarantined_by_code.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -407,7 +408,7 @@ def _check_rate(counts: Counts, limit: float | None, output: str | Path) -> None
         f"of {counts.rows_in:,}: {shown}), above max_quarantine_rate {limit:.2%}; the outputs and the "
         f"manifest are in {output} (see `sigbatch audit {output}`)"
     )
-    raise QuarantineRateError(msg)
+    raise QuarantineRateError(msg, manifest)
 
 
 def read_manifest(output: str | Path) -> Manifest:

@@ -585,7 +585,14 @@ def test_a_job_above_its_max_quarantine_rate_exits_3_with_its_outputs(tmp_path, 
     ]
     out = tmp_path / "out"
     assert main([*args, "--set", f"output.path={out}", "--set", "max_quarantine_rate=0.25"]) == 3
-    err = capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[1:5] == [  # the job's summary, as on success, before the error
+        "  rows in                     4",
+        "  rows scored                 0",
+        "  rows quarantined            4  (100.00%)",
+        "    MODEL_ERROR                 4",
+    ]
+    err = printed.err
     assert err.startswith(
         "sigbatch score: error: 100.00% of rows quarantined (4 of 4: MODEL_ERROR 4), above max_quarantine_rate 25.00%;"
     )
