@@ -471,3 +471,37 @@ def test_json_arrow_reader_is_used_only_where_faithful(tmp_path):
     assert _read_json_arrow(task) is None
     with pytest.raises(InferenceError, match=r"'x': long in 1 row \(e.g. 1\); double in 1 row \(e.g. 2.0\)"):
         infer_files(tmp_path)
+
+
+def test_a_parquet_lake_scores_with_the_signature_inferred_from_it(tmp_path):
+    """Narrow numbers inside records and maps are Python values to a model (ints are long, floats
+    double), while lists of them outside maps stay numpy arrays of their own type: inference says
+    so, as MLflow does on the frame pandas reads, and every row of the lake is then accepted (the
+    lake's signature said integer inside records, and scoring quarantined every row)."""
+    from sigbatch import ModelSignature, score_batch
+
+    table = pa.table(
+        {
+            "s": pa.array(
+                [{"a": 1, "f": 1.5}, {"a": 2, "f": None}], pa.struct([("a", pa.int32()), ("f", pa.float32())])
+            ),
+            "ls": pa.array([[{"a": 1}], []], pa.list_(pa.struct([("a", pa.int16())]))),
+            "m": pa.array([[("k", 1)], []], pa.map_(pa.string(), pa.int32())),
+            "ml": pa.array([[("k", [1])], [("j", [])]], pa.map_(pa.string(), pa.list_(pa.int32()))),
+            "sl": pa.array([{"l": [1]}, {"l": [2, 3]}], pa.struct([("l", pa.list_(pa.int32()))])),
+            "l": pa.array([[1], [2]], pa.list_(pa.int32())),
+            "i": pa.array([1, 2], pa.int32()),
+        }
+    )
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    pq.write_table(table, lake / "part-0.parquet")
+    schema = infer_files(lake).schema
+    assert repr(schema) == (
+        "['s': {a: long (required), f: double (optional)} (required), 'ls': Array({a: long (required)}) "
+        "(required), 'm': Map(str -> DataType.long) (required), 'ml': Map(str -> Array(long)) (required), "
+        "'sl': {l: Array(integer) (required)} (required), 'l': Array(integer) (required), "
+        "'i': integer (required)]"
+    )
+    result = score_batch(pq.read_table(lake), lambda df: [0.0] * len(df), ModelSignature(schema))
+    assert (result.scored.num_rows, result.quarantine.num_rows) == (2, 0)

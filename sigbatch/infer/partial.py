@@ -794,8 +794,20 @@ def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return column
 
 
-def _node_from_arrow(arr: pa.Array, path: str, origin: int, first_row: int, depth: int = 0) -> FieldPartial:
-    """The partial of an Arrow array's values (``depth`` containers below its column)."""
+# How the values of an Arrow array reach a model (as pandas reads them from Parquet, and as
+# enforcement judges them): ``"no"`` numpy (a column, or a list's elements outside maps: int32 stays
+# int32), ``"scalars"`` a record's fields (Python scalars: ints are long, floats double; its lists
+# stay numpy arrays), ``"all"`` everything in a map (Python values at every depth).
+_NUMPY, _RECORD, _PYTHON = "no", "scalars", "all"
+# The signature type of a Python scalar for the partial's Arrow-derived type name.
+_PYTHON_KIND = {"integer": "long", "float": "double"}
+
+
+def _node_from_arrow(
+    arr: pa.Array, path: str, origin: int, first_row: int, depth: int = 0, python: str = _NUMPY
+) -> FieldPartial:
+    """The partial of an Arrow array's values (``depth`` containers below its column; ``python``:
+    how its values reach a model, see ``_NUMPY``)."""
     t = arr.type
     if pa.types.is_dictionary(t):
         arr = arr.dictionary_decode()
@@ -807,9 +819,11 @@ def _node_from_arrow(arr: pa.Array, path: str, origin: int, first_row: int, dept
     if kind is None:
         return FieldPartial(nulls=n)
     if kind in ("array", "map"):
-        return _node_from_arrow_lists(arr, kind, path, origin, first_row, depth)
+        return _node_from_arrow_lists(arr, kind, path, origin, first_row, depth, python)
     if kind == "object":
-        return _node_from_arrow_struct(arr, path, origin, first_row, depth)
+        return _node_from_arrow_struct(arr, path, origin, first_row, depth, python)
+    if python != _NUMPY:
+        kind = _PYTHON_KIND.get(kind, kind)
     examples = _arrow_examples(arr, arr.is_valid(), origin, first_row)
     return FieldPartial(
         nulls=nulls,
@@ -819,7 +833,7 @@ def _node_from_arrow(arr: pa.Array, path: str, origin: int, first_row: int, dept
 
 
 def _node_from_arrow_lists(
-    arr: pa.Array, kind: str, path: str, origin: int, first_row: int, depth: int
+    arr: pa.Array, kind: str, path: str, origin: int, first_row: int, depth: int, python: str = _NUMPY
 ) -> FieldPartial:
     """The partial of a list or map array: counts, then the partial of its flattened elements."""
     if pa.types.is_list_view(arr.type) or pa.types.is_large_list_view(arr.type):
@@ -844,10 +858,11 @@ def _node_from_arrow_lists(
             msg = f"Field {path!r} has Arrow type {arr.type}: signature maps have string keys only."
             raise InferenceError(msg)
         _check_nesting(f"{path}{{}}", depth + 1)
-        child = _node_from_arrow(flat.field(1), f"{path}{{}}", origin, first_row, depth + 1)
+        child = _node_from_arrow(flat.field(1), f"{path}{{}}", origin, first_row, depth + 1, _PYTHON)
     else:
         _check_nesting(f"{path}[]", depth + 1)
-        child = _node_from_arrow(flat, f"{path}[]", origin, first_row, depth + 1)
+        below = _PYTHON if python == _PYTHON else _NUMPY  # a list's elements: numpy outside maps
+        child = _node_from_arrow(flat, f"{path}[]", origin, first_row, depth + 1, below)
     examples = _arrow_examples(arr, full, origin, first_row)
     # Only empty lists of an unknown (null) element type: nothing says this is a list, as for [] in
     # Python values, so the type is not declared.
@@ -864,7 +879,7 @@ def _node_from_arrow_lists(
 
 
 def _node_from_arrow_struct(
-    arr: pa.Array, path: str, origin: int, first_row: int, depth: int
+    arr: pa.Array, path: str, origin: int, first_row: int, depth: int, python: str = _NUMPY
 ) -> FieldPartial:
     """The partial of a struct array: one property partial per field, over the non-null structs."""
     n, nulls = len(arr), arr.null_count
@@ -878,9 +893,10 @@ def _node_from_arrow_struct(
     valid = arr.is_valid()
     present = arr.filter(valid) if nulls else arr
     children = present.flatten()
+    below = _PYTHON if python == _PYTHON else _RECORD  # a record's fields: Python scalars
     properties = tuple(
         sorted(
-            (name, _node_from_arrow(child, f"{path}.{name}", origin, first_row, depth + 1))
+            (name, _node_from_arrow(child, f"{path}.{name}", origin, first_row, depth + 1, below))
             for name, child in zip(names, children, strict=True)
         )
     )
