@@ -30,7 +30,15 @@ from typing import Any, TypeAlias
 
 import pyarrow as pa
 
-__all__ = ["dates_as_text", "fields_by_name", "merged_type", "mixed_as_text", "nulls_as_text", "retyped"]
+__all__ = [
+    "dates_as_text",
+    "empty_objects_as_text",
+    "fields_by_name",
+    "merged_type",
+    "mixed_as_text",
+    "nulls_as_text",
+    "retyped",
+]
 
 _scan = json.JSONDecoder().raw_decode  # (value, end) of the JSON value at an index
 _SPACE = re.compile(r"[ \t\n\r]+")
@@ -72,6 +80,24 @@ def nulls_as_text(t: pa.DataType) -> pa.DataType:
     StructType(struct<n: string, l: list<item: string>>)
     """
     return retyped(t, lambda leaf: pa.string() if pa.types.is_null(leaf) else leaf)
+
+
+def empty_objects_as_text(t: pa.DataType) -> pa.DataType:
+    """``t`` with every struct without fields in it made ``string``: a JSON field that was only ever
+    ``{}`` (Parquet cannot store such a struct; its values are kept as their JSON text, ``{}``).
+
+    >>> empty_objects_as_text(pa.struct([("o", pa.struct([])), ("l", pa.list_(pa.struct([])))]))
+    StructType(struct<o: string, l: list<item: string>>)
+    """
+    if pa.types.is_struct(t) and t.num_fields == 0:
+        return pa.string()
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(empty_objects_as_text(t.value_type)))
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(empty_objects_as_text(t.value_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(empty_objects_as_text(f.type)) for f in t])
+    return t
 
 
 def fields_by_name(t: pa.DataType) -> list[pa.Field]:

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sigbatch import ColSpec, ModelSignature, Schema, SchemaMismatchError
+from sigbatch import AnyType, ColSpec, ModelSignature, Schema, SchemaMismatchError
 from sigbatch.config import SourceConfig, load_score_config
 from sigbatch.dask import run_scoring
 from sigbatch.dask.io import CORRUPT_COLUMN, Source, read_piece_table, read_source
@@ -846,3 +846,27 @@ def test_scored_output_has_no_corrupt_record_column(tmp_path):
         "name",
     ]  # the prediction "id" replaces the source column, in its place
     assert quarantine.column(CORRUPT_COLUMN).to_pylist() == ['{"id": "2", "name": ']
+
+
+def test_a_json_field_only_ever_empty_is_its_text_and_the_job_writes_it(tmp_path):
+    """A field that is {} in every line (Any to inference) is read as its JSON text, '{}', also
+    inside an object or a list; Parquet cannot store a struct without fields, so the job died
+    writing its outputs with pyarrow's ArrowNotImplementedError."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "a.jsonl").write_text(
+        '{"o": {}, "p": {"q": {}}, "l": [{}], "a": 1}\n{"o": {}, "p": {"q": {}}, "l": [], "a": 2}\n'
+    )
+    source = _read(lake, "json")
+    assert (
+        str(source.schema)
+        == "a: int64\nl: list<item: string>\n  child 0, item: string\no: string\np: struct<q: string>\n  child 0, q: string"
+    )
+    assert _rows_plain(source) == [
+        {"a": 1, "l": ["{}"], "o": "{}", "p": {"q": "{}"}},
+        {"a": 2, "l": [], "o": "{}", "p": {"q": "{}"}},
+    ]
+    sig = ModelSignature(Schema([ColSpec(AnyType(), "o"), ColSpec("long", "a")]), Schema([ColSpec("long", "a")]))
+    manifest = run_scoring(job_config(tmp_path, lake, "json", sig))
+    assert (manifest.counts.rows_scored, manifest.counts.rows_quarantined) == (2, 0)
+    assert pq.read_table(tmp_path / "out" / "scored").column("o").to_pylist() == ["{}", "{}"]

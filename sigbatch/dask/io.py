@@ -65,6 +65,7 @@ from sigbatch.errors import ConfigError
 from sigbatch.infer.partial import MAX_NESTING
 from sigbatch.json_text import (
     dates_as_text,
+    empty_objects_as_text,
     fields_by_name,
     merged_type,
     mixed_as_text,
@@ -431,7 +432,10 @@ def _unify(schemas: list[pa.Schema], pieces: list[Piece]) -> pa.Schema:
     # A field that is null in every file has no type to find; keep it as (nullable) string, as
     # Spark's inference does (also a property, or the elements of lists that are always empty).
     # Dictionary-encoded columns (pandas' categoricals) are read as their values, as Spark reads them.
-    return pa.schema([f.with_type(nulls_as_text(_decoded(f.type))) for f in unified], metadata=None)
+    # A JSON field that is only ever {} is its text ({}): Parquet cannot store a struct without fields.
+    return pa.schema(
+        [f.with_type(empty_objects_as_text(nulls_as_text(_decoded(f.type)))) for f in unified], metadata=None
+    )
 
 
 def _decoded(t: pa.DataType) -> pa.DataType:
