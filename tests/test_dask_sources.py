@@ -866,7 +866,9 @@ def test_a_json_field_only_ever_empty_is_its_text_and_the_job_writes_it(tmp_path
         {"a": 1, "l": ["{}"], "o": "{}", "p": {"q": "{}"}},
         {"a": 2, "l": [], "o": "{}", "p": {"q": "{}"}},
     ]
-    sig = ModelSignature(Schema([ColSpec(AnyType(), "o"), ColSpec("long", "a")]), Schema([ColSpec("long", "a")]))
+    sig = ModelSignature(
+        Schema([ColSpec(AnyType(), "o"), ColSpec("long", "a")]), Schema([ColSpec("long", "a")])
+    )
     manifest = run_scoring(job_config(tmp_path, lake, "json", sig))
     assert (manifest.counts.rows_scored, manifest.counts.rows_quarantined) == (2, 0)
     assert pq.read_table(tmp_path / "out" / "scored").column("o").to_pylist() == ["{}", "{}"]

@@ -40,8 +40,9 @@ def _task(path):
 # --- JSON lines: lines that are not objects --------------------------------------------------------
 
 
-def test_null_first_line_is_unreadable_not_a_crash(tmp_path):
-    """A `null` first line (which crashes pyarrow's JSON reader) is one unreadable record."""
+def test_null_first_line_is_a_row_without_keys_not_a_crash(tmp_path):
+    """A `null` first line (which crashes pyarrow's JSON reader) is a row without keys, as the
+    scoring jobs read it (a row of nulls): every field is optional."""
     (tmp_path / "nullline.jsonl").write_text('null\n{"a":1}\n')
     code = textwrap.dedent(
         f"""
@@ -53,19 +54,20 @@ def test_null_first_line_is_unreadable_not_a_crash(tmp_path):
     # In a child process: were the crash back, it must not take the test run down with it.
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "['a': long (required)] 1 1\n"
+    assert done.stdout == "['a': long (optional)] 2 0\n"
 
 
 @pytest.mark.parametrize("b", ['"x", "y"', "1.0, 2.0", "1.5, 2.5"])
-def test_null_line_is_unreadable_on_every_path(tmp_path, b):
-    """A `null` line counts unreadable whether the file goes through Arrow or value by value."""
+def test_null_line_is_a_row_without_keys_on_every_path(tmp_path, b):
+    """A `null` line is a row without keys whether the file goes through Arrow or value by value
+    (it was counted unreadable, so the signature refused the row of nulls the jobs read)."""
     first, second = b.split(", ")
     path = tmp_path / "n.jsonl"
     path.write_text(f'{{"a":1,"b":{first}}}\n{{"a":2,"b":{second}}}\nnull\n')
     result = infer_files(path)
     kind = "string" if '"' in b else "double"
-    assert result.schema == Schema([ColSpec("long", "a"), ColSpec(kind, "b")])
-    assert (result.report.rows, result.report.unreadable) == (2, 1)
+    assert result.schema == Schema([ColSpec("long", "a", required=False), ColSpec(kind, "b", required=False)])
+    assert (result.report.rows, result.report.unreadable) == (3, 0)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +125,9 @@ def test_capped_arrow_read_stops_at_the_cap(tmp_path):
     assert (capped.rows, capped.samples[0].rows_read, capped.samples[0].exhausted) == (3, 3, False)
     result = infer_files(path, rows_per_partition=3)
     assert result.schema == Schema([ColSpec("long", "a")]) and result.report.unreadable == 0
-    assert infer_files(path, rows_per_partition=4).report.unreadable == 1
+    four = infer_files(path, rows_per_partition=4)  # the null line is a row without keys
+    assert (four.report.rows, four.report.unreadable) == (4, 0)
+    assert four.schema == Schema([ColSpec("long", "a", required=False)])
 
 
 _LINES = st.lists(

@@ -23,7 +23,8 @@ this process. Every engine therefore reads each file the same way and gives the 
   never sees it: a ``null`` line crashes pyarrow), a line holds more than one value, or a
   ``double`` column holds an integral value (which may have been an integer literal, a conflict for
   MLflow), the file is parsed line by line with Python's ``json`` and typed value by value
-  instead, where a bad line or a line that is not an object is counted ``unreadable``. Through
+  instead, where a bad line or a line that is not an object is counted ``unreadable`` (but a line
+  ``null`` is a row with every key absent, as the scoring jobs read it as a row of nulls). Through
   Arrow, a key absent from a line reads as null; without a ``null`` in the text it is counted
   absent, and with one, a null where objects are sends the file to the values (MLflow makes every
   property of a ``None`` object optional, not of an absent one), so the schema is the same either
@@ -864,21 +865,24 @@ def _read_json_values(task: FileTask) -> Partial:
 def _parse_lines(chunk: list[bytes]) -> list[Any]:
     """Each line's JSON value; a line that does not parse becomes None (then counted unreadable).
 
-    Not parsing includes text that is not UTF-8 (a ValueError) and values nested too deep for
-    Python's json (a RecursionError).
+    A line ``null`` is a record without keys: the scoring jobs read it as a row of nulls, on both
+    engines, so every field is absent there. Not parsing includes text that is not UTF-8 (a
+    ValueError) and values nested too deep for Python's json (a RecursionError).
     """
     try:
         values = json.loads(b"[" + b",".join(chunk) + b"]")
         if len(values) == len(chunk):
-            return values
+            return [{} if v is None else v for v in values]
     except (ValueError, RecursionError):
         pass
     out: list[Any] = []
     for line in chunk:
         try:
-            out.append(json.loads(line))
+            value = json.loads(line)
         except (ValueError, RecursionError):
             out.append(None)
+        else:
+            out.append({} if value is None else value)
     return out
 
 
