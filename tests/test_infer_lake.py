@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 
@@ -505,3 +506,35 @@ def test_a_parquet_lake_scores_with_the_signature_inferred_from_it(tmp_path):
     )
     result = score_batch(pq.read_table(lake), lambda df: [0.0] * len(df), ModelSignature(schema))
     assert (result.scored.num_rows, result.quarantine.num_rows) == (2, 0)
+
+
+def test_the_report_cautions_where_mlflow_refuses_what_it_inferred(tmp_path):
+    """MLflow infers a datetime inside an object and integers in lists with a null, then refuses
+    both; the signature stays MLflow's, and the report says which rows its enforcement will refuse."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    stamp = dt.datetime(2020, 1, 1)
+    table = pa.table(
+        {
+            "o": pa.array([{"t": stamp}, {"t": stamp}], pa.struct([("t", pa.timestamp("us"))])),
+            "l": pa.array([[1, None], [3]], pa.list_(pa.int64())),
+            "ok": pa.array([[1.5, None], [2.0]], pa.list_(pa.float64())),
+        }
+    )
+    pq.write_table(table, lake / "p.parquet")
+    result = infer_files(lake)
+    assert repr(result.schema) == (
+        "['o': {t: datetime (required)} (required), 'l': Array(long) (required), 'ok': Array(double) (required)]"
+    )
+    assert result.report.cautions == (
+        "o.t: a datetime inside an object or map is refused by MLflow's enforcement: rows holding one "
+        "there are quarantined (declare it a string, or keep it in a column)",
+        "l[]: 1 element(s) are null; pandas makes a list of integers with a null into floats, which "
+        "Array(long) refuses: those rows are quarantined",
+    )
+    assert result.report.to_dict()["cautions"] == list(result.report.cautions)
+    assert "Cautions (MLflow infers these, then its enforcement refuses them):" in result.report.text()
+    from sigbatch import ModelSignature, score_batch
+
+    scored = score_batch(pq.read_table(lake), lambda df: [0.0] * len(df), ModelSignature(result.schema))
+    assert scored.quarantine.num_rows == 2  # the cautions are true: both rows hold such a value

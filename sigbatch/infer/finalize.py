@@ -179,6 +179,8 @@ class Report:
     conflicts: tuple[Conflict, ...]
     samples: tuple[Sample, ...]
     selection: Selection | None = None
+    # what the signature says that MLflow's enforcement will refuse in the very data it came from
+    cautions: tuple[str, ...] = ()
 
     @property
     def expected_quarantine_rate(self) -> float:
@@ -208,6 +210,7 @@ class Report:
             "conflicts": [c.to_dict() for c in self.conflicts],
             "samples": [s.to_dict() for s in self.samples],
             "selection": self.selection.to_dict() if self.selection else None,
+            "cautions": list(self.cautions),
         }
 
     def text(self, max_samples: int = 12) -> str:
@@ -242,6 +245,9 @@ class Report:
                 lines.append(
                     f"Expected quarantine rate: at most {self.expected_quarantine_rate:.2%} of rows."
                 )
+        if self.cautions:
+            lines.append("Cautions (MLflow infers these, then its enforcement refuses them):")
+            lines += [f"  {c}" for c in self.cautions]
         return "\n".join(lines) + "\n"
 
     def _sampling_lines(self, max_samples: int) -> list[str]:
@@ -392,8 +398,39 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
         fields=tuple(resolver.stats),
         conflicts=tuple(resolver.conflicts),
         samples=partial.samples,
+        cautions=_cautions(specs, {f.path: f for f in resolver.stats}),
     )
     return Schema(specs), report
+
+
+def _cautions(specs: list[ColSpec], stats: dict[str, FieldStats]) -> tuple[str, ...]:
+    """Where the inferred schema will refuse rows of the data it came from, under profile mlflow
+    (MLflow's own inference and enforcement disagree there; sigbatch keeps both as MLflow has them)."""
+    found: list[str] = []
+
+    def walk(t: Any, path: str, in_record: bool) -> None:
+        if isinstance(t, Object):
+            for prop in t.properties:
+                walk(prop.dtype, f"{path}.{prop.name}", True)
+        elif isinstance(t, Map):
+            walk(t.value_type, f"{path}{{}}", True)
+        elif isinstance(t, Array):
+            items = stats.get(f"{path}[]")
+            if t.dtype in (DataType.integer, DataType.long) and items is not None and items.nulls:
+                found.append(
+                    f"{path}[]: {items.nulls:,} element(s) are null; pandas makes a list of integers "
+                    f"with a null into floats, which {t!r} refuses: those rows are quarantined"
+                )
+            walk(t.dtype, f"{path}[]", in_record)
+        elif t is DataType.datetime and in_record:
+            found.append(
+                f"{path}: a datetime inside an object or map is refused by MLflow's enforcement: "
+                "rows holding one there are quarantined (declare it a string, or keep it in a column)"
+            )
+
+    for spec in specs:
+        walk(spec.type, str(spec.name), False)
+    return tuple(found)
 
 
 def _strict_message(conflicts: list[Conflict]) -> str:
