@@ -582,12 +582,18 @@ def _mixed_scalars(series: pd.Series, arr: pa.Array) -> bool:
     if _src_kind(arr.type) == "list":
         # arrays of several dtypes (or arrays beside lists) were widened to one: int32 beside int64
         # is int64, which an Array(integer) refuses for every row
-        return len({(type(v), getattr(v, "dtype", None)) for v in series if v is not None}) > 1
+        # (a missing cell, None, NaN or NA, is no kind: it is a null, decided with the others)
+        return len({(type(v), getattr(v, "dtype", None)) for v in series if not _missing_cell(v)}) > 1
     if _src_kind(arr.type) in ("struct", "map"):
         return False
     if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
         return True
     return pa.types.is_timestamp(arr.type) and any(getattr(v, "tzinfo", None) is not None for v in series)
+
+
+def _missing_cell(value: Any) -> bool:
+    """Whether a DataFrame cell is a missing value (None, NaN, NaT or NA), not a value of a kind."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def _has(t: pa.DataType, test: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -562,3 +563,19 @@ def test_integers_beyond_64_bits_are_judged_each_alone():
             "int too large to convert to float"
         ]
         assert result.to_pandas()["x"].tolist() == [float(2**64)]
+
+
+def test_a_missing_cell_does_not_make_a_list_column_mixed():
+    """A NaN or NA cell in a DataFrame column of int32 arrays is a null (accepted in an optional
+    column), not a second kind of cell: the column stays vectorised (it was judged row by row,
+    86 times slower, and the NaN row refused)."""
+    for missing in (np.nan, pd.NA, None):
+        frame = pd.DataFrame({"a": pd.Series([np.array([1, 2], np.int32), missing], dtype=object)})
+        result = enforce(frame, Schema([ColSpec(sigbatch.Array("integer"), "a", required=False)]))
+        assert result.valid_mask.tolist() == [True, True], missing
+    assert (
+        sys.modules["sigbatch.enforce"]._mixed_scalars(
+            frame["a"], pa.array([[1, 2], None], pa.list_(pa.int32()))
+        )
+        is False
+    )
