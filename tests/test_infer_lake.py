@@ -509,8 +509,9 @@ def test_a_parquet_lake_scores_with_the_signature_inferred_from_it(tmp_path):
 
 
 def test_the_report_cautions_where_mlflow_refuses_what_it_inferred(tmp_path):
-    """MLflow infers a datetime inside an object and integers in lists with a null, then refuses
-    both; the signature stays MLflow's, and the report says which rows its enforcement will refuse."""
+    """The report cautions where the signature refuses rows of the data it came from, as MLflow's
+    enforcement does (a datetime in an object, integers in a list with a null, null map values and
+    list elements); the signature stays what it is."""
     lake = tmp_path / "lake"
     lake.mkdir()
     stamp = dt.datetime(2020, 1, 1)
@@ -533,8 +534,34 @@ def test_the_report_cautions_where_mlflow_refuses_what_it_inferred(tmp_path):
         "Array(long) refuses: those rows are quarantined",
     )
     assert result.report.to_dict()["cautions"] == list(result.report.cautions)
-    assert "Cautions (MLflow infers these, then its enforcement refuses them):" in result.report.text()
+    assert "Cautions (rows of this data the signature refuses under profile mlflow, as MLflow does):" in (
+        result.report.text()
+    )
     from sigbatch import ModelSignature, score_batch
 
     scored = score_batch(pq.read_table(lake), lambda df: [0.0] * len(df), ModelSignature(result.schema))
     assert scored.quarantine.num_rows == 2  # the cautions are true: both rows hold such a value
+    # no caution where no row is refused: a list of datetimes in a record, a datetime that is
+    # always null; each of the others names what it refuses
+    stamp_list = pa.array([{"t": [stamp]}], pa.struct([("t", pa.list_(pa.timestamp("us")))]))
+    never = pa.array([{"t": None, "x": 1}], pa.struct([("t", pa.timestamp("us")), ("x", pa.int32())]))
+    nulls = pa.table(
+        {
+            "sl": stamp_list,
+            "sn": never,
+            "m": pa.array([[("k", None), ("j", 1)]], pa.map_(pa.string(), pa.int32())),
+            "lo": pa.array([[{"b": 1}, None]], pa.list_(pa.struct([("b", pa.int64())]))),
+        }
+    )
+    pq.write_table(nulls, lake / "p.parquet")
+    result = infer_files(lake)
+    assert result.report.cautions == (
+        "m{}: 1 map value(s) are null, which MLflow's enforcement refuses: those rows are quarantined",
+        "lo[]: 1 element(s) are null, which MLflow's enforcement refuses in a list of lists, records or "
+        "maps: those rows are quarantined",
+    )
+    scored = score_batch(pq.read_table(lake), lambda df: [0.0] * len(df), ModelSignature(result.schema))
+    reasons = [
+        (e["path"], e["code"]) for r in scored.quarantine.column("_sigbatch_errors").to_pylist() for e in r
+    ]
+    assert reasons == [('m["k"]', "NULL_REQUIRED"), ("lo[1]", "NULL_REQUIRED")]

@@ -179,7 +179,7 @@ class Report:
     conflicts: tuple[Conflict, ...]
     samples: tuple[Sample, ...]
     selection: Selection | None = None
-    # what the signature says that MLflow's enforcement will refuse in the very data it came from
+    # where the signature refuses rows of the very data it came from (profile mlflow, as MLflow)
     cautions: tuple[str, ...] = ()
 
     @property
@@ -246,7 +246,9 @@ class Report:
                     f"Expected quarantine rate: at most {self.expected_quarantine_rate:.2%} of rows."
                 )
         if self.cautions:
-            lines.append("Cautions (MLflow infers these, then its enforcement refuses them):")
+            lines.append(
+                "Cautions (rows of this data the signature refuses under profile mlflow, as MLflow does):"
+            )
             lines += [f"  {c}" for c in self.cautions]
         return "\n".join(lines) + "\n"
 
@@ -404,25 +406,45 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
 
 
 def _cautions(specs: list[ColSpec], stats: dict[str, FieldStats]) -> tuple[str, ...]:
-    """Where the inferred schema will refuse rows of the data it came from, under profile mlflow
-    (MLflow's own inference and enforcement disagree there; sigbatch keeps both as MLflow has them)."""
+    """Where the inferred schema will refuse rows of the very data it came from, under profile
+    mlflow: MLflow's enforcement refuses a datetime in a record or map, a null map value, a null
+    element of a list of records, lists or maps, and a list of integers with a null (pandas makes
+    it floats). MLflow's own inference says the same of such data; sigbatch keeps both as they are."""
     found: list[str] = []
+
+    def nulls(path: str) -> int:
+        seen = stats.get(path)
+        return seen.nulls if seen is not None else 0
+
+    def some(path: str) -> bool:  # a value there at all (a field null in every row holds none)
+        seen = stats.get(path)
+        return seen is not None and seen.present > seen.nulls
 
     def walk(t: Any, path: str, in_record: bool) -> None:
         if isinstance(t, Object):
             for prop in t.properties:
                 walk(prop.dtype, f"{path}.{prop.name}", True)
         elif isinstance(t, Map):
+            if nulls(f"{path}{{}}"):
+                found.append(
+                    f"{path}{{}}: {nulls(path + '{}'):,} map value(s) are null, which MLflow's enforcement "
+                    "refuses: those rows are quarantined"
+                )
             walk(t.value_type, f"{path}{{}}", True)
         elif isinstance(t, Array):
-            items = stats.get(f"{path}[]")
-            if t.dtype in (DataType.integer, DataType.long) and items is not None and items.nulls:
+            items = f"{path}[]"
+            if nulls(items) and isinstance(t.dtype, (Array, Object, Map)):
                 found.append(
-                    f"{path}[]: {items.nulls:,} element(s) are null; pandas makes a list of integers "
+                    f"{items}: {nulls(items):,} element(s) are null, which MLflow's enforcement refuses "
+                    "in a list of lists, records or maps: those rows are quarantined"
+                )
+            elif nulls(items) and t.dtype in (DataType.integer, DataType.long):
+                found.append(
+                    f"{items}: {nulls(items):,} element(s) are null; pandas makes a list of integers "
                     f"with a null into floats, which {t!r} refuses: those rows are quarantined"
                 )
-            walk(t.dtype, f"{path}[]", in_record)
-        elif t is DataType.datetime and in_record:
+            walk(t.dtype, items, False)  # a list's elements are not a record's scalars
+        elif t is DataType.datetime and in_record and some(path):
             found.append(
                 f"{path}: a datetime inside an object or map is refused by MLflow's enforcement: "
                 "rows holding one there are quarantined (declare it a string, or keep it in a column)"
