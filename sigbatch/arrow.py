@@ -69,6 +69,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,7 @@ __all__ = [
     "from_arrow_field",
     "from_arrow_type",
     "nesting",
+    "retyped",
     "to_arrow",
 ]
 
@@ -507,3 +509,28 @@ def nesting(t: pa.DataType) -> int:
         elif pa.types.is_nested(t):
             stack.extend((t.field(i).type, depth + 1) for i in range(t.num_fields))
     return deepest
+
+
+def retyped(t: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType]) -> pa.DataType:
+    """``t`` with ``leaf(type)`` applied to every type in it that holds no other (names,
+    nullability and list kinds kept); lists of every kind, maps and structs are walked, and a
+    struct without fields is a leaf.
+
+    Example:
+        >>> retyped(pa.map_(pa.string(), pa.list_(pa.null())), lambda x: pa.string() if pa.types.is_null(x) else x)
+        MapType(map<string, list<item: string>>)
+    """
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(retyped(t.value_type, leaf)))
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(retyped(t.value_type, leaf)))
+    if pa.types.is_fixed_size_list(t):
+        return pa.list_(t.value_field.with_type(retyped(t.value_type, leaf)), t.list_size)
+    if pa.types.is_map(t):
+        return pa.map_(
+            t.key_field.with_type(retyped(t.key_type, leaf)),
+            t.item_field.with_type(retyped(t.item_type, leaf)),
+        )
+    if pa.types.is_struct(t) and t.num_fields:
+        return pa.struct([f.with_type(retyped(f.type, leaf)) for f in t])
+    return leaf(t)

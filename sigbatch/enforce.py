@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sigbatch.arrow import retyped
 from sigbatch.errors import SchemaMismatchError, SignatureError
 from sigbatch.pyvalues import check_value
 from sigbatch.quarantine import (
@@ -491,21 +492,8 @@ def _unviewed(arr: pa.Array) -> pa.Array:
 
 def _plain_type(t: pa.DataType) -> pa.DataType:
     """``t`` with string_view and binary_view replaced by string and binary, at any depth."""
-    if pa.types.is_string_view(t):
-        return pa.string()
-    if pa.types.is_binary_view(t):
-        return pa.binary()
-    if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(_plain_type(t.value_type)))
-    if pa.types.is_large_list(t):
-        return pa.large_list(t.value_field.with_type(_plain_type(t.value_type)))
-    if pa.types.is_fixed_size_list(t):
-        return pa.list_(t.value_field.with_type(_plain_type(t.value_type)), t.list_size)
-    if pa.types.is_map(t):
-        return pa.map_(_plain_type(t.key_type), t.item_field.with_type(_plain_type(t.item_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([f.with_type(_plain_type(f.type)) for f in t])
-    return t
+    plain = {"string_view": pa.string(), "binary_view": pa.binary()}
+    return retyped(t, lambda leaf: plain.get(str(leaf), leaf))
 
 
 def _from_records(rows: list[Any]) -> _Batch:

@@ -30,6 +30,8 @@ from typing import Any, TypeAlias
 
 import pyarrow as pa
 
+from sigbatch.arrow import retyped
+
 __all__ = [
     "dates_as_text",
     "empty_objects_as_text",
@@ -37,7 +39,6 @@ __all__ = [
     "merged_type",
     "mixed_as_text",
     "nulls_as_text",
-    "retyped",
 ]
 
 _scan = json.JSONDecoder().raw_decode  # (value, end) of the JSON value at an index
@@ -60,18 +61,6 @@ def dates_as_text(t: pa.DataType) -> pa.DataType:
     )
 
 
-def retyped(t: pa.DataType, leaf: Any) -> pa.DataType:
-    """``t`` with ``leaf(type)`` applied to every type that is not a list or struct in it (names,
-    nullability and list kinds kept)."""
-    if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(retyped(t.value_type, leaf)))
-    if pa.types.is_large_list(t):
-        return pa.large_list(t.value_field.with_type(retyped(t.value_type, leaf)))
-    if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(retyped(t.field(i).type, leaf)) for i in range(t.num_fields)])
-    return leaf(t)
-
-
 def nulls_as_text(t: pa.DataType) -> pa.DataType:
     """``t`` with every ``null`` type in it made ``string``, as Spark types a field that was never
     anything but null (or the elements of lists that were always empty).
@@ -89,15 +78,7 @@ def empty_objects_as_text(t: pa.DataType) -> pa.DataType:
     >>> empty_objects_as_text(pa.struct([("o", pa.struct([])), ("l", pa.list_(pa.struct([])))]))
     StructType(struct<o: string, l: list<item: string>>)
     """
-    if pa.types.is_struct(t) and t.num_fields == 0:
-        return pa.string()
-    if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(empty_objects_as_text(t.value_type)))
-    if pa.types.is_large_list(t):
-        return pa.large_list(t.value_field.with_type(empty_objects_as_text(t.value_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([f.with_type(empty_objects_as_text(f.type)) for f in t])
-    return t
+    return retyped(t, lambda leaf: pa.string() if pa.types.is_struct(leaf) else leaf)
 
 
 def fields_by_name(t: pa.DataType) -> list[pa.Field]:

@@ -59,7 +59,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sigbatch.arrow import nesting
+from sigbatch.arrow import nesting, retyped
 from sigbatch.config import SourceConfig, local_path
 from sigbatch.errors import ConfigError
 from sigbatch.infer.partial import MAX_NESTING
@@ -70,7 +70,6 @@ from sigbatch.json_text import (
     merged_type,
     mixed_as_text,
     nulls_as_text,
-    retyped,
 )
 from sigbatch.manifest import visible_files
 from sigbatch.quarantine import FILE_COLUMN, IDENTITY_COLUMNS, OFFSET_COLUMN, ROW_COLUMN
