@@ -4,7 +4,10 @@ texts of the errors met reading a text file or its YAML."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sigbatch.manifest import Manifest
 
 __all__ = [
     "ConfigError",
@@ -79,7 +82,7 @@ class QuarantineRateError(SigbatchError, RuntimeError):
     and manifest are written (``manifest``: the job's :class:`~sigbatch.manifest.Manifest`; the
     command line prints its summary, then exits with status 3)."""
 
-    def __init__(self, message: str, manifest: Any = None) -> None:
+    def __init__(self, message: str, manifest: Manifest | None = None) -> None:
         super().__init__(message)
         self.manifest = manifest
 
