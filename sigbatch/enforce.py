@@ -809,7 +809,10 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             elif rule in (ZERO_ONE, PER_VALUE) or (child_kind, t.dtype) in _ARRAY_TEXT_CASTS:
                 # decided per value: 0/1 ints, or numpy's text <-> bytes conversion (ASCII only)
                 unsure |= nonempty
-            unsure |= nonempty & row_has_null
+            if not (numbers and rule == OK and pa.types.is_floating(values.type)):
+                # a null in a float array is NaN of the array's own dtype, not a row to judge apart
+                # (strict's refusal of null elements marks its rows in enforce)
+                unsure |= nonempty & row_has_null
             return bad, unsure & ~bad
         below = nested if isinstance(t.dtype, (Array, Object)) else True
         child_bad, child_unsure = _walk(values, t.dtype, required, nested=below)
@@ -850,6 +853,14 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
         return bad, unsure & ~bad
     msg = f"unsupported signature type {t!r}"
     raise SignatureError(msg)
+
+
+def _rows_with_null_items(arr: pa.Array, t: Any) -> np.ndarray:
+    """Rows of a column of lists of scalars that hold a null item (for strict's refusal)."""
+    if not (isinstance(t, Array) and isinstance(t.dtype, DataType) and _src_kind(arr.type) == "list"):
+        return np.zeros(len(arr), dtype=bool)
+    values, parents = _children(arr)
+    return _to_rows(_nulls(values) & ~_nulls(arr)[parents], parents, len(arr))
 
 
 def _numeric_list(child: pa.DataType, t: Any) -> bool:
@@ -1124,6 +1135,9 @@ def model_frame(
         t = spec.type
         if name in py_columns:
             data[key] = py_columns[name]
+        elif name in sources and isinstance(t, DataType):
+            # a column MLflow hands on untouched: as pandas reads it (a null in text is NaN)
+            data[key] = _combine(sources[name]).to_pandas()
         elif name in sources:
             data[key] = _nested_series(sources[name], t)
         elif isinstance(t, DataType):
@@ -1210,10 +1224,16 @@ def _mlflow_form(value: Any, t: Any) -> Any:
         return None
     if isinstance(t, Array) and isinstance(value, list):
         if isinstance(t.dtype, DataType):
-            if t.dtype in _NUMBER_TYPES and value and all(type(v) in (int, float) for v in value):
-                # accepted numbers without nulls: the signature's dtype (a list<int16> of a
-                # record's Array(integer) is accepted, but its Python ints would say int64)
-                return np.asarray(value, dtype=t.dtype.to_numpy()).tolist()
+            floats = t.dtype in (DataType.float, DataType.double)
+            if (
+                t.dtype in _NUMBER_TYPES
+                and value
+                and all(type(v) in (int, float) or (floats and v is None) for v in value)
+            ):
+                # accepted numbers: the signature's dtype, a null as NaN in floats (a list<int16>
+                # of a record's Array(integer) is accepted, but its Python ints would say int64)
+                numbers = [np.nan if v is None else v for v in value]
+                return np.asarray(numbers, dtype=t.dtype.to_numpy()).tolist()
             if value:
                 from sigbatch.pyvalues import conform_series
 
@@ -1788,6 +1808,8 @@ def enforce(
                 model_sources[label] = arr
             continue
         col_bad, unsure = _walk(arr, t, required, nested=False)
+        if profile == "strict":
+            unsure |= _rows_with_null_items(arr, t)
         nulls = _nulls(arr) if arr.null_count else None
         null_reasons: list[Reason] | None = None
         for pos in np.flatnonzero(col_bad | unsure):

@@ -579,3 +579,23 @@ def test_a_missing_cell_does_not_make_a_list_column_mixed():
         )
         is False
     )
+
+
+def test_a_null_in_a_list_of_float32_is_nan_as_pandas_reads_it():
+    """list<float32> with a null is a float32 array with NaN to pandas, which MLflow accepts for
+    Array(float): the row is scored (it was judged as Python floats, float64, and refused); strict
+    still refuses the null element; a null in a text column handed on untouched is pandas' NaN."""
+    table = pa.table({"c": pa.array([[1.5, None], [2.0], None], pa.list_(pa.float32()))})
+    schema = Schema([ColSpec(sigbatch.Array("float"), "c", required=False)])
+    result = enforce(table, schema)
+    assert result.valid_mask.tolist() == [True, True, True]
+    first = result.to_pandas()["c"].iloc[0]
+    assert first[0] == 1.5 and np.isnan(first[1])
+    strict = enforce(table, schema, profile="strict")
+    assert strict.valid_mask.tolist() == [False, True, True]
+    assert ("c[1]", "NULL_REQUIRED") in [(r.path, r.code.value) for r in strict.reasons[0]]
+    text = enforce(
+        pa.table({"a": pa.array([None, "x"], pa.string())}), Schema([ColSpec("binary", "a", required=False)])
+    )
+    handed = text.to_pandas()["a"].tolist()
+    assert np.isnan(handed[0]) and handed[1] == "x"

@@ -406,8 +406,9 @@ def schema_and_table(draw: st.DrawFn) -> tuple[Schema, pa.Table]:
 
 
 def _python(value: Any, t: pa.DataType, in_map: bool = False) -> Any:
-    """An Arrow value as pandas reads it from Parquet: maps as dicts, a list of numbers without
-    nulls as a numpy array of its own dtype (outside maps, whose values stay Python)."""
+    """An Arrow value as pandas reads it from Parquet: maps as dicts, a list of numbers as a numpy
+    array of its own dtype, or of floats when it holds a null (outside maps, whose values stay
+    Python)."""
     if value is None:
         return None
     if pa.types.is_map(t):
@@ -415,8 +416,12 @@ def _python(value: Any, t: pa.DataType, in_map: bool = False) -> Any:
     if pa.types.is_list(t):
         child = t.value_type
         numbers = pa.types.is_integer(child) or pa.types.is_floating(child)
-        if numbers and not in_map and None not in value:
-            return np.array(value, dtype=child.to_pandas_dtype())
+        if numbers and not in_map:
+            if None not in value:
+                return np.array(value, dtype=child.to_pandas_dtype())
+            # a null makes pandas' array floats: of the list's own float dtype, or float64 for ints
+            dtype = child.to_pandas_dtype() if pa.types.is_floating(child) else np.float64
+            return np.array([np.nan if v is None else v for v in value], dtype=dtype)
         return [_python(v, child, in_map) for v in value]
     if pa.types.is_struct(t):
         return {f.name: _python(value[f.name], f.type, in_map) for f in t}
@@ -447,8 +452,8 @@ def one_row_frame(table: pa.Table, i: int, schema: Schema | None = None) -> pd.D
     """Row ``i`` alone, as the contract defines it for Arrow input.
 
     Scalar columns keep the numpy dtype of their Arrow type (a null in an integer column becomes
-    float64 NaN, in a float or timestamp column NaN / NaT of that dtype, elsewhere None in an
-    object column); nested columns hold the row's Python values, maps as dicts, without the null
+    float64 NaN, in a float or timestamp column NaN / NaT of that dtype, in a text column pandas'
+    own null, elsewhere None in an object column); nested columns hold the row's Python values, maps as dicts, without the null
     struct fields the signature's Object does not define.
     """
     types = {s.name: s.type for s in schema.inputs} if schema is not None else {}
@@ -465,6 +470,8 @@ def one_row_frame(table: pa.Table, i: int, schema: Schema | None = None) -> pd.D
             data[name] = pd.Series([np.nan], dtype=np.float64)
         elif pa.types.is_floating(t) or pa.types.is_timestamp(t):
             data[name] = pd.Series(col.to_numpy(zero_copy_only=False), dtype=t.to_pandas_dtype())
+        elif pa.types.is_string(t) or pa.types.is_large_string(t):
+            data[name] = col.to_pandas()  # pandas' text dtype, its null NaN (str on pandas 3)
         else:
             data[name] = pd.Series([None], dtype=object)
     return pd.DataFrame(data)
