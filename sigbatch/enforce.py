@@ -580,8 +580,14 @@ def _mixed_scalars(series: pd.Series, arr: pa.Array) -> bool:
 
 
 def _missing_cell(value: Any) -> bool:
-    """Whether a DataFrame cell is a missing value (None, NaN, NaT or NA), not a value of a kind."""
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+    """Whether a DataFrame cell is a missing value (None, NaN of any float type, NaT, NA), not a
+    value of a kind."""
+    if value is None or isinstance(value, (list, tuple, dict, np.ndarray, str, bytes)):
+        return value is None
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _has(t: pa.DataType, test: Any) -> bool:
@@ -751,10 +757,13 @@ def _null_elements(value: Any, t: Any, path: str) -> list[Reason]:
     return found
 
 
-def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarray, np.ndarray]:
+def _walk(
+    arr: pa.Array, t: Any, required: bool, nested: bool, strict: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(bad, unsure) masks over ``arr``'s slots for type ``t``.
 
-    ``bad`` is certain; ``unsure`` rows are decided by the exact per-value rules. ``nested`` is
+    ``bad`` is certain; ``unsure`` rows are decided by the exact per-value rules (with ``strict``,
+    every row holding a null element is one, for strict's refusal of it). ``nested`` is
     True where values are Python objects of their own (ints are int64, ...): a record's scalars and
     everything in a map. Elsewhere a list is a numpy array of its own type, as pandas reads it from
     Parquet (in a column, a list of lists, or a record of a column or list).
@@ -809,13 +818,13 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             elif rule in (ZERO_ONE, PER_VALUE) or (child_kind, t.dtype) in _ARRAY_TEXT_CASTS:
                 # decided per value: 0/1 ints, or numpy's text <-> bytes conversion (ASCII only)
                 unsure |= nonempty
-            if not (numbers and rule == OK and pa.types.is_floating(values.type)):
+            if strict or not (numbers and rule == OK and pa.types.is_floating(values.type)):
                 # a null in a float array is NaN of the array's own dtype, not a row to judge apart
-                # (strict's refusal of null elements marks its rows in enforce)
+                # (but strict refuses null elements, row by row)
                 unsure |= nonempty & row_has_null
             return bad, unsure & ~bad
         below = nested if isinstance(t.dtype, (Array, Object)) else True
-        child_bad, child_unsure = _walk(values, t.dtype, required, nested=below)
+        child_bad, child_unsure = _walk(values, t.dtype, required, nested=below, strict=strict)
         bad |= _to_rows(child_bad & live, parents, n)
         unsure |= _to_rows(child_unsure & live, parents, n)
         return bad, unsure & ~bad
@@ -826,7 +835,7 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
             bad |= nulls
         items, parents = _children(arr)
         live = ~nulls[parents]
-        child_bad, child_unsure = _walk(items, t.value_type, required, nested=True)
+        child_bad, child_unsure = _walk(items, t.value_type, required, nested=True, strict=strict)
         bad |= _to_rows(child_bad & live, parents, n)
         unsure |= _to_rows(child_unsure & live, parents, n)
         return bad, unsure & ~bad
@@ -847,20 +856,14 @@ def _walk(arr: pa.Array, t: Any, required: bool, nested: bool) -> tuple[np.ndarr
                 continue
             child = arr.field(fields[prop.name])
             below = nested if isinstance(prop.dtype, (Array, Object)) else True
-            child_bad, child_unsure = _walk(child, prop.dtype, bool(prop.required), nested=below)
+            child_bad, child_unsure = _walk(
+                child, prop.dtype, bool(prop.required), nested=below, strict=strict
+            )
             bad |= child_bad & valid
             unsure |= child_unsure & valid
         return bad, unsure & ~bad
     msg = f"unsupported signature type {t!r}"
     raise SignatureError(msg)
-
-
-def _rows_with_null_items(arr: pa.Array, t: Any) -> np.ndarray:
-    """Rows of a column of lists of scalars that hold a null item (for strict's refusal)."""
-    if not (isinstance(t, Array) and isinstance(t.dtype, DataType) and _src_kind(arr.type) == "list"):
-        return np.zeros(len(arr), dtype=bool)
-    values, parents = _children(arr)
-    return _to_rows(_nulls(values) & ~_nulls(arr)[parents], parents, len(arr))
 
 
 def _numeric_list(child: pa.DataType, t: Any) -> bool:
@@ -1756,6 +1759,8 @@ def enforce(
                 if present is not None and not present[i]:
                     out_values.append(None)
                     continue
+                if not batch.from_records and _missing_cell(value):
+                    value = None  # a DataFrame's missing cell (NaN, NA) is a null, as in its other columns
                 if copies:
                     value = _copied(value)  # the caller's records stay as they were
                 strict = _null_elements(value, t, label) if profile == "strict" else []
@@ -1804,14 +1809,23 @@ def enforce(
                 continue
             own_kind = {DataType.string: "str", DataType.binary: "bytes", DataType.boolean: "bool"}.get(t)
             if own_kind is not None and _src_kind(arr.type) != own_kind and profile != "lenient":
-                # MLflow passes such columns to the model untouched (e.g. text for a binary column)
-                model_sources[label] = arr
+                # MLflow passes such columns to the model untouched (e.g. text for a binary column):
+                # a DataFrame's own column as it is, an Arrow column as pandas reads it
+                if series is not None:
+                    py_columns[label] = series
+                else:
+                    model_sources[label] = arr
             continue
-        col_bad, unsure = _walk(arr, t, required, nested=False)
-        if profile == "strict":
-            unsure |= _rows_with_null_items(arr, t)
+        col_bad, unsure = _walk(arr, t, required, nested=False, strict=profile == "strict")
         nulls = _nulls(arr) if arr.null_count else None
         null_reasons: list[Reason] | None = None
+        # a column's list of floats is judged as pandas holds it: its own float dtype, NaN for a null
+        float_items = (
+            isinstance(t, Array)
+            and t.dtype in (DataType.float, DataType.double)
+            and _src_kind(arr.type) == "list"
+            and pa.types.is_floating(arr.type.value_type)
+        )
         for pos in np.flatnonzero(col_bad | unsure):
             i = int(pos)
             if nulls is not None and nulls[i]:
@@ -1834,7 +1848,11 @@ def enforce(
                     ]
                 else:
                     strict = _null_elements(value, t, label) if profile == "strict" else []
-                    _, rs = check_value(value, t, required, label)
+                    judged = value
+                    if float_items and isinstance(value, list):
+                        dtype = arr.type.value_type.to_pandas_dtype()
+                        judged = np.array([np.nan if v is None else v for v in value], dtype=dtype)
+                    _, rs = check_value(judged, t, required, label)
                     rs = rs or strict
             if col_bad[i] and not rs:
                 rs = [

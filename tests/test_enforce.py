@@ -599,3 +599,40 @@ def test_a_null_in_a_list_of_float32_is_nan_as_pandas_reads_it():
     )
     handed = text.to_pandas()["a"].tolist()
     assert np.isnan(handed[0]) and handed[1] == "x"
+
+
+def test_strict_refuses_null_float_elements_at_every_depth_with_one_reason_each():
+    """Strict refuses a null element in float lists below the top level too (the NaN rule for
+    float lists had let them through), and a column's float32 list is judged as pandas holds it,
+    so the only reason is the null (it also said UNSAFE_CAST for each float)."""
+    cases = [
+        (
+            pa.array([[[1.5, None]]], pa.list_(pa.list_(pa.float64()))),
+            sigbatch.Array(sigbatch.Array("double")),
+            "c[0][1]",
+        ),
+        (
+            pa.array([{"v": [1.5, None]}], pa.struct([("v", pa.list_(pa.float64()))])),
+            sigbatch.Object([sigbatch.Property("v", sigbatch.Array("double"))]),
+            "c.v[1]",
+        ),
+        (pa.array([[0.1, 1.5, None]], pa.list_(pa.float32())), sigbatch.Array("float"), "c[2]"),
+    ]
+    for arr, t, path in cases:
+        result = enforce(pa.table({"c": arr}), Schema([ColSpec(t, "c")]), profile="strict")
+        assert [(r.path, r.code.value) for r in result.reasons[0]] == [(path, "NULL_REQUIRED")], t
+        assert enforce(pa.table({"c": arr}), Schema([ColSpec(t, "c")])).valid_mask.tolist() == [True]
+
+
+def test_a_dataframe_text_column_is_handed_on_as_it_is_and_its_missing_cells_are_nulls():
+    """A DataFrame's column MLflow hands on untouched keeps its own values (None stays None); a
+    missing cell (NaN of any float type, NA, NaT) in a list column is a null whatever its
+    neighbours hold (beside float arrays it was refused, beside int arrays accepted)."""
+    frame = pd.DataFrame({"c": pd.Series(["a", None], dtype=object)})
+    handed = enforce(frame, Schema([ColSpec("binary", "c", required=False)])).to_pandas()["c"]
+    assert (handed.tolist(), str(handed.dtype)) == (["a", None], "object")
+    for missing in (np.nan, np.float32("nan"), pd.NA, pd.NaT, np.datetime64("NaT")):
+        for first in (np.array([1.5]), np.array([1], np.int64), [1.5]):
+            lists = pd.DataFrame({"a": pd.Series([first, missing], dtype=object)})
+            result = enforce(lists, Schema([ColSpec(sigbatch.Array("double"), "a", required=False)]))
+            assert result.valid_mask.tolist() == [True, True], (missing, first)

@@ -565,3 +565,11 @@ def test_the_report_cautions_where_mlflow_refuses_what_it_inferred(tmp_path):
         (e["path"], e["code"]) for r in scored.quarantine.column("_sigbatch_errors").to_pylist() for e in r
     ]
     assert reasons == [('m["k"]', "NULL_REQUIRED"), ("lo[1]", "NULL_REQUIRED")]
+    # a map of values never typed is Map(Any), which takes a null: no caution, no row refused
+    pq.write_table(
+        pa.table({"m": pa.array([[("a", None)]], pa.map_(pa.string(), pa.null()))}), lake / "p.parquet"
+    )
+    result = infer_files(lake)
+    assert (repr(result.schema), result.report.cautions) == ("['m': Map(str -> Any) (required)]", ())
+    scored = score_batch(pq.read_table(lake), lambda df: [0.0] * len(df), ModelSignature(result.schema))
+    assert scored.quarantine.num_rows == 0

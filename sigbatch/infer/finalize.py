@@ -425,7 +425,7 @@ def _cautions(specs: list[ColSpec], stats: dict[str, FieldStats]) -> tuple[str, 
             for prop in t.properties:
                 walk(prop.dtype, f"{path}.{prop.name}", True)
         elif isinstance(t, Map):
-            if nulls(f"{path}{{}}"):
+            if nulls(f"{path}{{}}") and not isinstance(t.value_type, AnyType):  # Any takes a null
                 found.append(
                     f"{path}{{}}: {nulls(path + '{}'):,} map value(s) are null, which MLflow's enforcement "
                     "refuses: those rows are quarantined"
