@@ -574,14 +574,14 @@ def audit_context(output: str | Path, quarantine: str = "current") -> AuditConte
     name = REPLAY_QUARANTINE_DIR if quarantine == "current" and replays else QUARANTINE_DIR
     qdir = out / name
     signature = None
+    from sigbatch.wire import signature_from_dict
+
+    manifest = str(out / MANIFEST_NAME)
     if doc.get("signature"):
-        from sigbatch.wire import signature_from_dict
-
-        signature = signature_from_dict(doc["signature"])
+        signature = signature_from_dict(doc["signature"], source=manifest, key="signature")
     if replays and quarantine == "current" and replays[-1].get("signature"):
-        from sigbatch.wire import signature_from_dict
-
-        signature = signature_from_dict(replays[-1]["signature"])
+        key = f"replays[{len(replays) - 1}].signature"
+        signature = signature_from_dict(replays[-1]["signature"], source=manifest, key=key)
     quarantined = _parquet_files(qdir)
     files = tuple(p.relative_to(qdir).as_posix() for p in quarantined)
     return AuditContext(

@@ -265,9 +265,12 @@ def _signature_from_mapping(
     return ModelSignature(**parts)
 
 
-def signature_from_dict(signature_dict: dict[str, Any]) -> ModelSignature:
-    """Read MLflow's ``signature:`` mapping (JSON strings or already-parsed lists)."""
-    return _signature_from_mapping(signature_dict, "signature", "")
+def signature_from_dict(
+    signature_dict: dict[str, Any], *, source: str = "signature", key: str = ""
+) -> ModelSignature:
+    """Read MLflow's ``signature:`` mapping (JSON strings or already-parsed lists); an error names
+    ``source`` (the file it came from) and ``key`` (where it sits there)."""
+    return _signature_from_mapping(signature_dict, source, key)
 
 
 def _mlmodel_path(path: Path) -> Path:

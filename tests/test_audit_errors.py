@@ -370,3 +370,17 @@ def test_json_and_html_to_one_file_are_refused_first(
         "would overwrite the HTML report: give them different paths\n"
     )
     assert not (tmp_path / "r.out").exists()
+
+
+def test_a_broken_signature_in_the_manifest_names_the_manifest_and_key(output, capsys):
+    """A manifest whose signature cannot be read is one error naming the manifest file and the
+    key (it said only 'signature: key inputs[0].type ...')."""
+    manifest = output / "_sigbatch_manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["signature"]["inputs"] = '[{"type": "strin", "name": "id"}]'
+    manifest.write_text(json.dumps(doc))
+    status, out, err = run(capsys, str(output))
+    assert (status, out) == (2, "")
+    assert err.startswith(
+        f"sigbatch audit: error: {manifest}: key signature.inputs[0].type: unsupported type 'strin'"
+    )
