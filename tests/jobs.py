@@ -22,8 +22,9 @@ def job_config(
     output: str = "out",
 ) -> ScoreConfig:
     """A config scoring ``lake`` (read as ``fmt``) with ``model``, ``signature`` written to
-    ``tmp_path/signature.json``, the outputs in ``tmp_path/output``; ``extra`` are more overrides."""
-    sig_file = tmp_path / "signature.json"
+    ``tmp_path/<output>-signature.json`` (one per output, so several configs can share
+    ``tmp_path``), the outputs in ``tmp_path/output``; ``extra`` are more overrides."""
+    sig_file = tmp_path / f"{output}-signature.json"
     sig_file.write_text(json.dumps(signature.to_dict()))
     return load_score_config(
         None,

@@ -16,11 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from sigbatch import Array, ColSpec, ModelSignature, Object, Property, Schema, SchemaMismatchError
-from sigbatch.config import load_score_config
 from sigbatch.dask import run_scoring, score
 from sigbatch.errors import ConfigError
 from sigbatch.manifest import AccountingError, read_manifest
 from tests.cases.score_cases import CASES, SEED_INPUTS, seed_table
+from tests.jobs import job_config
 
 pytestmark = pytest.mark.dask
 
@@ -170,19 +170,8 @@ def _write_seed_lake(root: Path, fmt: str) -> Path:
 def _config(
     lake: Path, out: Path, fmt: str, *extra: str, signature: ModelSignature = SEED_SIG, model: str = TAGS
 ):
-    sig_file = out.parent / f"{out.name}-signature.json"
-    sig_file.write_text(json.dumps(signature.to_dict()))
-    return load_score_config(
-        None,
-        [
-            f"source.path={lake}",
-            f"source.format={fmt}",
-            f"model={model}",
-            f"signature={sig_file}",
-            f"output.path={out}",
-            "progress=false",
-            *extra,
-        ],
+    return job_config(
+        out.parent, lake, fmt, signature, "progress=false", *extra, model=model, output=out.name
     )
 
 

@@ -442,7 +442,7 @@ def test_files_whose_footer_cannot_be_read_are_one_error_naming_them(tmp_path, c
         assert str(err.value) == f"{tmp_path / lake / ('x.' + fmt)}: {says}"
         assert not (tmp_path / f"out-{lake}").exists()
     args = ["score", "--set", f"source.path={tmp_path / 'text'}", "--set", f"output.path={tmp_path / 'cli'}"]
-    args += ["--set", f"model={IDENTITY}", "--set", f"signature={tmp_path / 'signature.json'}"]
+    args += ["--set", f"model={IDENTITY}", "--set", f"signature={config.signature}"]  # the last one written
     assert main(args) == 2
     assert capsys.readouterr().err == (
         f"sigbatch score: error: {tmp_path / 'text' / 'x.parquet'}: cannot read it as parquet: {no_magic}\n"
