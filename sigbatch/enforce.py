@@ -804,9 +804,9 @@ def _walk(
             child_nulls = _nulls(values) & live
             row_has_null = _to_rows(child_nulls, parents, n)
             child_kind = _src_kind(values.type)
-            # A column's list of numbers is a numpy array of its own element type (as pandas
-            # reads list<int32> from Parquet); below the top, lists are Python lists (int64 ...).
-            numbers = not nested and _numeric_list(values.type, t.dtype)
+            # A list of numbers outside maps is a numpy array of its own element type (as pandas
+            # reads list<int32> from Parquet); in a map, lists are Python lists (int64 ...).
+            numbers = not nested and _numeric_list(arr.type, t)
             rule = scalar_rule(child_kind if numbers else _value_kind(child_kind), t.dtype)
             lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), 0))
             nonempty = (lengths > 0) & ~nulls
@@ -866,12 +866,14 @@ def _walk(
     raise SignatureError(msg)
 
 
-def _numeric_list(child: pa.DataType, t: Any) -> bool:
-    """Whether lists of Arrow ``child`` values for an ``Array(t)`` hold numbers for numbers, at
-    the bottom of lists of lists."""
-    while isinstance(t, Array) and _src_kind(child) == "list":
-        t, child = t.dtype, child.value_type
-    return t in _NUMBER_TYPES and (pa.types.is_integer(child) or pa.types.is_floating(child))
+def _numeric_list(arrow_type: pa.DataType, t: Any) -> bool:
+    """Whether a column of Arrow ``arrow_type`` for signature type ``t`` is lists of numbers for
+    an Array of numbers (at the bottom of lists of lists)."""
+    if not (isinstance(t, Array) and _src_kind(arrow_type) == "list"):
+        return False
+    while isinstance(t, Array) and _src_kind(arrow_type) == "list":
+        t, arrow_type = t.dtype, arrow_type.value_type
+    return t in _NUMBER_TYPES and (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type))
 
 
 _NUMBER_TYPES = (DataType.integer, DataType.long, DataType.float, DataType.double)
@@ -1421,19 +1423,22 @@ _NANOS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1, "date32": 86_400 * 10**
 _NANO_LIMIT = 2**63 - 1
 
 
+def _ticks(arr: pa.Array) -> tuple[pa.Array, str]:
+    """A timestamp or date column as int64 counts of its own unit, and the unit's name in
+    :data:`_NANOS` (``s`` ... ``ns``, ``date32`` for days, ``date64`` for milliseconds)."""
+    if pa.types.is_date32(arr.type):
+        return pc.cast(arr.view(pa.int32()), pa.int64()), "date32"
+    unit = arr.type.unit if pa.types.is_timestamp(arr.type) else "date64"
+    return arr.view(pa.int64()), unit
+
+
 def _outside_nanoseconds(arr: pa.Array) -> np.ndarray:
     """Where a timestamp or date column holds a time pandas cannot hold in nanoseconds (compared
     in the column's own unit, so no value wraps around)."""
-    if pa.types.is_timestamp(arr.type):
-        per = _NANOS[arr.type.unit]
-    else:
-        per = _NANOS["date32" if pa.types.is_date32(arr.type) else "date64"]
-    if per == 1:
+    ticks, unit = _ticks(arr)
+    if _NANOS[unit] == 1:
         return np.zeros(len(arr), dtype=bool)
-    ticks = pc.cast(
-        arr.view(pa.int32()) if pa.types.is_date32(arr.type) else arr.view(pa.int64()), pa.int64()
-    )
-    limit = _NANO_LIMIT // per
+    limit = _NANO_LIMIT // _NANOS[unit]
     inside = pc.and_(pc.greater_equal(ticks, -limit), pc.less_equal(ticks, limit))
     return ~np.asarray(pc.fill_null(inside, True))
 
@@ -1443,15 +1448,9 @@ def _time_text(arr: pa.Array, i: int) -> str:
     try:
         return str(arr[i].as_py())
     except (OverflowError, ValueError):
-        unit = (
-            arr.type.unit
-            if pa.types.is_timestamp(arr.type)
-            else "days"
-            if pa.types.is_date32(arr.type)
-            else "ms"
-        )
-        ticks = arr.view(pa.int32() if pa.types.is_date32(arr.type) else pa.int64())[i].as_py()
-        return f"{ticks} {unit} from 1970-01-01"
+        ticks, unit = _ticks(arr)
+        shown = {"date32": "days", "date64": "ms"}.get(unit, unit)
+        return f"{ticks[i].as_py()} {shown} from 1970-01-01"
 
 
 def _one_row_series(value: Any, object_column: bool) -> pd.Series:
@@ -1869,12 +1868,7 @@ def enforce(
                 reasons.setdefault(int(i), []).extend(rs)
         source = _drop_extra_fields(arr, t)
         conformed[label] = _cast_nested(source, t)
-        numbers = (
-            isinstance(t, Array)
-            and _src_kind(source.type) == "list"
-            and _numeric_list(source.type.value_type, t.dtype)
-        )
-        if not numbers and not conformed[label].type.equals(source.type):
+        if not _numeric_list(source.type, t) and not conformed[label].type.equals(source.type):
             # the cast added fields or changed types: the model sees the record's own keys (a list
             # of numbers is handed as MLflow does: a numpy array of the signature's dtype)
             model_sources[label] = source
