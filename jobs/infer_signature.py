@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sigbatch.cli import exit_with, infer_job_main
+from sigbatch.cli import exit_with, job_main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``sigbatch infer --engine spark`` with ``argv`` (default: the process arguments); an
     ``--engine`` on the command line chooses another engine."""
-    return infer_job_main("jobs/infer_signature.py", argv)
+    return job_main("jobs/infer_signature.py", ["infer", "--engine", "spark"], argv)
 
 
 if __name__ == "__main__":

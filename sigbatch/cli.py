@@ -366,13 +366,19 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         return 130
 
 
-# The options of the sub-commands a job script runs, without --engine (the script fixes it).
-_JOB_OPTIONS: dict[str, Callable[..., None]] = {"score": _add_score_options, "audit": _add_audit_options}
+# The options of the sub-commands a job script runs: without --engine where the script fixes it
+# (score, audit), with the script's engine as --engine's default for infer.
+_JOB_OPTIONS: dict[str, Callable[..., None]] = {
+    "score": _add_score_options,
+    "audit": _add_audit_options,
+    "infer": _add_infer_options,
+}
 
 
 def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int:
-    """A job script's ``main``: the CLI ``command`` (which fixes the engine) with the script's
-    arguments; an ``--engine`` among them is refused, since the script names its engine.
+    """A job script's ``main``: the CLI ``command`` (which names the engine) with the script's
+    arguments; an ``--engine`` among them is refused where the script fixes its engine (an option
+    of its own, as for infer, is taken).
 
     The script has its own parser: its help, usage and errors name ``script`` and show the
     command's options without ``--engine``.
@@ -394,17 +400,6 @@ def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int
             return 2
     parser.set_defaults(command=name, engine=engine)
     return _run(parser.parse_args(args), script)
-
-
-def infer_job_main(script: str, argv: Sequence[str] | None) -> int:
-    """``jobs/infer_signature.py``'s ``main``: ``sigbatch infer`` on Spark by default, with its own
-    parser, so its help, usage and errors name ``script``."""
-    parser = argparse.ArgumentParser(
-        prog=script, description="The same job as `sigbatch infer --engine spark` (--engine chooses another)."
-    )
-    _add_infer_options(parser, "spark")
-    parser.set_defaults(command="infer")
-    return _run(parser.parse_args(list(sys.argv[1:] if argv is None else argv)), script)
 
 
 def exit_with(code: int) -> NoReturn:
