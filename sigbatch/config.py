@@ -217,7 +217,7 @@ def _check(origin: str, values: dict[str, Any]) -> dict[str, Any]:
         if spec.choices is not None and value not in spec.choices:
             msg = f"{origin}: key '{key}' must be one of {list(spec.choices)}, got {value!r}"
             raise ConfigError(msg)
-        if key in _NOT_EMPTY and isinstance(value, str) and (value == "" or local_path(value) == ""):
+        if key in _NOT_EMPTY and isinstance(value, str) and local_path(value) == "":
             # an empty path, or a file: URI naming none (file://), is the working directory
             msg = f"{origin}: key '{key}' is empty; {_NOT_EMPTY[key]}"
             raise ConfigError(msg)

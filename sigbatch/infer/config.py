@@ -147,7 +147,7 @@ def load_infer_config(
             raise ConfigError(msg)
     source = str(values["source.path"])
     local = local_path(source)
-    if not source or local == "":  # Path("") is the working directory ("file://" names it too)
+    if local == "":  # Path("") is the working directory ("file://" names it too)
         msg = f"{where('source.path')}: key 'source.path' is empty; give {INFER_KEYS['source.path'][3]}"
         raise ConfigError(msg)
     if local is None:
