@@ -15,6 +15,7 @@ import logging
 import warnings
 from collections import OrderedDict
 from typing import Any
+from unittest import mock
 
 import mlflow.models.signature
 import mlflow.types.utils
@@ -29,7 +30,7 @@ from hypothesis.extra import numpy as hnp
 from mlflow.exceptions import MlflowException
 
 from sigbatch.errors import SigbatchError
-from sigbatch.infer import INTEGER_COLUMNS_HINT, infer_schema, infer_signature
+from sigbatch.infer import INTEGER_COLUMNS_HINT, infer_schema, infer_signature, partial
 from sigbatch.types import AnyType, DataType
 from tests.strategies import conflicting_types, inferable_objects, inferable_types, inferable_values
 
@@ -422,6 +423,18 @@ def test_record_shapes_found_by_review_match_mlflow(records):
     whose == has no truth value, one key set in two orders (records and object frames)."""
     _assert_same_schema(records)
     _assert_same_schema(pd.DataFrame({"col": records}))
+
+
+@settings(max_examples=40, **_SETTINGS)
+@given(_RECORDS, _lists(max_size=6))
+def test_values_read_in_blocks_match_mlflow(records, values):
+    """Many records, or many values of a list or an object column, are read in blocks whose
+    partials are merged (``BLOCK_ROWS``, 5,000): with blocks of one value each, records, lists and
+    object frames still infer exactly MLflow's schema, and raise MLflow's errors."""
+    with mock.patch.object(partial, "BLOCK_ROWS", 1):
+        _assert_same_schema(records)
+        _assert_same_schema(values)
+        _assert_same_schema(pd.DataFrame(records))
 
 
 @settings(max_examples=40, **_SETTINGS)

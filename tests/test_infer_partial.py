@@ -223,6 +223,42 @@ def test_unsupported_values_and_keys_are_refused():
         partial_from_records([{"o": {1: "x"}}])
 
 
+def test_blocks_read_as_all_rows_at_once():
+    """Many records are read in blocks of BLOCK_ROWS (5,000) whose partials merge: 12,000 records
+    where a key, a null, a conflicting type and a nested key first appear in the last block give the
+    schema, counts and first examples of reading them at once, and MLflow's error where it fails."""
+    rows = [{"id": i, "tags": ["a"] * (i % 3), "o": {"k": "x"}} for i in range(12_000)]
+    rows[-1] = {"id": None, "tags": [], "o": {"k": "y", "late": 1.5}, "new": True}
+    blocked = partial_from_records(rows)
+    assert finalize(blocked)[0] == Schema(
+        [
+            ColSpec(DataType.long, "id", required=False),
+            ColSpec(Array(DataType.string), "tags"),
+            ColSpec(Object([Property("k", DataType.string), Property("late", DataType.double, False)]), "o"),
+            ColSpec(DataType.boolean, "new", required=False),
+        ]
+    )
+    node = blocked.field("o").property("late")
+    assert (node.missing, node.count("double"), blocked.field("new").missing) == (11_999, 1, 11_999)
+    assert blocked.field("tags").items.count("string") == 11_998  # i % 3 strings in row i < 11,999
+    examples = dict(blocked.field("id").examples)["long"]
+    assert [e[3] for e in examples] == ["0", "1", "2"]
+    rows[-2] = {"id": "n/a"}
+    with pytest.raises(InferenceError) as err:
+        finalize(partial_from_records(rows))
+    assert "'id': long in 11,998 rows (e.g. 0, 1, 2); string in 1 row (e.g. \"n/a\")" in str(err.value)
+
+
+def test_a_fault_in_a_later_block_is_the_error_of_all_rows():
+    """Where blocks would meet different faults first, the error is the one of all rows at once:
+    a key that is not text anywhere is named before a value without a type (MLflow's order)."""
+    rows = [{"a": (1, 2)}] + [{"a": 1}] * 11_000 + [{5: "x"}]
+    with pytest.raises(InferenceError, match="Expected name to be a string, got type int"):
+        partial_from_records(rows)
+    with pytest.raises(InferenceError, match="Expected name to be a string, got type int"):
+        partial_from_records([rows[0], rows[-1]])  # one block
+
+
 def test_non_records_are_counted_unreadable():
     """Rows that are not dicts are counted, not raised: failures are data."""
     partial = partial_from_records([{"a": 1}, [1, 2], "text"])

@@ -35,7 +35,7 @@ from sigbatch.infer.columns import (
 )
 from sigbatch.infer.finalize import mlflow_schema
 from sigbatch.infer.hints import dataclass_schema
-from sigbatch.infer.partial import _records_partial
+from sigbatch.infer.partial import Partial, _records_partial
 from sigbatch.infer.values import (
     _PydanticInputError,
     has_missing,
@@ -243,10 +243,10 @@ def _infer_schema(data: Any) -> Schema:
     if isinstance(data, list) and not data:
         # An empty list has been a string column since MLflow 2.9; kept for compatibility.
         return Schema([ColSpec(DataType.string)])
-    if isinstance(data, list) and (
-        set(map(type, data)) == {dict} or all(isinstance(row, dict) for row in data)
-    ):
-        return _records_schema(data)
+    if isinstance(data, list) and isinstance(data[0], dict):
+        records = _records_schema(data)
+        if records is not None:
+            return records
     if isinstance(data, dict):
         return _dict_schema(data)
     if isinstance(data, pd.Series):
@@ -276,14 +276,27 @@ def _infer_schema(data: Any) -> Schema:
     return _schema([ColSpec(dtype)])
 
 
-def _records_schema(rows: list[dict[Any, Any]]) -> Schema:
-    """One named column per key of a list of dicts, in first-seen order.
+def _records_schema(rows: list[Any]) -> Schema | None:
+    """One named column per key of a list of dicts, in first-seen order; None when some row is not
+    a dict (the list is then read as a list of values).
 
     The partial engine reads the records column by column (see :func:`mlflow_schema`); where it
-    cannot vouch for MLflow's answer, the value-by-value reading below gives it.
+    cannot vouch for MLflow's answer, the value-by-value reading below gives it. The engine's
+    count of rows that are not dicts tells whether the list is records, without a pass of its own.
     """
-    schema = mlflow_schema(lambda lists: _records_partial(rows, 0, 0, lists))
-    return _records_schema_by_value(rows) if schema is None else schema
+
+    def build(lists: set[type]) -> Partial:
+        partial = _records_partial(rows, 0, 0, lists)
+        if partial.unreadable:  # not a list of records: mlflow_schema gives None
+            raise InferenceError("a row is not a dict")
+        return partial
+
+    schema = mlflow_schema(build)
+    if schema is not None:
+        return schema
+    if not all(isinstance(row, dict) for row in rows):
+        return None
+    return _records_schema_by_value(rows)
 
 
 def _records_schema_by_value(rows: list[dict[Any, Any]]) -> Schema:

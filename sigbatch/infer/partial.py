@@ -46,7 +46,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -88,6 +88,9 @@ MAX_NESTING = 100
 KINDS: tuple[str, ...] = (*(t.name for t in DataType), "array", "object", "map")
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 _EXAMPLE_CHARS = 40
+#: Records, or values of a column, read as one block (see :func:`_in_blocks`).
+BLOCK_ROWS = 5_000
+_T = TypeVar("_T")
 
 #: An example: (origin, first_row, index, text); ordering the tuples orders values by position.
 Example = tuple[int, int, int, str]
@@ -328,11 +331,15 @@ def merge(left: Partial, right: Partial) -> Partial:
 def merge_all(partials: Iterable[Partial]) -> Partial:
     """All ``partials`` merged, pairwise as a balanced tree."""
     level = list(partials)
-    if not level:
-        return EMPTY
+    return _pairwise(level, merge) if level else EMPTY
+
+
+def _pairwise(level: list[_T], combine: Callable[[_T, _T], _T]) -> _T:
+    """The items of a non-empty ``level`` combined pairwise as a balanced tree."""
     while len(level) > 1:
         level = [
-            merge(*level[i : i + 2]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)
+            combine(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+            for i in range(0, len(level), 2)
         ]
     return level[0]
 
@@ -411,6 +418,17 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+_EXAMPLE_ENCODER = json.JSONEncoder(default=_jsonable, ensure_ascii=False)
+
+
+def _repr(value: Any) -> str:
+    """``repr(value)``, or its type's name where there is none (an int of over 4,300 digits)."""
+    try:
+        return repr(value)
+    except ValueError:
+        return f"<{type(value).__name__}>"
+
+
 def example_text(value: Any) -> str:
     """A value as short JSON-like text (at most 40 characters) for reports and messages.
 
@@ -419,9 +437,15 @@ def example_text(value: Any) -> str:
         ('"n/a"', '[1, 2]', 'xx…')
     """
     try:
-        text = json.dumps(value, default=_jsonable, ensure_ascii=False)
+        kind = type(value)
+        if kind is int:  # the common scalars as json writes them, without an encoder per call
+            text = int.__repr__(value)
+        elif kind is float and math.isfinite(value):
+            text = float.__repr__(value)
+        else:
+            text = _EXAMPLE_ENCODER.encode(value)
     except (TypeError, ValueError):
-        text = repr(value)
+        text = _repr(value)
     except RecursionError:  # nested too deep to print (and to infer: the caller refuses it)
         return "…"
     return text if len(text) <= _EXAMPLE_CHARS else text[: _EXAMPLE_CHARS - 1] + "…"
@@ -453,8 +477,47 @@ def partial_from_records(rows: Iterable[Any], *, origin: int = 0, first_row: int
 
 
 def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set[type] | None) -> Partial:
-    """:func:`partial_from_records`, adding to ``seen`` (when given) the types of lists it reads."""
+    """:func:`partial_from_records`, adding to ``seen`` (when given) the types of lists it reads.
+
+    Many records are read in blocks (:func:`_in_blocks`), whose partials are merged: the passes over
+    a block (its keys, its values, their types, nested items) then find its objects in the
+    processor's cache, where passes over all of them would fetch each from memory every time.
+    """
     records = rows if isinstance(rows, list) else list(rows)
+    return _in_blocks(
+        records, first_row, lambda part, first: _block_partial(part, origin, first, seen), merge
+    )
+
+
+def _values_node(
+    values: list[Any], origin: int, first_row: int, seen: set[type] | None = None
+) -> FieldPartial:
+    """:func:`_node_from_values` of a column's values, read in blocks as records are."""
+    return _in_blocks(
+        values, first_row, lambda part, first: _node_from_values(part, origin, first, 0, seen), _merge_nodes
+    )
+
+
+def _in_blocks(
+    items: list[Any], first_row: int, read: Callable[[list[Any], int], _T], combine: Callable[[_T, _T], _T]
+) -> _T:
+    """``read(items, first_row)``, as blocks of :data:`BLOCK_ROWS` items combined, when there are
+    many: each pass over a block then finds its objects still in the processor's cache. Where a
+    block raises, all the items are read at once, for the error the whole data gives first."""
+    if len(items) < 2 * BLOCK_ROWS:
+        return read(items, first_row)
+    try:
+        parts = [
+            read(items[start : start + BLOCK_ROWS], first_row + start)
+            for start in range(0, len(items), BLOCK_ROWS)
+        ]
+    except (InferenceError, TypeError):
+        return read(items, first_row)
+    return _pairwise(parts, combine)
+
+
+def _block_partial(records: list[Any], origin: int, first_row: int, seen: set[type] | None) -> Partial:
+    """:func:`_records_partial` of records read at once."""
     plain = set(map(type, records)) == {dict}
     dicts = records if plain else [r for r in records if isinstance(r, dict)]
     unreadable = len(records) - len(dicts)
@@ -948,7 +1011,7 @@ def partial_from_frame(frame: pd.DataFrame, *, origin: int = 0, first_row: int =
     for name in names:
         column = frame[name]
         if column.dtype == np.dtype("O"):
-            node = _node_from_values(column.tolist(), origin, first_row)
+            node = _values_node(column.tolist(), origin, first_row)
         else:
             node = _node_from_arrow(_one_chunk(pa.array(column, from_pandas=True)), name, origin, first_row)
         fields.append((name, node))

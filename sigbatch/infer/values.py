@@ -238,10 +238,10 @@ def _infer_by_partial(values: list[Any]) -> Array | None:
     error.
     """
     from sigbatch.infer.finalize import mlflow_schema
-    from sigbatch.infer.partial import Partial, _node_from_values
+    from sigbatch.infer.partial import Partial, _values_node
 
     def build(lists: set[type]) -> Partial:
-        node = _node_from_values(values, 0, 0, 0, lists)
+        node = _values_node(values, 0, 0, lists)
         return Partial(rows=len(values), fields=(("v", node),), first=(("v", (0, 0, 0)),))
 
     schema = mlflow_schema(build)
@@ -254,6 +254,9 @@ def _infer_homogeneous_scalars(values: list[Any]) -> Array | None:
     Returns None when the list needs the general fold (nested values, several types, NaN-able floats
     mixed with other types): the fold then also produces MLflow's errors in MLflow's order.
     """
+    first = type(values[0])
+    if first is not _NONE_TYPE and first not in _SCALAR_TYPES:  # nested values: no pass needed
+        return None
     kinds = set(map(type, values))
     kinds.discard(_NONE_TYPE)
     if not kinds:
