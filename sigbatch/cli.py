@@ -295,7 +295,12 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         "output": args.output,
         "set_on": args.set_on,
     }
-    config = load_infer_config(args.config, args.set, {k: v for k, v in flags.items() if v is not None})
+    # a job script's engine (Spark for jobs/infer_signature.py) where neither the command line nor
+    # the config names one
+    script = {"engine": args.script_engine} if args.script_engine else None
+    config = load_infer_config(
+        args.config, args.set, {k: v for k, v in flags.items() if v is not None}, script
+    )
     result = run_infer(config)
     sys.stdout.write(str(result.signature) + "\n" + result.report.text())
     if config.output:
@@ -314,7 +319,7 @@ def _add_infer_command(sub: Any) -> None:
 
 def _add_infer_options(infer: argparse.ArgumentParser, engine: str | None = None) -> None:
     """The options of ``sigbatch infer``; with ``engine``, of the job script whose default it is
-    (an ``--engine`` on its command line still chooses another)."""
+    (an ``--engine`` on its command line, or an ``engine`` in its config, still chooses another)."""
     infer.add_argument("source", nargs="?", help="a file or directory (or source.path in --config)")
     infer.add_argument(
         "--format", choices=("parquet", "json", "csv"), help="default: from the file extensions"
@@ -322,9 +327,9 @@ def _add_infer_options(infer: argparse.ArgumentParser, engine: str | None = None
     infer.add_argument(
         "--engine",
         choices=("local", "dask", "spark"),
-        default=engine,
-        help=f"where the per-file work runs ({engine or 'local'})",
+        help=f"where the per-file work runs (default: the config's engine, else {engine or 'local'})",
     )
+    infer.set_defaults(script_engine=engine)
     infer.add_argument("--fraction", type=float, help="share of files read, chosen by --seed (default all)")
     infer.add_argument("--max-partitions", type=int, metavar="N", help="read at most N files")
     infer.add_argument(
@@ -367,7 +372,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
 
 # The options of the sub-commands a job script runs: without --engine where the script fixes it
-# (score, audit), with the script's engine as --engine's default for infer.
+# (score, audit); for infer, the script's engine is the default of --engine and of the config's.
 _JOB_OPTIONS: dict[str, Callable[..., None]] = {
     "score": _add_score_options,
     "audit": _add_audit_options,
@@ -398,7 +403,9 @@ def job_main(script: str, command: list[str], argv: Sequence[str] | None) -> int
                 f"{script}: error: this job runs the {engine} engine; --engine is not an option here\n"
             )
             return 2
-    parser.set_defaults(command=name, engine=engine)
+    if name != "infer":  # infer's --engine, or its config's engine, may choose another
+        parser.set_defaults(engine=engine)
+    parser.set_defaults(command=name)
     return _run(parser.parse_args(args), script)
 
 

@@ -124,7 +124,28 @@ def test_job_main_runs_the_cli(lake, capsys):
         job.main(["--help"])
     help_text = capsys.readouterr().out
     assert help_text.startswith("usage: jobs/infer_signature.py ")
-    assert "where the per-file work runs (spark)" in " ".join(help_text.split())
+    assert "where the per-file work runs (default: the config's engine, else spark)" in " ".join(
+        help_text.split()
+    )
+
+
+def test_job_script_engine_yields_to_the_config(lake, tmp_path, capsys):
+    """jobs/infer_signature.py runs Spark unless its config (or --engine, or --set) names an engine:
+    a config saying `engine: local` runs locally, as `sigbatch infer --config` does."""
+    from sigbatch.infer.config import load_infer_config
+
+    spec = importlib.util.spec_from_file_location("infer_signature_job", ROOT / "jobs" / "infer_signature.py")
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    config = tmp_path / "infer.yaml"
+    config.write_text(f"source:\n  path: {lake}\nengine: local\n", encoding="utf-8")
+    assert job.main(["--config", str(config)]) == 0
+    assert "engine local" in capsys.readouterr().out
+    script = {"engine": "spark"}
+    assert load_infer_config(config, None, None, script).engine == "local"
+    assert load_infer_config(None, None, {"source.path": str(lake)}, script).engine == "spark"
+    assert load_infer_config(None, ["engine=dask"], {"source.path": str(lake)}, script).engine == "dask"
+    assert load_infer_config(None, None, {"source.path": str(lake)}).engine == "local"
 
 
 def test_config_checks_scheduler_and_output_paths_before_inferring(lake, tmp_path, capsys):

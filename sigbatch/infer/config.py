@@ -102,6 +102,7 @@ def load_infer_config(
     path: str | os.PathLike[str] | None,
     overrides: Sequence[str] | None = None,
     flags: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> InferConfig:
     """Read and validate an inference config: the file, then ``key=value`` overrides, then flags.
 
@@ -109,6 +110,8 @@ def load_infer_config(
         path: A YAML file (see ``conf/infer.yaml``), or None.
         overrides: ``key=value`` strings (``--set``); values are YAML.
         flags: Values by key, already typed (the command line's explicit options).
+        defaults: Values by key for keys none of the above gives, in place of the built-in
+            defaults (a job script's engine).
 
     Raises:
         ConfigError: The file is unreadable, a key unknown, a value of the wrong type or range, a
@@ -132,6 +135,7 @@ def load_infer_config(
         return set_by.get(key, origin)
 
     for key, (_, default, _, help_text) in INFER_KEYS.items():
+        default = (defaults or {}).get(key, default)
         if key not in values:
             if default is ...:
                 msg = f"{origin}: missing required key '{key}' ({help_text})"
