@@ -1300,6 +1300,30 @@ def _row_value(arr: pa.Array, i: int, t: Any) -> Any:
     return _maps_to_dicts(value, t) if _needs_reshape(t) else value
 
 
+def _as_pandas_reads(value: Any, arrow_type: pa.DataType, in_map: bool = False) -> Any:
+    """A row's value (from :func:`_row_value`) as pandas reads it from Parquet, and so as MLflow
+    judges it: outside maps, a list of numbers is a numpy array of its own dtype (a null in floats
+    is NaN), in a column, a list or a record alike (the rule :func:`_walk` follows); in a map,
+    values stay Python. A list of integers holding a null stays Python: :func:`check_value` judges
+    it as pandas' float64 array, and names the null apart."""
+    if value is None:
+        return None
+    kind = _src_kind(arrow_type)
+    if kind == "map" and isinstance(value, dict):
+        return {k: _as_pandas_reads(v, arrow_type.item_type, True) for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        child = arrow_type.value_type
+        if not in_map and pa.types.is_floating(child):
+            return np.array([np.nan if v is None else v for v in value], dtype=child.to_pandas_dtype())
+        if not in_map and pa.types.is_integer(child) and None not in value:
+            return np.array(value, dtype=child.to_pandas_dtype())
+        return [_as_pandas_reads(v, child, in_map) for v in value]
+    if kind == "struct" and isinstance(value, dict):
+        fields = {f.name: f.type for f in arrow_type}
+        return {k: _as_pandas_reads(v, fields[k], in_map) if k in fields else v for k, v in value.items()}
+    return value
+
+
 def _scalar_column(
     name: str, arr: pa.Array, spec: ColSpec, profile: str, reasons: dict[int, list[Reason]]
 ) -> tuple[np.ndarray, pa.Array]:
@@ -1818,13 +1842,6 @@ def enforce(
         col_bad, unsure = _walk(arr, t, required, nested=False, strict=profile == "strict")
         nulls = _nulls(arr) if arr.null_count else None
         null_reasons: list[Reason] | None = None
-        # a column's list of floats is judged as pandas holds it: its own float dtype, NaN for a null
-        float_items = (
-            isinstance(t, Array)
-            and t.dtype in (DataType.float, DataType.double)
-            and _src_kind(arr.type) == "list"
-            and pa.types.is_floating(arr.type.value_type)
-        )
         for pos in np.flatnonzero(col_bad | unsure):
             i = int(pos)
             if nulls is not None and nulls[i]:
@@ -1847,11 +1864,8 @@ def enforce(
                     ]
                 else:
                     strict = _null_elements(value, t, label) if profile == "strict" else []
-                    judged = value
-                    if float_items and isinstance(value, list):
-                        dtype = arr.type.value_type.to_pandas_dtype()
-                        judged = np.array([np.nan if v is None else v for v in value], dtype=dtype)
-                    _, rs = check_value(judged, t, required, label)
+                    # judged as pandas reads the row: its lists of numbers are numpy arrays
+                    _, rs = check_value(_as_pandas_reads(value, arr.type), t, required, label)
                     rs = rs or strict
             if col_bad[i] and not rs:
                 rs = [

@@ -603,8 +603,9 @@ def test_a_null_in_a_list_of_float32_is_nan_as_pandas_reads_it():
 
 def test_strict_refuses_null_float_elements_at_every_depth_with_one_reason_each():
     """Strict refuses a null element in float lists below the top level too (the NaN rule for
-    float lists had let them through), and a column's float32 list is judged as pandas holds it,
-    so the only reason is the null (it also said UNSAFE_CAST for each float)."""
+    float lists had let them through), and a float32 list, in a column, a list or a record, is
+    judged as pandas holds it, so the only reason is the null (it also said UNSAFE_CAST for each
+    float)."""
     cases = [
         (
             pa.array([[[1.5, None]]], pa.list_(pa.list_(pa.float64()))),
@@ -617,6 +618,16 @@ def test_strict_refuses_null_float_elements_at_every_depth_with_one_reason_each(
             "c.v[1]",
         ),
         (pa.array([[0.1, 1.5, None]], pa.list_(pa.float32())), sigbatch.Array("float"), "c[2]"),
+        (
+            pa.array([{"v": [0.1, None]}], pa.struct([("v", pa.list_(pa.float32()))])),
+            sigbatch.Object([sigbatch.Property("v", sigbatch.Array("float"))]),
+            "c.v[1]",
+        ),
+        (
+            pa.array([[[0.1, None]]], pa.list_(pa.list_(pa.float32()))),
+            sigbatch.Array(sigbatch.Array("float")),
+            "c[0][1]",
+        ),
     ]
     for arr, t, path in cases:
         result = enforce(pa.table({"c": arr}), Schema([ColSpec(t, "c")]), profile="strict")

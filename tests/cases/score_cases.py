@@ -98,12 +98,24 @@ def number_lists_table() -> pa.Table:
             "id": pa.array([0, 1, 2, 3], pa.int64()),
             "i": pa.array([[1, 2], [3], [4, None], []], pa.list_(pa.int32())),
             "f": pa.array([[1.5], [], [2.5], [0.5, 1.0]], pa.list_(pa.float32())),
+            # a record's float32 list in rows judged value by value (b's ints decide per value)
+            "o": pa.array(
+                [{"v": [1.5], "b": 1}, {"v": [2.5, None], "b": 0}, {"v": [0.5], "b": 1}, {"v": [], "b": 0}],
+                pa.struct([("v", pa.list_(pa.float32())), ("b", pa.int64())]),
+            ),
         }
     )
 
 
 NUMBER_LISTS = ModelSignature(
-    Schema([ColSpec("long", "id"), ColSpec(Array("integer"), "i"), ColSpec(Array("float"), "f")]),
+    Schema(
+        [
+            ColSpec("long", "id"),
+            ColSpec(Array("integer"), "i"),
+            ColSpec(Array("float"), "f"),
+            ColSpec(Object([Property("v", Array("float")), Property("b", "double")]), "o"),
+        ]
+    ),
     Schema([ColSpec("long", "id")]),
 )
 
