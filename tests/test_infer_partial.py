@@ -422,6 +422,30 @@ def test_text_cells_are_typed_per_cell():
     )
 
 
+def test_integer_cells_are_long_up_to_int64():
+    """CSV integer cells of 19 digits are long while they fit int64 (ids, nanosecond times), as
+    pandas and the jobs' readers take them; beyond it they are numbers the readers make double."""
+    table = pa.table(
+        {
+            "id": [
+                "1234567890123456789",
+                "9223372036854775807",
+                "-9223372036854775808",
+                "+0000000000000000001",
+            ],
+            "big": ["9223372036854775808", "-9223372036854775809", "99999999999999999999", "1"],
+        }
+    )
+    partial = partial_from_text(table)
+    assert partial.field("id").types == (("long", 4),)
+    assert partial.field("big").types == (("long", 1), ("double", 3))
+    assert [e[3] for e in dict(partial.field("big").examples)["double"]] == [
+        "9223372036854775808",
+        "-9223372036854775809",
+        "99999999999999999999",
+    ]
+
+
 def test_pandas_frame_partial():
     """pandas: typed columns go through Arrow (NaN is missing), object columns by their Python values."""
     import pandas as pd

@@ -1026,7 +1026,7 @@ def partial_from_frame(frame: pd.DataFrame, *, origin: int = 0, first_row: int =
 
 # Checked in this order: the first match decides (RE2 syntax, as pyarrow.compute uses).
 _TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("long", r"^[+-]?[0-9]{1,18}$"),
+    ("long", r"^[+-]?[0-9]{1,19}$"),  # 19 digits only within int64 (see _node_from_text)
     ("double", r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(?i:nan|inf|infinity)$"),
     ("boolean", r"^(?i:true|false)$"),
     (
@@ -1043,7 +1043,7 @@ _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 def partial_from_text(table: pa.Table, *, origin: int = 0, first_row: int = 0) -> Partial:
     """The partial of a table of text cells (CSV), each cell typed by what it spells.
 
-    Per cell, vectorised: a null is null; an integer literal of up to 18 digits is ``long``; another
+    Per cell, vectorised: a null is null; an integer literal within int64 is ``long``; another
     number (``1.5``, ``1e3``, ``nan``) is ``double``; ``true``/``false`` (any case) is ``boolean``;
     an ISO-8601 date or date-time that exists (not ``2020-02-30`` or ``25:61``) is ``datetime``;
     anything else is ``string``. Like JSON values, cells of different types in one column are a
@@ -1084,6 +1084,8 @@ def _node_from_text(arr: pa.Array, origin: int, first_row: int) -> FieldPartial:
             mask = pc.and_(remaining, pc.fill_null(pc.match_substring_regex(arr, pattern), False))
             if kind == "datetime":
                 mask = _real_datetimes(arr, mask, pattern)
+            elif kind == "long":
+                mask = _int64_cells(arr, mask)
             remaining = pc.and_not(remaining, mask)
         count = int(pc.sum(mask).as_py() or 0)
         if count:
@@ -1097,6 +1099,29 @@ def _node_from_text(arr: pa.Array, origin: int, first_row: int) -> FieldPartial:
     return FieldPartial(
         nulls=arr.null_count, types=_sorted_kinds(typed or [("string", 0)]), examples=_sorted_kinds(examples)
     )
+
+
+def _int64_cells(arr: pa.Array, mask: pa.Array) -> pa.Array:
+    """``mask`` without the cells of 19 digits beyond int64 (``9300000000000000000``): the readers
+    make those doubles, as the other numbers the long pattern does not take."""
+    long_cells = np.flatnonzero(
+        np.asarray(pc.fill_null(pc.and_(mask, pc.greater_equal(pc.utf8_length(arr), 19)), False))
+    )
+    if not len(long_cells):
+        return mask
+    beyond = [
+        i
+        for i, c in zip(long_cells, arr.take(pa.array(long_cells)).to_pylist(), strict=True)
+        if not _INT64[0] <= int(c) <= _INT64[1]
+    ]
+    if not beyond:
+        return mask
+    keep = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool).copy()
+    keep[beyond] = False
+    return pa.array(keep)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _real_datetimes(arr: pa.Array, mask: pa.Array, pattern: str) -> pa.Array:
