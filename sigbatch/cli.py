@@ -369,6 +369,19 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+    except BrokenPipeError:
+        # the reader of the output went away (`sigbatch infer ... | head`): the rest is not
+        # wanted, and the interpreter's flush at exit must not complain about it either
+        _discard_stdout()
+        return 141  # as a command that SIGPIPE ended
+
+
+def _discard_stdout() -> None:
+    """Point the process's standard output at /dev/null (when it is a file descriptor)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # not a file descriptor (io.UnsupportedOperation is both)
+        pass
 
 
 # The options of the sub-commands a job script runs: without --engine where the script fixes it

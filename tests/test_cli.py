@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from types import ModuleType
 
 import pyarrow.parquet as pq
@@ -31,6 +34,23 @@ def test_show_json_is_the_mlmodel_mapping(capsys):
         "name": "a",
         "required": True,
     }
+
+
+def test_a_closed_output_pipe_ends_the_command_quietly():
+    """`sigbatch show ... | head`: when the reader of the output has gone, the command ends with
+    status 141 (as SIGPIPE ends a command) and says nothing on stderr (it printed two tracebacks)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sigbatch.cli", "show", "examples/seed_model"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, b"")
 
 
 def test_show_missing_file_is_a_clear_error(capsys, tmp_path):

@@ -171,6 +171,11 @@ def test_config_checks_scheduler_and_output_paths_before_inferring(lake, tmp_pat
     assert error(output=str(tmp_path)) == (
         f"<command line>: key 'output': {tmp_path} is a directory; give a file path for the signature JSON"
     )
+    # a trailing slash says "a directory", also where none exists (a file named results was written)
+    assert error(output=f"{tmp_path / 'results'}/") == (
+        f"<command line>: key 'output': {tmp_path / 'results'}/ names a directory (it ends with a slash); "
+        "give a file path for the signature JSON"
+    )
     missing = tmp_path / "nope" / "sig.json"
     assert error(output=str(missing)) == (
         f"<command line>: key 'output': directory {missing.parent} does not exist (create it first)"
@@ -259,6 +264,12 @@ def test_write_json_to_a_directory_or_a_missing_one_is_clear(lake, tmp_path):
     with pytest.raises(SignatureFileError) as info:
         result.write_json(tmp_path)
     assert str(info.value) == f"{tmp_path}: is a directory; give a file path for the signature JSON"
+    with pytest.raises(SignatureFileError) as info:
+        result.write_json(f"{tmp_path}/results/")
+    assert str(info.value) == (
+        f"{tmp_path}/results/: names a directory (it ends with a slash); give a file path for the signature JSON"
+    )
+    assert not (tmp_path / "results").exists()
     with pytest.raises(SignatureFileError) as info:
         result.write_json(tmp_path / "nope" / "s.json")
     assert (

@@ -188,13 +188,12 @@ def load_infer_config(
 
 def _check_output(origin: str, output: str) -> None:
     """Refuse an output path that cannot become a file: empty, a directory, or in a missing one."""
-    target = Path(output)
     if not output:
         msg = f"{origin}: key 'output' is empty; give a file path for the signature JSON, or leave it out"
         raise ConfigError(msg)
-    problem = json_target_problem(target)
+    problem = json_target_problem(output)
     if problem is not None:
-        where = f"{output} " if target.is_dir() else ""
+        where = "" if problem.startswith("directory ") else f"{output} "  # it names the directory
         msg = f"{origin}: key 'output': {where}{problem}"
         raise ConfigError(msg)
 

@@ -278,10 +278,13 @@ class Report:
         return lines
 
 
-def json_target_problem(target: Path) -> str | None:
-    """Why ``target`` cannot become the signature JSON file (a directory, or in a missing one), or None."""
+def json_target_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot become the signature JSON file (a directory, or in a missing one), or None."""
+    target = Path(path)
     if target.is_dir():
         return "is a directory; give a file path for the signature JSON"
+    if os.fspath(path).endswith(("/", os.sep)):  # a Path drops the slash that says "directory"
+        return "names a directory (it ends with a slash); give a file path for the signature JSON"
     if not target.parent.is_dir():
         return f"directory {target.parent} does not exist (create it first)"
     return None
@@ -309,9 +312,9 @@ class InferenceResult:
             SignatureFileError: ``path`` is a directory or in a missing one, or cannot be written.
         """
         target = Path(path)
-        problem = json_target_problem(target)
+        problem = json_target_problem(path)
         if problem is not None:
-            msg = f"{target}: {problem}"
+            msg = f"{os.fspath(path)}: {problem}"
             raise SignatureFileError(msg)
         try:
             target.write_text(json.dumps(self.signature.to_dict(), indent=2) + "\n", encoding="utf-8")
