@@ -531,3 +531,41 @@ def test_dataclass_signatures_match_mlflow():
     ]
     for cls in cases:
         _assert_same_signature(cls)
+
+
+# An object column whose one missing value (or look-alike) is its last of 12,000 rows: beyond the
+# first blocks of ``BLOCK_ROWS`` values, so a test that stopped early or read one block would miss it.
+_LATE_ROWS = 12_000
+_LATE_VALUES = [
+    ([1], None, "Array(long) (optional)"),
+    ([1], float("nan"), "Array(long) (optional)"),
+    ([1], np.float64("nan"), "Array(long) (optional)"),
+    ([1], pd.NA, "Array(long) (optional)"),
+    ([1], pd.NaT, "Array(long) (optional)"),
+    ([1], [], "Array(long) (required)"),
+    ({"a": "x"}, None, "{a: string (optional)} (optional)"),
+    ({"a": "x"}, float("nan"), "{a: string (optional)} (optional)"),
+    ({"a": "x"}, {}, "{a: string (optional)} (required)"),
+    (np.float32(1), np.float32("nan"), "float (required)"),
+    (np.float64(1), np.float64("nan"), "double (optional)"),
+    (np.datetime64("2020-01-01"), np.datetime64("NaT"), "datetime (required)"),
+    ("s", pd.NaT, "string (optional)"),
+    ("s", None, "string (optional)"),
+    (b"x", float("nan"), "binary (optional)"),
+    (dt.date(2020, 1, 1), pd.NaT, "datetime (optional)"),
+    (True, None, "boolean (optional)"),
+    (1, pd.NA, "long (optional)"),
+]
+
+
+@pytest.mark.parametrize(("bulk", "last", "expected"), _LATE_VALUES, ids=repr)
+def test_object_column_with_a_late_missing_value_matches_mlflow(bulk, last, expected):
+    """An object column whose only missing value (None, a float NaN, pd.NA, pd.NaT) is its last of
+    12,000 is optional, and one whose last value only looks missing (an empty list or dict, a
+    float32 NaN, a datetime64 NaT) is required: as a frame column and as a Series, as in MLflow."""
+    series = pd.Series([bulk] * (_LATE_ROWS - 1) + [last], dtype=object, name="c")
+    frame = series.to_frame()
+    assert repr(infer_schema(frame)) == f"['c': {expected}]"
+    assert repr(infer_schema(series)) == f"['c': {expected}]"
+    _assert_same_schema(frame)
+    _assert_same_schema(series)

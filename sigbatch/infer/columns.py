@@ -151,11 +151,14 @@ def series_required(series: pd.Series) -> bool:
             return not bool(np.isnat(series.to_numpy()).any())
         if kind != "O":
             return True
-    elif isinstance(dtype, pd.StringDtype):
+        # The objects themselves, as iterating yields them (``Series.__iter__`` calls ``item()``,
+        # which returns an object array's element as it is), without a Python call per value.
+        return not has_missing(series.to_numpy().tolist())
+    if isinstance(dtype, pd.StringDtype):
         # A string array holds strings and its missing marker, nothing NaN-like besides: its
         # null mask says what iterating it would find.
         return not bool(series.isna().any())
-    # Extension and object columns: test the values exactly as iterating the Series yields them.
+    # Other extension columns: test the values exactly as iterating the Series yields them.
     return not has_missing(list(series))
 
 
