@@ -555,6 +555,11 @@ _LATE_VALUES = [
     (dt.date(2020, 1, 1), pd.NaT, "datetime (optional)"),
     (True, None, "boolean (optional)"),
     (1, pd.NA, "long (optional)"),
+    (1.5, pd.NA, "double (optional)"),
+    (1.5, {}, "double (required)"),
+    (float("nan"), pd.NA, "Any (optional)"),
+    (np.array([1]), None, "Array(long) (optional)"),
+    (np.array([1]), [], "Array(long) (required)"),
 ]
 
 

@@ -28,7 +28,11 @@ import pandas as pd
 from pandas.api.extensions import ExtensionDtype
 
 from sigbatch.errors import InferenceError
-from sigbatch.infer.values import has_missing, infer_element_type
+from sigbatch.infer.values import (
+    _has_missing_of_kinds,
+    _list_type_and_kinds,
+    has_missing,
+)
 from sigbatch.types import AnyType, ColumnType, DataType
 
 if TYPE_CHECKING:
@@ -40,7 +44,10 @@ __all__ = [
     "infer_dtype_type",
     "infer_series_type",
     "series_required",
+    "series_spec",
 ]
+
+_OBJECT = np.dtype("O")
 
 
 class ObjectDtypeError(InferenceError):
@@ -117,20 +124,26 @@ def infer_series_type(series: pd.Series) -> ColumnType:
         series = series.infer_objects()
     if series.dtype.kind != "O":
         return infer_dtype_type(series.dtype)
-    values = series.to_list()
+    return _object_values_type(series, series.to_list())[0]
+
+
+def _object_values_type(series: pd.Series, values: list[Any]) -> tuple[ColumnType, set[type] | None]:
+    """The type of the values (``series.to_list()``) of an object column after ``infer_objects()``,
+    with MLflow's fallback to string and its error; and the exact types of all the values where the
+    pass that typed them found these (else None)."""
     try:
         if not values:
             # MLflow types an empty list as Any, then fails to take its element type.
             raise InferenceError("'AnyType' object has no attribute 'dtype'")
-        array = infer_element_type(values)
+        array, kinds = _list_type_and_kinds(values)
         if array is None:
             msg = f"Numpy array must include at least one non-empty item. Invalid input `{values}`."
             raise InferenceError(msg)
-        return array.dtype
+        return array.dtype, kinds
     except Exception as exc:
         # Kept from MLflow for backwards compatibility: a column pandas calls text is a string.
         if pd.api.types.is_string_dtype(series):
-            return DataType.string
+            return DataType.string, None
         msg = f"Failed to infer schema for pandas.Series {series}. Error: {exc}"
         raise InferenceError(msg) from exc
 
@@ -160,6 +173,46 @@ def series_required(series: pd.Series) -> bool:
         return not bool(series.isna().any())
     # Other extension columns: test the values exactly as iterating the Series yields them.
     return not has_missing(list(series))
+
+
+def series_spec(series: pd.Series) -> tuple[ColumnType, bool]:
+    """:func:`infer_series_type` and :func:`series_required` of a pandas column, an object column's
+    values taken out of pandas once for both.
+
+    Raises:
+        InferenceError: as :func:`infer_series_type`.
+
+    Example:
+        >>> series_spec(pd.Series([{"a": 1}, None]))
+        ({a: long (optional)}, False)
+    """
+    if not (
+        isinstance(series, pd.Series) and isinstance(series.dtype, np.dtype) and series.dtype.kind == "O"
+    ):
+        return infer_series_type(series), series_required(series)
+    objects = series.to_numpy()
+    inferred = series.infer_objects()
+    if inferred.dtype.kind != "O":
+        return infer_dtype_type(inferred.dtype), series_required(series)
+    values = objects.tolist()  # what iterating the column yields (see series_required)
+    if not _same_objects(inferred.to_numpy(), objects):
+        # infer_objects() made other values (strings with None become a str column whose missing
+        # value is NaN): MLflow types those.
+        return _object_values_type(inferred, inferred.to_list())[0], not has_missing(values)
+    column_type, kinds = _object_values_type(inferred, values)
+    # Where the pass that typed the values found their types, these say whether one can be missing.
+    missing = has_missing(values) if kinds is None else _has_missing_of_kinds(values, kinds)
+    return column_type, not missing
+
+
+def _same_objects(left: np.ndarray, right: np.ndarray) -> bool:
+    """Whether two object arrays hold the very same objects: one buffer, read the same way."""
+    return (
+        left.dtype == right.dtype == _OBJECT
+        and left.shape == right.shape
+        and left.strides == right.strides
+        and left.ctypes.data == right.ctypes.data
+    )
 
 
 def arrow_column_spec(column: pa.ChunkedArray | pa.Array) -> tuple[ColumnType, bool]:
@@ -198,8 +251,7 @@ def arrow_column_spec(column: pa.ChunkedArray | pa.Array) -> tuple[ColumnType, b
         return _object_column(rows, nulls, DataType.binary)
     if pa.types.is_date(atype):
         return _object_column(rows, nulls, DataType.datetime)
-    series = column.to_pandas()
-    return infer_series_type(series), series_required(series)
+    return series_spec(column.to_pandas())
 
 
 def _object_column(rows: int, nulls: int, dtype: DataType) -> tuple[ColumnType, bool]:

@@ -30,8 +30,7 @@ from sigbatch.infer.columns import (
     ObjectDtypeError,
     arrow_column_spec,
     infer_dtype_type,
-    infer_series_type,
-    series_required,
+    series_spec,
 )
 from sigbatch.infer.finalize import mlflow_schema
 from sigbatch.infer.hints import dataclass_schema
@@ -250,7 +249,8 @@ def _infer_schema(data: Any) -> Schema:
     if isinstance(data, dict):
         return _dict_schema(data)
     if isinstance(data, pd.Series):
-        return _schema([ColSpec(infer_series_type(data), data.name, required=series_required(data))])
+        column_type, required = series_spec(data)
+        return _schema([ColSpec(column_type, data.name, required=required)])
     if isinstance(data, pd.DataFrame):
         return _frame_schema(data)
     if isinstance(data, np.ndarray):
@@ -343,7 +343,8 @@ def _frame_schema(frame: pd.DataFrame) -> Schema:
             # Duplicated column names select a DataFrame.
             msg = f"Expected pandas.Series, got '{type(column)}'."
             raise InferenceError(msg)
-        specs.append(ColSpec(infer_series_type(column), name, required=series_required(column)))
+        dtype, required = series_spec(column)
+        specs.append(ColSpec(dtype, name, required=required))
     return _schema(specs)
 
 

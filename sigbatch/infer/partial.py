@@ -490,12 +490,19 @@ def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set
 
 
 def _values_node(
-    values: list[Any], origin: int, first_row: int, seen: set[type] | None = None
+    values: list[Any],
+    origin: int,
+    first_row: int,
+    seen: set[type] | None = None,
+    kinds: set[type] | None = None,
 ) -> FieldPartial:
-    """:func:`_node_from_values` of a column's values, read in blocks as records are."""
-    return _in_blocks(
-        values, first_row, lambda part, first: _node_from_values(part, origin, first, 0, seen), _merge_nodes
-    )
+    """:func:`_node_from_values` of a column's values, read in blocks as records are (``kinds``, when
+    given, receives the exact types of the values read)."""
+
+    def read(part: list[Any], first: int) -> FieldPartial:
+        return _node_from_values(part, origin, first, 0, seen, kinds=kinds)
+
+    return _in_blocks(values, first_row, read, _merge_nodes)
 
 
 def _in_blocks(
@@ -610,16 +617,20 @@ def _node_from_values(
     seen: set[type] | None = None,
     path: str = "<value>",
     depth: int = 0,
+    kinds: set[type] | None = None,
 ) -> FieldPartial:
     """The partial of the values found at one path (``_MISSING`` marks an absent key).
 
-    ``seen``, when given, collects the types of the lists and arrays found at any depth; ``depth``
-    is the number of containers above ``path`` within its column.
+    ``seen``, when given, collects the types of the lists and arrays found at any depth; ``kinds``
+    the exact types of ``values`` themselves; ``depth`` is the number of containers above ``path``
+    within its column.
 
     Raises:
         InferenceError: Containers nest deeper than :data:`MAX_NESTING` below the column.
     """
     by_type = _count_types(values)
+    if kinds is not None:
+        kinds.update(by_type)
     nulls = untyped = 0
     typed: Counter[str] = Counter()
     scalar_types: dict[str, list[type]] = {}

@@ -126,10 +126,17 @@ def has_missing(values: Iterable[Any]) -> bool:
         (True, False)
     """
     if isinstance(values, list):
-        kinds = set(map(type, values))
-        # Most columns hold no candidate for a missing value at all: skip the per-value test.
-        if not any(issubclass(k, float) or k in _MISSING_MARKER_TYPES for k in kinds):
-            return False
+        return _has_missing_of_kinds(values, set(map(type, values)))
+    return any(is_missing(v) for v in values)
+
+
+def _has_missing_of_kinds(values: list[Any], kinds: set[type]) -> bool:
+    """:func:`has_missing` of a list whose elements' exact types are ``kinds``."""
+    if _NONE_TYPE in kinds:  # None is the one value of its type
+        return True
+    # Most columns hold no candidate for a missing value at all: skip the per-value test.
+    if not any(issubclass(k, float) or k in _MISSING_MARKER_TYPES for k in kinds):
+        return False
     return any(is_missing(v) for v in values)
 
 
@@ -203,6 +210,22 @@ def infer_element_type(values: Iterable[Any]) -> Array | None:
         fast = _infer_homogeneous_scalars(values) or _infer_by_partial(values)
         if fast is not None:
             return fast
+    return _fold_element_types(values)
+
+
+def _list_type_and_kinds(values: list[Any]) -> tuple[Array | None, set[type] | None]:
+    """:func:`infer_element_type` of a non-empty list, with the exact types of its elements when the
+    pass that typed it found them all (None when the fold typed it)."""
+    kinds: set[type] = set()
+    fast = _infer_homogeneous_scalars(values, kinds) or _infer_by_partial(values, kinds)
+    if fast is not None:
+        # The reading that answered went over every element: kinds holds all their types.
+        return fast, kinds
+    return _fold_element_types(values), None
+
+
+def _fold_element_types(values: Iterable[Any]) -> Array | None:
+    """:func:`infer_element_type` by MLflow's fold, value by value (with its errors, in its order)."""
     result: ColumnType | None = None
     # Rows of records repeat a few shapes: remember what each merged into while the result holds.
     merged: dict[ColumnType, ColumnType] = {}
@@ -230,34 +253,37 @@ def infer_element_type(values: Iterable[Any]) -> Array | None:
     return None if result is None else Array(result)
 
 
-def _infer_by_partial(values: list[Any]) -> Array | None:
+def _infer_by_partial(values: list[Any], kinds: set[type] | None = None) -> Array | None:
     """Array type of a list of values, read column-wise by the partial engine under the strict policy.
 
     None where that reading cannot vouch for MLflow's answer (see
     :func:`~sigbatch.infer.finalize.mlflow_schema`): the fold then runs and gives MLflow's result or
-    error.
+    error. ``kinds``, when given, receives the exact types of the values the reading met.
     """
     from sigbatch.infer.finalize import mlflow_schema
     from sigbatch.infer.partial import Partial, _values_node
 
     def build(lists: set[type]) -> Partial:
-        node = _values_node(values, 0, 0, lists)
+        node = _values_node(values, 0, 0, lists, kinds)
         return Partial(rows=len(values), fields=(("v", node),), first=(("v", (0, 0, 0)),))
 
     schema = mlflow_schema(build)
     return None if schema is None else Array(schema.inputs[0].type)  # type: ignore[arg-type]
 
 
-def _infer_homogeneous_scalars(values: list[Any]) -> Array | None:
+def _infer_homogeneous_scalars(values: list[Any], found: set[type] | None = None) -> Array | None:
     """Array type of a list of plain scalars of one type (and None), without a per-value fold.
 
     Returns None when the list needs the general fold (nested values, several types, NaN-able floats
     mixed with other types): the fold then also produces MLflow's errors in MLflow's order.
+    ``found``, when given, receives the exact types of the values where they were looked at.
     """
     first = type(values[0])
     if first is not _NONE_TYPE and first not in _SCALAR_TYPES:  # nested values: no pass needed
         return None
     kinds = set(map(type, values))
+    if found is not None:
+        found.update(kinds)
     kinds.discard(_NONE_TYPE)
     if not kinds:
         return Array(AnyType())
