@@ -574,3 +574,33 @@ def test_object_column_with_a_late_missing_value_matches_mlflow(bulk, last, expe
     assert repr(infer_schema(series)) == f"['c': {expected}]"
     _assert_same_schema(frame)
     _assert_same_schema(series)
+
+
+_STRING_DTYPES = [
+    "str",
+    "string",
+    pd.StringDtype("pyarrow", na_value=np.nan),
+    pd.StringDtype("python"),
+    pd.StringDtype("python", na_value=np.nan),
+]
+_STRING_VALUES = [
+    ([], "string (required)"),
+    ([None] * 3, "Any (optional)"),
+    (["a"] * (_LATE_ROWS - 1) + [None], "string (optional)"),
+    (["a"] * _LATE_ROWS, "string (required)"),
+    ([None, "a"], "string (optional)"),
+    ([np.str_("a"), None], "string (optional)"),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), _STRING_VALUES, ids=lambda v: repr(v)[:24])
+@pytest.mark.parametrize("dtype", _STRING_DTYPES, ids=repr)
+def test_string_dtype_columns_match_mlflow(dtype, values, expected):
+    """A column of pandas' string dtype (Arrow or Python storage, NaN or pd.NA for missing) is a
+    string column, Any when it holds only missing values and a string when empty; optional when a
+    value is missing (the last of 12,000 too): as a frame column and as a Series, as in MLflow."""
+    series = pd.Series(values, dtype=dtype, name="c")
+    assert repr(infer_schema(series.to_frame())) == f"['c': {expected}]"
+    assert repr(infer_schema(series)) == f"['c': {expected}]"
+    _assert_same_schema(series.to_frame())
+    _assert_same_schema(series)

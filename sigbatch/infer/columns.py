@@ -120,7 +120,14 @@ def infer_series_type(series: pd.Series) -> ColumnType:
     if len(series.values.shape) > 1:
         msg = f"Expected 1d array, got array with shape {series.shape}"
         raise InferenceError(msg)
-    if series.dtype.kind == "O":
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        # Arrow hands its values to Python as exact strs and its nulls as the dtype's missing value
+        # (NaN or pd.NA), so to_list() holds only those: strings, unless it holds no value at all
+        # (empty: MLflow's fallback to string; only missing values: Any). infer_objects() keeps the
+        # dtype.
+        return AnyType() if 0 < len(series) == series.isna().sum() else DataType.string
+    if dtype.kind == "O":
         series = series.infer_objects()
     if series.dtype.kind != "O":
         return infer_dtype_type(series.dtype)
