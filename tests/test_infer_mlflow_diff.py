@@ -604,3 +604,32 @@ def test_string_dtype_columns_match_mlflow(dtype, values, expected):
     assert repr(infer_schema(series)) == f"['c': {expected}]"
     _assert_same_schema(series.to_frame())
     _assert_same_schema(series)
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        pytest.param("x", id="string"),
+        pytest.param(np.float32("nan"), id="float32-nan"),
+        pytest.param((1,), id="tuple"),
+    ],
+)
+def test_object_column_with_a_late_conflict_matches_mlflow(last):
+    """An object column of 12,000 lists whose last value conflicts (read in blocks taken out of
+    the column's array) raises MLflow's error, naming the Series, as a frame column and a Series."""
+    series = pd.Series([[1]] * (_LATE_ROWS - 1) + [last], dtype=object, name="c")
+    with pytest.raises(SigbatchError, match=r"^Failed to infer schema for pandas\.Series "):
+        infer_schema(series.to_frame())
+    _assert_same_schema(series.to_frame())
+    _assert_same_schema(series)
+
+
+def test_object_column_of_empty_arrays_in_blocks_matches_mlflow():
+    """An object column of empty numpy arrays, read in blocks, fails with MLflow's message, which
+    lists the values as a list."""
+    series = pd.Series([np.array([]), np.array([], dtype=int), np.zeros((0, 2))], dtype=object, name="c")
+    with mock.patch.object(partial, "BLOCK_ROWS", 1):
+        with pytest.raises(SigbatchError, match=r"Invalid input `\[array\(\[\], dtype=float64\), "):
+            infer_schema(series.to_frame())
+        _assert_same_schema(series.to_frame())
+        _assert_same_schema(series)

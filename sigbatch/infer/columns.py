@@ -29,6 +29,7 @@ from pandas.api.extensions import ExtensionDtype
 
 from sigbatch.errors import InferenceError
 from sigbatch.infer.values import (
+    _as_list,
     _has_missing_of_kinds,
     _list_type_and_kinds,
     has_missing,
@@ -134,17 +135,20 @@ def infer_series_type(series: pd.Series) -> ColumnType:
     return _object_values_type(series, series.to_list())[0]
 
 
-def _object_values_type(series: pd.Series, values: list[Any]) -> tuple[ColumnType, set[type] | None]:
-    """The type of the values (``series.to_list()``) of an object column after ``infer_objects()``,
-    with MLflow's fallback to string and its error; and the exact types of all the values where the
-    pass that typed them found these (else None)."""
+def _object_values_type(
+    series: pd.Series, values: list[Any] | np.ndarray
+) -> tuple[ColumnType, set[type] | None]:
+    """The type of the values (``series.to_list()``, or the object array it is the list of) of an
+    object column after ``infer_objects()``, with MLflow's fallback to string and its error; and the
+    exact types of all the values where the pass that typed them found these (else None)."""
     try:
-        if not values:
+        if not len(values):
             # MLflow types an empty list as Any, then fails to take its element type.
             raise InferenceError("'AnyType' object has no attribute 'dtype'")
         array, kinds = _list_type_and_kinds(values)
         if array is None:
-            msg = f"Numpy array must include at least one non-empty item. Invalid input `{values}`."
+            shown = _as_list(values)
+            msg = f"Numpy array must include at least one non-empty item. Invalid input `{shown}`."
             raise InferenceError(msg)
         return array.dtype, kinds
     except Exception as exc:
@@ -201,14 +205,15 @@ def series_spec(series: pd.Series) -> tuple[ColumnType, bool]:
     inferred = series.infer_objects()
     if inferred.dtype.kind != "O":
         return infer_dtype_type(inferred.dtype), series_required(series)
-    values = objects.tolist()  # what iterating the column yields (see series_required)
+    # objects.tolist() is what iterating the column yields (see series_required).
     if not _same_objects(inferred.to_numpy(), objects):
         # infer_objects() made other values (strings with None become a str column whose missing
         # value is NaN): MLflow types those.
-        return _object_values_type(inferred, inferred.to_list())[0], not has_missing(values)
-    column_type, kinds = _object_values_type(inferred, values)
+        return _object_values_type(inferred, inferred.to_list())[0], not has_missing(objects.tolist())
+    # The typing pass takes the objects out of the array block by block (see _in_blocks).
+    column_type, kinds = _object_values_type(inferred, objects)
     # Where the pass that typed the values found their types, these say whether one can be missing.
-    missing = has_missing(values) if kinds is None else _has_missing_of_kinds(values, kinds)
+    missing = has_missing(objects.tolist()) if kinds is None else _has_missing_of_kinds(objects, kinds)
     return column_type, not missing
 
 

@@ -55,7 +55,7 @@ import pyarrow.compute as pc
 
 from sigbatch.arrow import from_arrow_type
 from sigbatch.errors import InferenceError, SignatureError
-from sigbatch.infer.values import _SCALAR_TYPES, _reject_pydantic
+from sigbatch.infer.values import _SCALAR_TYPES, _as_list, _reject_pydantic
 from sigbatch.types import DataType, repeated_names
 
 if TYPE_CHECKING:
@@ -490,14 +490,14 @@ def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set
 
 
 def _values_node(
-    values: list[Any],
+    values: list[Any] | np.ndarray,
     origin: int,
     first_row: int,
     seen: set[type] | None = None,
     kinds: set[type] | None = None,
 ) -> FieldPartial:
-    """:func:`_node_from_values` of a column's values, read in blocks as records are (``kinds``, when
-    given, receives the exact types of the values read)."""
+    """:func:`_node_from_values` of a column's values (a list, or a 1-D object array), read in
+    blocks as records are (``kinds``, when given, receives the exact types of the values read)."""
 
     def read(part: list[Any], first: int) -> FieldPartial:
         return _node_from_values(part, origin, first, 0, seen, kinds=kinds)
@@ -506,20 +506,27 @@ def _values_node(
 
 
 def _in_blocks(
-    items: list[Any], first_row: int, read: Callable[[list[Any], int], _T], combine: Callable[[_T, _T], _T]
+    items: list[Any] | np.ndarray,
+    first_row: int,
+    read: Callable[[list[Any], int], _T],
+    combine: Callable[[_T, _T], _T],
 ) -> _T:
     """``read(items, first_row)``, as blocks of :data:`BLOCK_ROWS` items combined, when there are
     many: each pass over a block then finds its objects still in the processor's cache. Where a
-    block raises, all the items are read at once, for the error the whole data gives first."""
+    block raises, all the items are read at once, for the error the whole data gives first.
+
+    A 1-D object array (a pandas column) is read as the list of its objects; its blocks become
+    lists only as they are read, since a list of all of them would fetch each object from memory
+    once more to make it (and again to free it)."""
     if len(items) < 2 * BLOCK_ROWS:
-        return read(items, first_row)
+        return read(_as_list(items), first_row)
     try:
         parts = [
-            read(items[start : start + BLOCK_ROWS], first_row + start)
+            read(_as_list(items[start : start + BLOCK_ROWS]), first_row + start)
             for start in range(0, len(items), BLOCK_ROWS)
         ]
     except (InferenceError, TypeError):
-        return read(items, first_row)
+        return read(_as_list(items), first_row)
     return _pairwise(parts, combine)
 
 

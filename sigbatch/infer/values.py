@@ -130,8 +130,8 @@ def has_missing(values: Iterable[Any]) -> bool:
     return any(is_missing(v) for v in values)
 
 
-def _has_missing_of_kinds(values: list[Any], kinds: set[type]) -> bool:
-    """:func:`has_missing` of a list whose elements' exact types are ``kinds``."""
+def _has_missing_of_kinds(values: Iterable[Any], kinds: set[type]) -> bool:
+    """:func:`has_missing` of values whose exact types are ``kinds``."""
     if _NONE_TYPE in kinds:  # None is the one value of its type
         return True
     # Most columns hold no candidate for a missing value at all: skip the per-value test.
@@ -213,15 +213,21 @@ def infer_element_type(values: Iterable[Any]) -> Array | None:
     return _fold_element_types(values)
 
 
-def _list_type_and_kinds(values: list[Any]) -> tuple[Array | None, set[type] | None]:
-    """:func:`infer_element_type` of a non-empty list, with the exact types of its elements when the
-    pass that typed it found them all (None when the fold typed it)."""
+def _list_type_and_kinds(values: list[Any] | np.ndarray) -> tuple[Array | None, set[type] | None]:
+    """:func:`infer_element_type` of a non-empty list (or 1-D object array, typed as its list), with
+    the exact types of its elements when the pass that typed it found them all (None when the fold
+    typed it)."""
     kinds: set[type] = set()
     fast = _infer_homogeneous_scalars(values, kinds) or _infer_by_partial(values, kinds)
     if fast is not None:
         # The reading that answered went over every element: kinds holds all their types.
         return fast, kinds
-    return _fold_element_types(values), None
+    return _fold_element_types(_as_list(values)), None
+
+
+def _as_list(values: list[Any] | np.ndarray) -> list[Any]:
+    """A list, or the list of a 1-D object array's elements (the objects themselves)."""
+    return values if isinstance(values, list) else values.tolist()
 
 
 def _fold_element_types(values: Iterable[Any]) -> Array | None:
@@ -253,12 +259,13 @@ def _fold_element_types(values: Iterable[Any]) -> Array | None:
     return None if result is None else Array(result)
 
 
-def _infer_by_partial(values: list[Any], kinds: set[type] | None = None) -> Array | None:
+def _infer_by_partial(values: list[Any] | np.ndarray, kinds: set[type] | None = None) -> Array | None:
     """Array type of a list of values, read column-wise by the partial engine under the strict policy.
 
     None where that reading cannot vouch for MLflow's answer (see
     :func:`~sigbatch.infer.finalize.mlflow_schema`): the fold then runs and gives MLflow's result or
-    error. ``kinds``, when given, receives the exact types of the values the reading met.
+    error. ``kinds``, when given, receives the exact types of the values the reading met. A 1-D
+    object array is read as its list, block by block.
     """
     from sigbatch.infer.finalize import mlflow_schema
     from sigbatch.infer.partial import Partial, _values_node
@@ -271,8 +278,11 @@ def _infer_by_partial(values: list[Any], kinds: set[type] | None = None) -> Arra
     return None if schema is None else Array(schema.inputs[0].type)  # type: ignore[arg-type]
 
 
-def _infer_homogeneous_scalars(values: list[Any], found: set[type] | None = None) -> Array | None:
-    """Array type of a list of plain scalars of one type (and None), without a per-value fold.
+def _infer_homogeneous_scalars(
+    values: list[Any] | np.ndarray, found: set[type] | None = None
+) -> Array | None:
+    """Array type of a list (or 1-D object array) of plain scalars of one type (and None), without
+    a per-value fold.
 
     Returns None when the list needs the general fold (nested values, several types, NaN-able floats
     mixed with other types): the fold then also produces MLflow's errors in MLflow's order.
@@ -281,6 +291,7 @@ def _infer_homogeneous_scalars(values: list[Any], found: set[type] | None = None
     first = type(values[0])
     if first is not _NONE_TYPE and first not in _SCALAR_TYPES:  # nested values: no pass needed
         return None
+    values = _as_list(values)
     kinds = set(map(type, values))
     if found is not None:
         found.update(kinds)
