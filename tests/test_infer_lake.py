@@ -135,6 +135,50 @@ def test_parquet_flat_columns_come_from_footers(lake):
     assert only_footer.report.samples[0].rows_read == 0
 
 
+def _capped_parquet_lake(root):
+    """A file of nested columns only, and a pair where ``o.k`` (read) and ``id`` (from the footer)
+    are long in one file of 1,000 rows and string in the other of 600."""
+    (root / "nested").mkdir(parents=True)
+    (root / "pair").mkdir()
+    nested = pa.table({"o": [{"k": i} for i in range(1000)], "l": [[i] for i in range(1000)]})
+    pq.write_table(nested, root / "nested" / "a.parquet")
+    a = pa.table({"id": list(range(1000)), "o": [{"k": i} for i in range(1000)]})
+    b = pa.table({"id": [str(i) for i in range(600)], "o": [{"k": str(i)} for i in range(600)]})
+    pq.write_table(a, root / "pair" / "a.parquet")
+    pq.write_table(b, root / "pair" / "b.parquet")
+    return root
+
+
+def test_parquet_capped_rows_and_rates_count_what_was_read(tmp_path):
+    """With a row cap, a Parquet file of nested columns counts the rows read, not its footer's; the
+    quarantine bound divides each conflict's minority by the rows of its column (footer rows for a
+    flat column, rows read for a nested one), and the headline says which rows are which."""
+    lake = _capped_parquet_lake(tmp_path)
+    nested = infer_files(lake / "nested", rows_per_partition=10).report
+    assert (nested.rows, nested.rows_read, nested.footer_rows) == (10, 10, 0)
+    assert [(f.path, f.rows) for f in nested.fields] == [("o", 10), ("o.k", 10), ("l", 10), ("l[]", 10)]
+    assert nested.text().startswith("Inferred from 10 rows (policy strict).\n")
+
+    capped = infer_files(lake / "pair", rows_per_partition=10, policy="majority").report
+    assert (capped.rows, capped.rows_read, capped.footer_rows) == (1_600, 20, 1_600)
+    assert [(c.path, c.minority, c.rows, c.quarantine_rate) for c in capped.conflicts] == [
+        ("id", 600, 1_600, 0.375),
+        ("o.k", 10, 20, 0.5),
+    ]
+    assert capped.expected_quarantine_rate == 0.875
+    text = capped.text()
+    assert text.startswith(
+        "Inferred from 1,600 rows (policy majority): flat columns from Parquet footers (1,600 rows), "
+        "the others from 20 rows read.\n"
+    )
+    assert "Expected quarantine rate: at most 87.50% of rows.\n" in text
+    assert capped.to_dict()["rows_read"] == 20 and capped.to_dict()["conflicts"][1]["rows"] == 20
+
+    full = infer_files(lake / "pair", policy="majority").report
+    assert [(c.path, c.minority, c.rows) for c in full.conflicts] == [("id", 600, 1_600), ("o.k", 600, 1_600)]
+    assert full.expected_quarantine_rate == 0.75
+
+
 @pytest.mark.dask
 def test_dask_gives_the_same_signature(lake):
     """Dask, over files (one task per file) and over a DataFrame (3 partitions), finds the same signature."""
@@ -274,6 +318,30 @@ def test_spark_gives_the_same_signature(lake, spark):
     (sample,) = one.report.samples
     assert sample.rows_read == 5 and not sample.exhausted
     assert one.report.selection.partitions == df.rdd.getNumPartitions()
+
+
+@pytest.mark.dask
+def test_capped_parquet_report_same_on_dask(tmp_path):
+    """Dask reads the capped Parquet lake into the same report as the local engine."""
+    from sigbatch.dask import infer_schema
+
+    lake = _capped_parquet_lake(tmp_path)
+    for name in ("nested", "pair"):
+        local = infer_files(lake / name, rows_per_partition=10, policy="majority").report.to_dict()
+        dask = infer_schema(lake / name, rows_per_partition=10, policy="majority", scheduler="sync")
+        assert {**dask.report.to_dict(), "selection": None} == {**local, "selection": None}
+
+
+@pytest.mark.spark
+def test_capped_parquet_report_same_on_spark(tmp_path, spark):
+    """Spark reads the capped Parquet lake into the same report as the local engine."""
+    from sigbatch.spark import infer_schema
+
+    lake = _capped_parquet_lake(tmp_path)
+    for name in ("nested", "pair"):
+        local = infer_files(lake / name, rows_per_partition=10, policy="majority").report.to_dict()
+        got = infer_schema(lake / name, spark=spark, rows_per_partition=10, policy="majority").report
+        assert {**got.to_dict(), "selection": None} == {**local, "selection": None}
 
 
 # --- what files say when they disagree -----------------------------------------------------------

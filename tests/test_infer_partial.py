@@ -334,6 +334,24 @@ def test_majority_rate_of_nested_conflicts_counts_values_and_bounds_the_rows():
     assert "Expected quarantine rate: at most 100.00% of rows." in text
 
 
+def test_majority_rate_divides_each_minority_by_the_rows_of_its_column():
+    """Columns looked at in different rows (a Parquet footer answers a flat column for every row,
+    a nested one is read up to a cap): each minority is a share of its own column's rows."""
+    partial = Partial.from_dict(
+        {
+            "rows": 1000,
+            "fields": {
+                "id": {"types": {"long": 600, "string": 400}},
+                "o": {"types": {"object": 10}, "properties": {"k": {"types": {"long": 5, "string": 5}}}},
+            },
+        }
+    )
+    _schema, report = finalize(partial, "majority")
+    assert [(c.path, c.minority, c.rows) for c in report.conflicts] == [("id", 400, 1000), ("o.k", 5, 10)]
+    assert report.expected_quarantine_rate == 0.9
+    assert finalize(partial, "widen")[1].expected_quarantine_rate == 0.0
+
+
 def test_unknown_policy_is_a_config_error():
     """A policy name that does not exist is the caller's mistake."""
     from sigbatch import ConfigError

@@ -105,7 +105,9 @@ class Conflict:
     """Values of several types at one path, and how the policy settled it.
 
     ``chosen`` is the kind kept (None under ``strict``); ``minority`` the number of values not of
-    that kind; ``quarantine_rate`` their share of the typed values (``majority`` only; else 0).
+    that kind; ``quarantine_rate`` their share of the typed values (``majority`` only; else 0);
+    ``rows`` the rows of the column the path is in, where its values came from (with a row cap, a
+    nested Parquet column's rows read, while a flat one's footer answers for every row).
     """
 
     path: str
@@ -115,6 +117,7 @@ class Conflict:
     minority: int
     quarantine_rate: float
     top_level: bool
+    rows: int
 
     def describe(self) -> str:
         """One line: the path, each type with its count and examples."""
@@ -136,6 +139,7 @@ class Conflict:
             "chosen": self.chosen,
             "minority": self.minority,
             "quarantine_rate": self.quarantine_rate,
+            "rows": self.rows,
         }
 
 
@@ -186,14 +190,26 @@ class Report:
     def expected_quarantine_rate(self) -> float:
         """Under ``majority``, at most this share of rows holds a minority-type value (0 otherwise).
 
-        An upper bound: it assumes minority values fall in different rows (a nested conflict
-        counts values, and several of them may sit in one row), and a minority value that converts
-        to the chosen type (an integer where a double was chosen, read as a double) is not
-        quarantined at all.
+        Each conflict's minority values are a share of the rows they came from (its column's
+        rows: with a row cap, a nested Parquet column was read in fewer rows than a flat one's footer
+        answers for); the shares add up. An upper bound: it assumes minority values fall in
+        different rows (a nested conflict counts values, and several of them may sit in one row),
+        and a minority value that converts to the chosen type (an integer where a double was
+        chosen, read as a double) is not quarantined at all.
         """
-        if self.policy != "majority" or not self.rows:
+        if self.policy != "majority":
             return 0.0
-        return min(1.0, sum(min(c.minority, self.rows) for c in self.conflicts) / self.rows)
+        return min(1.0, sum(min(c.minority, c.rows) / c.rows for c in self.conflicts if c.rows))
+
+    @property
+    def footer_rows(self) -> int:
+        """Rows whose flat Parquet columns a footer answered (no data read for them)."""
+        return sum(s.footer_rows for s in self.samples)
+
+    @property
+    def rows_read(self) -> int:
+        """Rows read from the files or partitions sampled (0 for in-memory records)."""
+        return sum(s.rows_read for s in self.samples)
 
     def field(self, path: str) -> FieldStats | None:
         """The statistics of one path, or None."""
@@ -204,6 +220,8 @@ class Report:
         return {
             "policy": self.policy,
             "rows": self.rows,
+            "rows_read": self.rows_read,
+            "footer_rows": self.footer_rows,
             "unreadable": self.unreadable,
             "expected_quarantine_rate": self.expected_quarantine_rate,
             "fields": [f.to_dict() for f in self.fields],
@@ -215,7 +233,7 @@ class Report:
 
     def text(self, max_samples: int = 12) -> str:
         """A human-readable summary (what the CLI prints)."""
-        lines = [f"Inferred from {self.rows:,} rows (policy {self.policy})."]
+        lines = [self._headline()]
         if self.unreadable:
             lines.append(f"Unreadable records skipped: {self.unreadable:,}.")
         lines += self._sampling_lines(max_samples)
@@ -251,6 +269,17 @@ class Report:
             )
             lines += [f"  {c}" for c in self.cautions]
         return "\n".join(lines) + "\n"
+
+    def _headline(self) -> str:
+        """The first line of :meth:`text`: the rows, and where footers answered for some of them."""
+        head = f"Inferred from {self.rows:,} rows (policy {self.policy})"
+        footer, read = self.footer_rows, self.rows_read
+        if not footer:
+            return head + "."
+        if not read:
+            return f"{head}, all answered by Parquet footers."
+        what = f"flat columns from Parquet footers ({footer:,} rows), the others from {read:,} rows read"
+        return f"{head}: {what}."
 
     def _sampling_lines(self, max_samples: int) -> list[str]:
         """What was read, for :meth:`text`."""
@@ -477,9 +506,12 @@ class _Resolver:
         self.policy = policy
         self.stats: list[FieldStats] = []
         self.conflicts: list[Conflict] = []
+        self.column_rows = 0  # the rows of the column being resolved
 
     def resolve(self, node: FieldPartial, path: str, *, top_level: bool = False) -> ColumnType:
         """The type of the values at ``path``."""
+        if top_level:
+            self.column_rows = node.rows
         self.stats.append(FieldStats(path, node.rows, node.present, node.nulls, node.types))
         observed = [(k, c) for k, c in node.types if c > 0]
         candidates = observed or list(node.types)
@@ -544,6 +576,7 @@ class _Resolver:
                 minority=minority,
                 quarantine_rate=minority / total if self.policy == "majority" and total else 0.0,
                 top_level=top_level,
+                rows=self.column_rows,
             )
         )
         return chosen

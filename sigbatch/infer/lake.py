@@ -15,7 +15,8 @@ this process. Every engine therefore reads each file the same way and gives the 
   others. ``rows_per_partition`` stops reading each file after that many rows (its first rows).
 * **Parquet**: flat columns are answered from the footer (Arrow type, and the null count of every
   row group's statistics) without reading data, for all the file's rows; nested columns (and
-  flat ones without statistics) are read, projected, up to ``rows_per_partition`` rows.
+  flat ones without statistics) are read, projected, up to ``rows_per_partition`` rows. The
+  file's partial counts all its rows where a footer answered a column, else the rows read.
 * **JSON lines**: values keep their nesting (lists are Arrays, objects are Objects, integers
   ``long``, decimals ``double``, everything else ``string``). A file is read by Arrow's JSON reader
   (vectorised, typed per column) when that typing is MLflow's: if the reader fails (values of two
@@ -407,8 +408,10 @@ def _read_parquet(task: FileTask) -> Partial:
         footer_rows=total if answered else 0,
         exhausted=not to_read or rows_read >= total,
     )
+    # The file's rows are those something was learned of: all of them where a footer answered a
+    # column (or where there is no column to read), else only the rows read.
     return Partial(
-        rows=total,
+        rows=total if answered or not to_read else rows_read,
         fields=tuple(sorted(fields.items())),
         first=tuple(sorted((n, (task.origin, 0, i)) for i, n in enumerate(schema.names))),
         samples=(sample,),
