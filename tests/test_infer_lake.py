@@ -254,6 +254,83 @@ def test_json_report_tells_absent_keys_from_nulls(tmp_path, lines):
     ]
 
 
+@pytest.mark.parametrize(
+    ("lines", "through_arrow"),
+    [
+        (['{"o": {"k": 1}}', '{"o": {}}', '{"o": {"k": 2}}'], True),
+        (['{"o": {"k": 1}, "z": 1.0}', '{"o": {}, "z": 1.0}', '{"o": {"k": 2}, "z": 1.0}'], False),
+        (['{"o": {"k": 1}, "n": null}', '{"o": {}}', '{"o": {"k": 2}}'], False),
+    ],
+    ids=["arrow", "integral-double", "null-in-text"],
+)
+def test_json_report_counts_empty_objects_on_both_readers(tmp_path, lines, through_arrow):
+    """A {} is an empty object, one of the rows of its object's properties (where they are absent):
+    Arrow's reader and the value-by-value one report it alike, and the signature stays MLflow's."""
+    import sigbatch
+    from sigbatch.infer import finalize
+    from sigbatch.infer.lake import _read_json, _read_json_arrow, _read_json_values
+
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (task,), _ = plan_files(tmp_path)
+    assert (_read_json_arrow(task) is not None) == through_arrow
+    (fast_schema, fast), (exact_schema, exact) = finalize(_read_json(task)), finalize(_read_json_values(task))
+    rows = [json.loads(line) for line in lines]
+    assert fast_schema == exact_schema == sigbatch.infer_signature(rows).inputs
+    assert _fields(fast) == _fields(exact)
+    assert _fields(fast)[:2] == [
+        ("o", 3, 3, 0, (("object", 2),), 1, (("object", 1),)),
+        ("o.k", 3, 2, 0, (("long", 2),), 0, ()),
+    ]
+    text = infer_files(tmp_path).report.text().splitlines()
+    assert text[5:7] == [
+        "  o                3    100.0%     0.0%  object 2, empty object 1",
+        "  o.k              3     66.7%     0.0%  long 2",
+    ]
+
+
+def test_json_report_counts_empty_objects_and_lists_in_lists(tmp_path):
+    """An empty list, and an empty object as an element or in a list in an object, read by Arrow's
+    reader give the report of the values (and Dask, reading the same file, the same one)."""
+    from sigbatch.dask import infer_schema
+    from sigbatch.infer import finalize
+    from sigbatch.infer.lake import _read_json_arrow, _read_json_values
+
+    lines = [
+        '{"l": [{"a": 1}, {}], "o": {"m": [{"b": 1}, {}]}, "n": [[{"c": 1}], [{}], []]}',
+        '{"l": [{}], "o": {"m": []}, "n": []}',
+        '{"l": [], "o": {"m": [{"b": 2}]}, "n": [[]]}',
+    ]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (task,), _ = plan_files(tmp_path)
+    arrow = _read_json_arrow(task)
+    assert arrow is not None
+    fast, exact = finalize(arrow)[1], finalize(_read_json_values(task))[1]
+    assert (
+        _fields(fast)
+        == _fields(exact)
+        == [
+            ("l", 3, 3, 0, (("array", 2),), 1, (("array", 1),)),
+            ("l[]", 3, 3, 0, (("object", 1),), 2, (("object", 2),)),
+            ("l[].a", 3, 1, 0, (("long", 1),), 0, ()),
+            ("o", 3, 3, 0, (("object", 3),), 0, ()),
+            ("o.m", 3, 3, 0, (("array", 2),), 1, (("array", 1),)),
+            ("o.m[]", 3, 3, 0, (("object", 2),), 1, (("object", 1),)),
+            ("o.m[].b", 3, 2, 0, (("long", 2),), 0, ()),
+            ("n", 3, 3, 0, (("array", 2),), 1, (("array", 1),)),
+            ("n[]", 4, 4, 0, (("array", 2),), 2, (("array", 2),)),
+            ("n[][]", 2, 2, 0, (("object", 1),), 1, (("object", 1),)),
+            ("n[][].c", 2, 1, 0, (("long", 1),), 0, ()),
+        ]
+    )
+    dask = infer_schema(tmp_path, scheduler="sync").report
+    assert _fields(dask) == _fields(infer_files(tmp_path).report) == _fields(fast)
+
+
+def _fields(report):
+    """Each field's (path, rows, present, nulls, types, untyped, empty) in a report."""
+    return [(f.path, f.rows, f.present, f.nulls, f.types, f.untyped, f.empty) for f in report.fields]
+
+
 @pytest.mark.parametrize("cap", [None, 2])
 def test_a_bom_alone_on_the_first_line_is_no_row(tmp_path, monkeypatch, cap):
     """A BOM on a line of its own is a blank line for both JSON readers, sampled or not, and the

@@ -208,6 +208,105 @@ def test_none_where_objects_are_makes_properties_optional():
     assert schema == _mlflow_schema(rows)
 
 
+def _stats(report):
+    """Each field's (path, rows, present, nulls, types, untyped, empty) in the report."""
+    return [(f.path, f.rows, f.present, f.nulls, f.types, f.untyped, f.empty) for f in report.fields]
+
+
+# {} and [] beside objects and lists: at the top, as elements, nested, and a NaN
+_EMPTIES = [
+    {"o": {"k": 1}, "l": [1], "e": [{"a": 1}, {}], "x": 1.0},
+    {"o": {}, "l": [], "e": [{}], "x": float("nan")},
+    {"o": {"k": 2}, "l": [2, 3], "e": [], "x": 2.0},
+]
+
+
+def test_empty_objects_and_lists_are_counted_and_reported():
+    """{} and [] are untyped (MLflow's Any) yet counted as empty objects and lists: an empty object
+    is a row of each property, where it is absent, so a property the signature makes optional is
+    not reported present in every row; the report's text and JSON form show them."""
+    schema, report = finalize(partial_from_records(_EMPTIES))
+    assert schema == _mlflow_schema(_EMPTIES)
+    assert repr(schema) == (
+        "['o': {k: long (optional)} (required), 'l': Array(long) (required), "
+        "'e': Array({a: long (optional)}) (required), 'x': double (required)]"
+    )
+    assert _stats(report) == [
+        ("o", 3, 3, 0, (("object", 2),), 1, (("object", 1),)),
+        ("o.k", 3, 2, 0, (("long", 2),), 0, ()),
+        ("l", 3, 3, 0, (("array", 2),), 1, (("array", 1),)),
+        ("l[]", 3, 3, 0, (("long", 3),), 0, ()),
+        ("e", 3, 3, 0, (("array", 2),), 1, (("array", 1),)),
+        ("e[]", 3, 3, 0, (("object", 1),), 2, (("object", 2),)),
+        ("e[].a", 3, 1, 0, (("long", 1),), 0, ()),
+        ("x", 3, 3, 0, (("double", 2),), 1, ()),
+    ]
+    lines = report.text().splitlines()
+    assert lines[2:11] == [
+        "  field         rows   present     null  types",
+        "  o                3    100.0%     0.0%  object 2, empty object 1",
+        "  o.k              3     66.7%     0.0%  long 2",
+        "  l                3    100.0%     0.0%  array 2, empty array 1",
+        "  l[]              3    100.0%     0.0%  long 3",
+        "  e                3    100.0%     0.0%  array 2, empty array 1",
+        "  e[]              3    100.0%     0.0%  object 1, empty object 2",
+        "  e[].a            3     33.3%     0.0%  long 1",
+        "  x                3    100.0%     0.0%  double 2, NaN/NA 1",
+    ]
+    assert report.to_dict()["fields"][:2] == [
+        {
+            "path": "o",
+            "rows": 3,
+            "presence_rate": 1.0,
+            "null_rate": 0.0,
+            "types": {"object": 2},
+            "untyped": 1,
+            "empty": {"object": 1},
+        },
+        {
+            "path": "o.k",
+            "rows": 3,
+            "presence_rate": 2 / 3,
+            "null_rate": 0.0,
+            "types": {"long": 2},
+            "untyped": 0,
+            "empty": {},
+        },
+    ]
+
+
+def test_empty_objects_merge_as_rows_of_their_properties():
+    """The partials of {} and of objects merge into what all of them say (an empty object is a slot
+    of each property), survive JSON, and Arrow and pandas frames count {} and [] alike."""
+    import pandas as pd
+
+    whole = partial_from_records(_EMPTIES)
+    for cut in range(1, len(_EMPTIES)):
+        parts = (partial_from_records(_EMPTIES[:cut]), partial_from_records(_EMPTIES[cut:], first_row=cut))
+        assert _outcome(merge(*parts)) == _outcome(merge(*parts[::-1])) == _outcome(whole), cut
+    only_empty = partial_from_records([{"o": {}}, {"o": {}}])
+    assert only_empty.field("o").to_dict() == {"untyped": 2, "empty": {"object": 2}}
+    merged = merge(only_empty, partial_from_records([{"o": {"k": 1}}], first_row=2))
+    assert merged.field("o").property("k").to_dict()["missing"] == 2
+    assert Partial.from_json(whole.to_json()) == whole
+    frame = partial_from_frame(pd.DataFrame(_EMPTIES).drop(columns="x"))  # (a float column's NaN is null)
+    assert frame.fields == tuple((n, f) for n, f in whole.fields if n != "x")
+    table = pa.table(
+        {
+            "l": pa.array([[1], [], None], pa.list_(pa.int64())),
+            "m": pa.array([[("a", 1)], [], None], pa.map_(pa.string(), pa.int64())),
+            "s": pa.array([{}, {}, None], pa.struct([])),
+        }
+    )
+    assert [(p, n, u, e) for p, _, n, _, _, u, e in _stats(finalize(partial_from_table(table))[1])] == [
+        ("l", 3, 1, (("array", 1),)),
+        ("l[]", 1, 0, ()),
+        ("m", 3, 1, (("map", 1),)),
+        ("m{}", 1, 0, ()),
+        ("s", 3, 2, (("object", 2),)),
+    ]
+
+
 def test_first_seen_order_survives_any_merge_order():
     """Columns come out in first-seen order (MLflow's), whichever partition is merged first."""
     first = partial_from_records([{"b": 1}, {"a": 1}], origin=0)

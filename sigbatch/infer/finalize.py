@@ -71,13 +71,20 @@ _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 
 @dataclass(frozen=True, slots=True)
 class FieldStats:
-    """What was seen at one field path (``col``, ``col.prop``, ``col[]`` for elements, ``col{}`` for map values)."""
+    """What was seen at one field path (``col``, ``col.prop``, ``col[]`` for elements, ``col{}`` for map values).
+
+    ``types`` counts the values of each type; ``untyped`` the values present with no type of their
+    own (MLflow's: NaN, ``pd.NA``, ``[]``, ``{}``), and ``empty``, per container kind, the empty
+    ones among them. An empty object is one of the rows of each property (where it is absent).
+    """
 
     path: str
     rows: int
     present: int
     nulls: int
     types: tuple[tuple[str, int], ...]
+    untyped: int = 0
+    empty: tuple[tuple[str, int], ...] = ()
 
     @property
     def presence_rate(self) -> float:
@@ -97,7 +104,21 @@ class FieldStats:
             "presence_rate": self.presence_rate,
             "null_rate": self.null_rate,
             "types": dict(self.types),
+            "untyped": self.untyped,
+            "empty": dict(self.empty),
         }
+
+    def kinds_text(self) -> str:
+        """The types column of the report: each type's count, then the empty containers and the
+        other values without a type (``-`` for none)."""
+        # a type declared by the data's schema (count 0) is shown only where no value was seen
+        shown = [(k, c) for k, c in self.types if c > 0] or ([] if self.untyped else list(self.types))
+        parts = [f"{k} {c:,}" for k, c in shown]
+        parts += [f"empty {k} {c:,}" for k, c in self.empty]
+        rest = self.untyped - sum(c for _, c in self.empty)
+        if rest:
+            parts.append(f"NaN/NA {rest:,}")
+        return ", ".join(parts) or "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,11 +262,8 @@ class Report:
         lines.append("")
         lines.append(f"  {'field':<{width}}  {'rows':>11}  {'present':>8}  {'null':>7}  types")
         for f in self.fields:
-            # a type declared by the data's schema (count 0) is shown only where no value was typed
-            shown = [(k, c) for k, c in f.types if c > 0] or f.types
-            types = ", ".join(f"{k} {c:,}" for k, c in shown) or "-"
             lines.append(
-                f"  {f.path:<{width}}  {f.rows:>11,}  {f.presence_rate:>8.1%}  {f.null_rate:>7.1%}  {types}"
+                f"  {f.path:<{width}}  {f.rows:>11,}  {f.presence_rate:>8.1%}  {f.null_rate:>7.1%}  {f.kinds_text()}"
             )
         lines.append("")
         if not self.conflicts:
@@ -512,7 +530,9 @@ class _Resolver:
         """The type of the values at ``path``."""
         if top_level:
             self.column_rows = node.rows
-        self.stats.append(FieldStats(path, node.rows, node.present, node.nulls, node.types))
+        self.stats.append(
+            FieldStats(path, node.rows, node.present, node.nulls, node.types, node.untyped, node.empty)
+        )
         observed = [(k, c) for k, c in node.types if c > 0]
         candidates = observed or list(node.types)
         if not candidates:

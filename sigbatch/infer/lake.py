@@ -29,7 +29,9 @@ this process. Every engine therefore reads each file the same way and gives the 
   Arrow, a key absent from a line reads as null; without a ``null`` in the text it is counted
   absent, and with one, a null where objects are sends the file to the values (MLflow makes every
   property of a ``None`` object optional, not of an absent one), so the schema is the same either
-  way. Data nested deeper than :data:`~sigbatch.infer.partial.MAX_NESTING` levels is refused.
+  way; an object whose keys all read as null was then ``{}``, an empty object, as the values count
+  it (with a ``null`` in the text it may be ``{"k": null}``, and the values decide). Data nested
+  deeper than :data:`~sigbatch.infer.partial.MAX_NESTING` levels is refused.
 * **CSV**: a header (parsed by Arrow as the rows are), then every cell read as text and typed by
   what it spells (see :func:`~sigbatch.infer.partial.partial_from_text`); only an empty cell is
   null; a column with no typed cell (a header-only file, only empty cells) is a string; a malformed
@@ -75,6 +77,7 @@ from sigbatch.infer.partial import (
     FieldPartial,
     Partial,
     Sample,
+    _arrow_examples,
     arrow_kind,
     example_text,
     merge,
@@ -621,6 +624,12 @@ def _read_json_arrow(task: FileTask) -> Partial | None:
         return None
     table = pa.Table.from_arrays([_timestamps_as_text(c) for c in columns], names=table.column_names)
     partial = partial_from_table(table, origin=task.origin)
+    # A {} reads as an object whose keys are all null: without a `null` in the text it is an empty
+    # object, as the values count it; with one it may be {"k": null}, and the values decide.
+    fields = _with_empty_objects(partial.fields, table, task.origin)
+    if stream.null and fields != partial.fields:
+        return None
+    partial = replace(partial, fields=fields)
     # Arrow reads an absent key as null; MLflow tells them apart where Objects are (a None object
     # makes every property optional, an absent one does not). Without a `null` in the text, every
     # null is an absent key; with one, a null where objects are leaves the decision to the values.
@@ -636,6 +645,51 @@ def _read_json_arrow(task: FileTask) -> Partial | None:
             return None
         partial = replace(partial, fields=split)
     return replace(partial, samples=(Sample(task.name, table.num_rows, exhausted=not stream.truncated),))
+
+
+def _with_empty_objects(
+    fields: tuple[tuple[str, FieldPartial], ...], table: pa.Table, origin: int
+) -> tuple[tuple[str, FieldPartial], ...]:
+    """``fields``, Arrow's partials of ``table`` (JSON lines read by Arrow), with each object
+    whose keys all read as null counted as an empty object (untyped, as the values count ``{}``)."""
+    return tuple((n, _empty_objects(f, _one_column(table.column(n)), origin)) for n, f in fields)
+
+
+def _empty_objects(node: FieldPartial, arr: pa.Array, origin: int) -> FieldPartial:
+    """``node``, the partial of ``arr``, with the objects whose every key is null, at any depth,
+    counted as empty objects: untyped, not objects (their properties keep them as slots, where
+    they are absent)."""
+    t = arr.type
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        if node.items is None:
+            return node
+        return replace(node, items=_empty_objects(node.items, arr.flatten(), origin))
+    if not pa.types.is_struct(t) or t.num_fields == 0:
+        return node
+    valid = arr.is_valid()
+    children = arr.flatten()  # the fields, null where the object is null
+    # the properties were read from the objects that are not null, as partial_from_table reads them
+    present = [c.filter(valid) for c in children] if arr.null_count else children
+    by_name = {t.field(i).name: child for i, child in enumerate(present)}
+    properties = tuple((n, _empty_objects(p, by_name[n], origin)) for n, p in node.properties)
+    all_null = children[0].is_null()
+    for child in children[1:]:
+        all_null = pc.and_(all_null, child.is_null())
+    empty_rows = pc.and_(all_null, valid)
+    empties = int(pc.sum(empty_rows).as_py() or 0)
+    if not empties:
+        return replace(node, properties=properties)
+    # an Arrow struct node counts only objects: its types, examples and empties are of that kind
+    objects = node.count("object") - empties
+    examples = _arrow_examples(arr, pc.and_not(valid, empty_rows), origin, 0)
+    return replace(
+        node,
+        untyped=node.untyped + empties,
+        empty=(("object", node.empty_count("object") + empties),),
+        types=(("object", objects),) if objects else (),
+        examples=(("object", examples),) if examples else (),
+        properties=properties,
+    )
 
 
 def _keyed_nodes(fields: tuple[tuple[str, FieldPartial], ...]) -> Iterator[tuple[str, FieldPartial]]:

@@ -11,6 +11,9 @@ count:
 * ``nulls``: values that were ``None`` (Arrow null);
 * ``untyped``: values that have no type of their own in MLflow's rules (float NaN, ``pd.NA``,
   ``pd.NaT``, empty lists and dicts): they merge into any type but make a property optional;
+* ``empty``: of those, per container kind (``array``, ``object``, ``map``) the empty ones: an
+  empty object is a slot of each property of the objects at its path (where the property is
+  absent), so a property is looked at in ``count("object") + empty_count("object")`` slots;
 * ``types``: per observed type name (``long``, ``string``, ..., ``array``, ``object``, ``map``) the
   number of values of that type; a count of 0 is a type *declared* by the data's schema (an Arrow
   column of all nulls) with no value to show for it;
@@ -44,7 +47,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -121,11 +124,15 @@ class FieldPartial:
         >>> node = partial_from_records([{"a": 1}, {"a": None}, {}]).field("a")
         >>> node.rows, node.missing, node.nulls, node.count("long")
         (3, 1, 1, 1)
+        >>> node = partial_from_records([{"o": {"k": 1}}, {"o": {}}]).field("o")
+        >>> node.count("object"), node.untyped, node.empty, node.property("k").rows
+        (1, 1, (('object', 1),), 2)
     """
 
     missing: int = 0
     nulls: int = 0
     untyped: int = 0
+    empty: tuple[tuple[str, int], ...] = ()
     types: tuple[tuple[str, int], ...] = ()
     examples: tuple[tuple[str, tuple[Example, ...]], ...] = ()
     properties: tuple[tuple[str, FieldPartial], ...] = ()
@@ -146,6 +153,10 @@ class FieldPartial:
         """Values of type ``kind`` (0 when none was seen)."""
         return next((c for k, c in self.types if k == kind), 0)
 
+    def empty_count(self, kind: str) -> int:
+        """Empty containers of kind ``kind`` (``[]``, ``{}``) among the untyped values."""
+        return next((c for k, c in self.empty if k == kind), 0)
+
     def property(self, name: str) -> FieldPartial | None:
         """The partial of an Object property, or None."""
         return next((p for n, p in self.properties if n == name), None)
@@ -156,6 +167,8 @@ class FieldPartial:
         for key in ("missing", "nulls", "untyped"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
+        if self.empty:
+            out["empty"] = dict(self.empty)
         if self.types:
             out["types"] = dict(self.types)
         if self.examples:
@@ -175,7 +188,7 @@ class FieldPartial:
         Raises:
             InferenceError: a type name that is not one of :data:`KINDS`.
         """
-        unknown = sorted(set(d.get("types", {})) - set(KINDS))
+        unknown = sorted((set(d.get("types", {})) | set(d.get("empty", {}))) - set(KINDS))
         if unknown:
             msg = f"a partial names unknown type(s) {unknown}; the types are {list(KINDS)}"
             raise InferenceError(msg)
@@ -183,6 +196,7 @@ class FieldPartial:
             missing=int(d.get("missing", 0)),
             nulls=int(d.get("nulls", 0)),
             untyped=int(d.get("untyped", 0)),
+            empty=_sorted_kinds((k, int(c)) for k, c in d.get("empty", {}).items()),
             types=_sorted_kinds((k, int(c)) for k, c in d.get("types", {}).items()),
             examples=_sorted_kinds(
                 (k, tuple((int(o), int(f), int(i), str(t)) for o, f, i, t in ex))
@@ -363,13 +377,18 @@ def _merge_nodes(a: FieldPartial, b: FieldPartial) -> FieldPartial:
     types = Counter(dict(a.types))
     for kind, count in b.types:
         types[kind] = types.get(kind, 0) + count
+    empty = Counter(dict(a.empty))
+    for kind, count in b.empty:
+        empty[kind] = empty.get(kind, 0) + count
     examples = dict(a.examples)
     for kind, ex in b.examples:
         examples[kind] = tuple(sorted(examples.get(kind, ()) + ex)[:MAX_EXAMPLES])
     properties: tuple[tuple[str, FieldPartial], ...] = ()
     if a.properties or b.properties:
         ours, theirs = dict(a.properties), dict(b.properties)
-        a_objects, b_objects = a.count("object"), b.count("object")
+        # every object is a slot of each property, an empty one (where it is absent) too
+        a_objects = a.count("object") + a.empty_count("object")
+        b_objects = b.count("object") + b.empty_count("object")
         properties = tuple(
             (name, _merge_field(ours.get(name), theirs.get(name), a_objects, b_objects))
             for name in sorted(ours.keys() | theirs.keys())
@@ -378,6 +397,7 @@ def _merge_nodes(a: FieldPartial, b: FieldPartial) -> FieldPartial:
         missing=a.missing + b.missing,
         nulls=a.nulls + b.nulls,
         untyped=a.untyped + b.untyped,
+        empty=_sorted_kinds(empty.items()),
         types=_sorted_kinds(types.items()),
         examples=_sorted_kinds(examples.items()),
         properties=properties,
@@ -640,6 +660,7 @@ def _node_from_values(
         kinds.update(by_type)
     nulls = untyped = 0
     typed: Counter[str] = Counter()
+    empty: Counter[str] = Counter()  # the untyped [] and {}
     scalar_types: dict[str, list[type]] = {}
     list_types: list[type] = []
     dict_types: list[type] = []
@@ -682,7 +703,8 @@ def _node_from_values(
             full = [v for v in lists if len(v) > 0]
         else:
             full = list(filter(None, lists)) if [] in lists else lists
-        untyped += len(lists) - len(full)
+        empty["array"] = len(lists) - len(full)
+        untyped += empty["array"]
         if full:
             _check_nesting(f"{path}[]", depth + 1)
             typed["array"] += len(full)
@@ -693,7 +715,8 @@ def _node_from_values(
     if dict_types:
         dicts = values if len(by_type) == 1 else [v for v in values if type(v) in dict_types]
         full_dicts = list(filter(None, dicts)) if {} in dicts else dicts
-        untyped += len(dicts) - len(full_dicts)
+        empty["object"] = len(dicts) - len(full_dicts)
+        untyped += empty["object"]
         if full_dicts:
             typed["object"] += len(full_dicts)
             examples["object"] = _first_examples(
@@ -712,10 +735,13 @@ def _node_from_values(
                     for name, vals in columns.items()
                 )
             )
+    if empty["object"] and properties:  # an empty object is a slot of every property, absent there
+        properties = tuple((n, replace(p, missing=p.missing + empty["object"])) for n, p in properties)
     return FieldPartial(
         missing=missing,
         nulls=nulls,
         untyped=untyped,
+        empty=_sorted_kinds((k, c) for k, c in empty.items() if c),
         types=_sorted_kinds(typed.items()),
         examples=_sorted_kinds(examples.items()),
         properties=properties,
@@ -949,9 +975,11 @@ def _node_from_arrow_lists(
     # Python values, so the type is not declared.
     element_type = flat.type.field(1).type if key_type is not None else flat.type
     declared = full_count > 0 or not pa.types.is_null(element_type)
+    empty = n - nulls - full_count
     return FieldPartial(
         nulls=nulls,
-        untyped=n - nulls - full_count,
+        untyped=empty,
+        empty=((kind, empty),) if empty else (),
         types=((kind, full_count),) if declared else (),
         examples=((kind, examples),) if examples else (),
         items=child if kind == "array" else None,
@@ -965,7 +993,9 @@ def _node_from_arrow_struct(
     """The partial of a struct array: one property partial per field, over the non-null structs."""
     n, nulls = len(arr), arr.null_count
     if arr.type.num_fields == 0:
-        return FieldPartial(nulls=nulls, untyped=n - nulls)
+        return FieldPartial(
+            nulls=nulls, untyped=n - nulls, empty=(("object", n - nulls),) if n > nulls else ()
+        )
     names = [arr.type.field(i).name for i in range(arr.type.num_fields)]
     if len(set(names)) != len(names):
         msg = f"Field {path!r} has repeated struct field names {names}; an Object needs unique names."
