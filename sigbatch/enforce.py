@@ -1646,11 +1646,21 @@ def _scalars_to_arrow(values: list[Any], t: DataType, n: int) -> pa.Array:
             try:
                 cleaned.append(pa.scalar(v, type=target).as_py() if v is not None else None)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-                if t in (DataType.float, DataType.double) and isinstance(v, (int, np.integer)):
-                    cleaned.append(float(v))  # an int beyond 64 bits, which MLflow accepts as a number
+                if t in (DataType.float, DataType.double):
+                    # a value MLflow's pd.to_numeric accepted as a number (an int beyond 64 bits,
+                    # a Decimal, the bytes b"1"): its number, as MLflow hands it on
+                    cleaned.append(_as_float(v))
                 else:
                     cleaned.append(str(v) if t is DataType.string else None)
         return pa.array(cleaned, type=target, from_pandas=True)
+
+
+def _as_float(value: Any) -> float | None:
+    """``float(value)`` (ints, Decimals, numeric text or bytes), or None where it is no number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def enforce(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import decimal
 import logging
 import math
 from typing import Any
@@ -689,6 +690,15 @@ def test_int_row_read_as_a_date_because_of_other_rows():
 def test_int_row_accepted_as_string_date_because_of_other_rows():
     """Agrees with MLflow on a case that once disagreed: Arrow types [date, 1] as date32: int 1 is accepted for string as '1970-01-02'; MLflow refuses int64."""
     assert_records_agree([{"a": dt.date(2021, 5, 6)}, {"a": 1}], Schema([ColSpec("string", "a")]), only=1)
+
+
+def test_bytes_and_decimals_reach_the_model_as_numbers():
+    """Agrees with MLflow on a case that once disagreed: b"1" and Decimal("1.5") for double are
+    accepted (MLflow's pd.to_numeric), and the model gets 1.0 and 1.5; it got NaN."""
+    rows = [{"a": b"1"}, {"a": decimal.Decimal("1.5")}, {"a": 2.0}]
+    schema = Schema([ColSpec("double", "a")])
+    assert enforce(rows, schema).to_pandas()["a"].tolist() == [1.0, 1.5, 2.0]
+    assert_records_agree(rows, schema)
 
 
 def test_none_in_required_long_column():
