@@ -196,7 +196,30 @@ def _scalar(value: Any, t: DataType, required: bool, path: str, reasons: list[Re
             )
         )
         return value
+    except pd.errors.OutOfBoundsDatetime as exc:
+        # a time beyond pandas' nanoseconds: MLflow lets pandas' error through, unwrapped
+        reasons.append(Reason(path, ReasonCode.TYPE_MISMATCH, _type_name(t), describe_value(value), str(exc)))
+        return value
     return series.iloc[0]
+
+
+def _out_of_bounds(value: Any, t: Array, path: str, reasons: list[Reason]) -> None:
+    """A reason for each element of a list that pandas cannot hold in nanoseconds."""
+    for i, item in enumerate(value):
+        try:
+            conform_series("", pd.Series([item]), t.dtype)  # type: ignore[arg-type]
+        except pd.errors.OutOfBoundsDatetime as exc:
+            reasons.append(
+                Reason(
+                    index_path(path, i),
+                    ReasonCode.TYPE_MISMATCH,
+                    _type_name(t.dtype),
+                    describe_value(item),
+                    str(exc),
+                )
+            )
+        except (ColumnViolation, ValueError, TypeError):
+            continue  # not this element's problem, or one the list as a whole reports
 
 
 def _array(value: Any, t: Array, required: bool, path: str, reasons: list[Reason]) -> Any:
@@ -223,8 +246,12 @@ def _array(value: Any, t: Array, required: bool, path: str, reasons: list[Reason
             converted = conform_series("", pd.Series(list(value)), t.dtype).to_numpy(dtype=t.dtype.to_numpy())
         except (ColumnViolation, ValueError, TypeError) as exc:
             before = len(reasons)
-            for i, item in enumerate(value):
-                _scalar(item, t.dtype, True, index_path(path, i), reasons)
+            if isinstance(exc, pd.errors.OutOfBoundsDatetime):
+                # Python datetimes are not numpy scalars: _scalar would refuse them all as such
+                _out_of_bounds(value, t, path, reasons)
+            else:
+                for i, item in enumerate(value):
+                    _scalar(item, t.dtype, True, index_path(path, i), reasons)
             if len(reasons) == before:
                 message = exc.message if isinstance(exc, ColumnViolation) else str(exc)
                 code = exc.code if isinstance(exc, ColumnViolation) else ReasonCode.TYPE_MISMATCH

@@ -647,3 +647,51 @@ def test_a_dataframe_text_column_is_handed_on_as_it_is_and_its_missing_cells_are
             lists = pd.DataFrame({"a": pd.Series([first, missing], dtype=object)})
             result = enforce(lists, Schema([ColSpec(sigbatch.Array("double"), "a", required=False)]))
             assert result.valid_mask.tolist() == [True, True], (missing, first)
+
+
+def test_times_pandas_cannot_hold_inside_arrays_objects_and_maps_are_quarantined():
+    """A numpy datetime64 of any unit (or a Python datetime in a list) beyond pandas' nanoseconds,
+    inside an Array, Object or Map, in records or a DataFrame, is refused with pandas' text, as
+    MLflow refuses it and as a top-level time is (OutOfBoundsDatetime had escaped enforce)."""
+    ok = np.datetime64("2020-01-01", "us")
+    late = "Out of bounds nanosecond timestamp: 2300-06-01 00:00:00"
+    cases = [
+        (sigbatch.Array("datetime"), [ok, np.datetime64("2300-06-01", "us")], "a[1]", late),
+        (sigbatch.Array("datetime"), [ok, np.datetime64("2300-06-01", "D")], "a[1]", late),
+        (sigbatch.Array("datetime"), [dt.datetime(2020, 1, 1), dt.datetime(2300, 6, 1)], "a[1]", late),
+        (
+            sigbatch.Array("datetime"),
+            [np.datetime64("1600-06-01", "ms")],
+            "a[0]",
+            "Out of bounds nanosecond timestamp: 1600-06-01 00:00:00",
+        ),
+        (
+            sigbatch.Array("datetime"),
+            [dt.datetime(9999, 6, 1)],
+            "a[0]",
+            "Out of bounds nanosecond timestamp: 9999-06-01 00:00:00",
+        ),
+        (sigbatch.Array(sigbatch.Array("datetime")), [[np.datetime64("2300-06-01", "s")]], "a[0][0]", late),
+        (
+            sigbatch.Object([sigbatch.Property("p", "datetime")]),
+            {"p": np.datetime64("2300", "Y")},
+            "a.p",
+            "Out of bounds nanosecond timestamp: 2300-01-01 00:00:00",
+        ),
+        (sigbatch.Map("datetime"), {"k": np.datetime64("2300-06-01", "us")}, 'a["k"]', late),
+    ]
+    for t, value, path, message in cases:
+        good = [ok] if isinstance(t, sigbatch.Array) else {next(iter(value)): ok}
+        if isinstance(t, sigbatch.Array) and isinstance(t.dtype, sigbatch.Array):
+            good = [good]
+        result = enforce([{"a": value}, {"a": good}], Schema([ColSpec(t, "a")]))
+        assert result.valid_mask.tolist() == [False, True], value
+        assert [(r.path, r.code.value, r.message) for r in result.reasons[0]] == [
+            (path, "TYPE_MISMATCH", message)
+        ]
+    stamps = pa.array([[dt.datetime(2300, 6, 1)], [dt.datetime(2020, 1, 1)]], pa.list_(pa.timestamp("us")))
+    frame = pa.table({"a": stamps}).to_pandas()  # object column of datetime64[us] arrays
+    result = enforce(frame, Schema([ColSpec(sigbatch.Array("datetime"), "a")]))
+    assert result.valid_mask.tolist() == [False, True]
+    assert [(r.path, r.code.value, r.message) for r in result.reasons[0]] == [("a[0]", "TYPE_MISMATCH", late)]
+    assert result.to_pandas()["a"].iloc[0].astype(str).tolist() == ["2020-01-01T00:00:00.000000000"]

@@ -945,3 +945,37 @@ def test_object_column_to_datetime_message(identity_model):
     schema = Schema([ColSpec("datetime", "c")])
     rows = [{"c": dt.datetime(2020, 1, 1)}, {"c": True}]
     assert enforce_error(rows, schema) == predict_error(identity_model, rows, schema)
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        (Schema([ColSpec(Array("datetime"), "a")]), [np.datetime64("2300-06-01", "us")]),
+        (
+            Schema([ColSpec(Array("datetime"), "a")]),
+            [np.datetime64("2020-01-01", "D"), np.datetime64("1600-01-01", "ms")],
+        ),
+        (Schema([ColSpec(Array("datetime"), "a")]), [dt.datetime(2300, 6, 1)]),
+        (Schema([ColSpec(Array(Array("datetime")), "a")]), [[np.datetime64("2300", "Y")]]),
+        (Schema([ColSpec(_obj(("p", "datetime", True)), "a")]), {"p": np.datetime64("2300-06-01", "s")}),
+        (Schema([ColSpec(Map("datetime"), "a")]), {"k": np.datetime64("2300-06-01", "us")}),
+        (Schema([ColSpec(Array("datetime"), "a")]), [np.datetime64("2020-01-01", "us")]),
+    ],
+    ids=[
+        "us-in-array",
+        "ms-1600-in-array",
+        "python-in-array",
+        "year-in-nested",
+        "s-in-object",
+        "us-in-map",
+        "in-range",
+    ],
+)
+def test_times_beyond_nanoseconds_inside_values(schema, value):
+    """Agrees with MLflow on a case that once crashed: a datetime beyond pandas' nanoseconds in an
+    Array, Object or Map (MLflow raises OutOfBoundsDatetime) quarantines the row, with pandas' text."""
+    accepted, out = mlflow_verdict([{"a": value}], schema)
+    result = enforce([{"a": copy.deepcopy(value)}], schema)
+    assert result.valid_mask.tolist() == [accepted]
+    if not accepted:
+        assert [r.message for r in result.reasons[0]] == [str(out)]
