@@ -258,8 +258,18 @@ def _array(value: Any, t: Array, required: bool, path: str, reasons: list[Reason
                 reasons.append(Reason(path, code, _type_name(t), describe_value(value), message))
             return value
         return converted.tolist() if isinstance(value, list) else converted
+    before = len(reasons)
     items = [_check(item, t.dtype, required, index_path(path, i), reasons) for i, item in enumerate(value)]
-    return items if isinstance(value, list) else np.array(items)
+    if isinstance(value, list):
+        return items
+    if len(reasons) > before:
+        return value  # refused: MLflow stops at the first bad element, before building the array
+    try:
+        return np.array(items)
+    except ValueError as exc:
+        # MLflow builds the same array: numpy refuses elements of different shapes ("inhomogeneous")
+        reasons.append(Reason(path, ReasonCode.INVALID_ARRAY, _type_name(t), describe_value(value), str(exc)))
+        return value
 
 
 def _object(value: Any, t: Object, required: bool, path: str, reasons: list[Reason]) -> Any:

@@ -695,3 +695,49 @@ def test_times_pandas_cannot_hold_inside_arrays_objects_and_maps_are_quarantined
     assert result.valid_mask.tolist() == [False, True]
     assert [(r.path, r.code.value, r.message) for r in result.reasons[0]] == [("a[0]", "TYPE_MISMATCH", late)]
     assert result.to_pandas()["a"].iloc[0].astype(str).tolist() == ["2020-01-01T00:00:00.000000000"]
+
+
+def test_ragged_numpy_arrays_of_arrays_are_quarantined():
+    """A numpy array of arrays of different shapes (pandas' reading of a ragged list<list<double>>)
+    for Array(Array(...)) is refused as MLflow's np.array refuses it, and list<map> (pandas' lists
+    of pairs) is refused per element; both raised numpy's "inhomogeneous shape" error out of
+    enforce. A record's ragged Python list of lists stays accepted, as MLflow accepts it."""
+    ragged = (
+        "setting an array element with a sequence. The requested array has an inhomogeneous shape "
+        "after 1 dimensions. The detected shape was (2,) + inhomogeneous part."
+    )
+    twice = Schema([ColSpec(sigbatch.Array(sigbatch.Array("double")), "a")])
+    lists = pa.array([[[1.5], [1.5, 2.5]], [[1.5], [2.5]]], pa.list_(pa.list_(pa.float64())))
+    for data in (
+        pa.table({"a": lists}).to_pandas(),
+        [
+            {"a": np.array([np.array([1.5]), np.array([1.5, 2.5])], dtype=object)},
+            {"a": np.array([[1.5], [2.5]])},
+        ],
+    ):
+        result = enforce(data, twice)
+        assert result.valid_mask.tolist() == [False, True]
+        assert [(r.path, r.code.value, r.message) for r in result.reasons[0]] == [
+            ("a", "INVALID_ARRAY", ragged)
+        ]
+        assert result.to_pandas()["a"].iloc[0].tolist() == [[1.5], [2.5]]
+    thrice = Schema([ColSpec(sigbatch.Array(sigbatch.Array(sigbatch.Array("double"))), "a")])
+    deep = pa.array(
+        [[[[1.5], [1.5, 2.5]]], [[[1.5]], [[1.5], [2.5]]]], pa.list_(pa.list_(pa.list_(pa.float64())))
+    )
+    result = enforce(pa.table({"a": deep}).to_pandas(), thrice)
+    assert result.valid_mask.tolist() == [False, False]
+    assert _codes(result, 0) == [("a[0]", "INVALID_ARRAY")]
+    assert _codes(result, 1) == [("a", "INVALID_ARRAY")]
+    maps = pa.array([[[("k", 1.5)], [("k", 1.5), ("j", 2.5)]]], pa.list_(pa.map_(pa.string(), pa.float64())))
+    result = enforce(
+        pa.table({"a": maps}).to_pandas(), Schema([ColSpec(sigbatch.Array(sigbatch.Map("double")), "a")])
+    )
+    assert result.valid_mask.tolist() == [False]
+    assert [(r.path, r.code.value, r.message) for r in result.reasons[0]] == [
+        ("a[0]", "INVALID_MAP", "Expected data to be a dict, got list"),
+        ("a[1]", "INVALID_MAP", "Expected data to be a dict, got list"),
+    ]
+    result = enforce([{"a": [[1.5], [1.5, 2.5]]}], twice)
+    assert result.valid_mask.tolist() == [True]
+    assert result.to_pandas()["a"].tolist() == [[[1.5], [1.5, 2.5]]]

@@ -979,3 +979,64 @@ def test_times_beyond_nanoseconds_inside_values(schema, value):
     assert result.valid_mask.tolist() == [accepted]
     if not accepted:
         assert [r.message for r in result.reasons[0]] == [str(out)]
+
+
+def _ragged_frame(values: list[Any], arrow_type: pa.DataType) -> pd.DataFrame:
+    return pa.table({"a": pa.array(values, arrow_type)}).to_pandas()
+
+
+@pytest.mark.parametrize(
+    ("schema", "data"),
+    [
+        (
+            Schema([ColSpec(Array(Array("double")), "a")]),
+            _ragged_frame([[[1.5], [1.5, 2.5]]], pa.list_(pa.list_(pa.float64()))),
+        ),
+        (
+            Schema([ColSpec(Array(Array("double")), "a")]),
+            _ragged_frame([[[1.5], [2.5]]], pa.list_(pa.list_(pa.float64()))),
+        ),
+        (
+            Schema([ColSpec(Array(Array(Array("double"))), "a")]),
+            _ragged_frame([[[[1.5], [1.5, 2.5]]]], pa.list_(pa.list_(pa.list_(pa.float64())))),
+        ),
+        (
+            Schema([ColSpec(Array(Map("double")), "a")]),
+            _ragged_frame(
+                [[[("k", 1.5)], [("k", 1.5), ("j", 2.5)]]], pa.list_(pa.map_(pa.string(), pa.float64()))
+            ),
+        ),
+        (
+            Schema([ColSpec(Array(Map(Array("double"))), "a")]),
+            _ragged_frame(
+                [[[("k", [1.5])], [("k", [1.5, 2.5])]]],
+                pa.list_(pa.map_(pa.string(), pa.list_(pa.float64()))),
+            ),
+        ),
+        (
+            Schema([ColSpec(Array(Array("double")), "a")]),
+            [{"a": np.array([np.array([1.5]), np.array([1.5, 2.5])], dtype=object)}],
+        ),
+        (Schema([ColSpec(Array(Array("double")), "a")]), [{"a": [[1.5], [1.5, 2.5]]}]),
+    ],
+    ids=[
+        "frame-ragged",
+        "frame-even",
+        "frame-ragged-deep",
+        "frame-list-of-maps",
+        "frame-maps-of-lists",
+        "record-ndarray",
+        "record-list",
+    ],
+)
+def test_ragged_arrays_of_arrays(schema, data):
+    """Agrees with MLflow on a case that once crashed: an object array of ragged arrays (or of
+    pandas' map pairs) for Array(Array/Map) is refused as MLflow refuses it, not raised; a record's
+    ragged Python list of lists is accepted, as MLflow accepts it."""
+    accepted, out = mlflow_verdict(data, schema)
+    result = enforce(copy.deepcopy(data), schema)
+    assert result.valid_mask.tolist() == [accepted]
+    if accepted:
+        assert normalise(result.to_pandas()["a"].iloc[0]) == normalise(out["a"].iloc[0])
+    else:
+        assert result.reasons[0][0].message == str(out)
