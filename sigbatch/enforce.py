@@ -1806,10 +1806,11 @@ def enforce(
                 else:
                     out_values.append(out)
             py_columns[label] = out_values
+            arrow_values = [_arrow_ready(v) for v in out_values]
             try:
-                conformed[label] = pa.array(out_values, type=_target_type(t), from_pandas=True)
+                conformed[label] = pa.array(arrow_values, type=_target_type(t), from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, SignatureError):
-                conformed[label] = _object_column(out_values)
+                conformed[label] = _object_column(arrow_values)
             continue
         arr = batch.arrow[column]
         if isinstance(t, DataType):
@@ -2051,8 +2052,29 @@ def _quarantine_table(
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def _arrow_ready(value: Any) -> Any:
+    """``value`` with the numpy arrays pyarrow mishandles made Python lists (others kept as they are).
+
+    pyarrow 25 crashes the process on an array of more than one dimension among a column's values
+    (MLflow makes them of nested lists: ``np.array([[t]])``), and reads a datetime64 array of
+    another unit than the target's as if it were that unit; an object array may hold either.
+    """
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "M":
+            return value.astype("datetime64[us]").tolist()  # datetimes (NaT: None), any depth
+        if value.dtype == object:
+            return [_arrow_ready(v) for v in value]  # also the sub-arrays of a 2-D object array
+        return value.tolist() if value.ndim > 1 else value
+    if isinstance(value, list):
+        return [_arrow_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _arrow_ready(v) for k, v in value.items()}
+    return value
+
+
 def _object_column(values: list[Any]) -> pa.Array:
     """A column Arrow could not type: kept as Arrow if it now can, else as JSON (or repr) text."""
+    values = [_arrow_ready(v) for v in values]
     try:
         return pa.array(values, from_pandas=True)
     except (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -741,3 +742,31 @@ def test_ragged_numpy_arrays_of_arrays_are_quarantined():
     result = enforce([{"a": [[1.5], [1.5, 2.5]]}], twice)
     assert result.valid_mask.tolist() == [True]
     assert result.to_pandas()["a"].tolist() == [[[1.5], [1.5, 2.5]]]
+
+
+def test_a_frame_of_nested_datetime_lists_does_not_crash_pyarrow():
+    """A DataFrame as pandas reads list<list<timestamp>> for Array(Array(datetime)): MLflow makes
+    the row a 2-D datetime64 array, which pyarrow 25 crashed the process on when enforce built
+    the column; now the column is built from Python lists, in a child process that must live."""
+    import subprocess
+
+    code = """
+import datetime as dt
+import pyarrow as pa
+from sigbatch import Array, ColSpec, Schema, enforce
+t = pa.list_(pa.list_(pa.timestamp("ms")))
+df = pa.table({"c": pa.array([[[dt.datetime(2020, 1, 1)]], [], None], t)}).to_pandas()
+for inner in ("datetime", "long"):
+    r = enforce(df, Schema([ColSpec(Array(Array(inner)), "c")]))
+    print(r.valid_mask.tolist(), {i: [(x.path, x.code.value) for x in rs] for i, rs in r.reasons.items()})
+    print(r.valid.column("c").to_pylist(), r.quarantine.column("c").to_pylist())
+"""
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[True, True, False] {2: [('c', 'NULL_REQUIRED')]}",
+        "[[[datetime.datetime(2020, 1, 1, 0, 0)]], []] [None]",
+        "[False, True, False] {0: [('c[0][0]', 'TYPE_MISMATCH')], 2: [('c', 'NULL_REQUIRED')]}",
+        "[[]] [[[datetime.datetime(2020, 1, 1, 0, 0)]], None]",
+    ]

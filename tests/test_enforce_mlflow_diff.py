@@ -823,6 +823,23 @@ def test_arrow_nested_timestamp_for_datetime(schema, array):
     assert_table_agrees(pa.table({"a": array}), schema)
 
 
+def test_frame_of_nested_datetime_lists_gets_mlflows_arrays():
+    """Agrees with MLflow on a case that crashed the process: a DataFrame as pandas reads
+    list<list<timestamp>> for Array(Array(datetime)); MLflow accepts both rows and hands the
+    model a 2-D datetime64[ns] array and an empty float64 array, which pyarrow 25 segfaulted on."""
+    t = pa.list_(pa.list_(pa.timestamp("ms")))
+    frame = pa.table({"c": pa.array([[[dt.datetime(2020, 1, 1)]], []], t)}).to_pandas()
+    schema = Schema([ColSpec(Array(Array("datetime")), "c")])
+    result = enforce(frame, schema)
+    assert result.valid_mask.tolist() == [True, True]
+    handed = result.to_pandas()["c"].tolist()
+    assert handed[0].dtype == np.dtype("datetime64[ns]") and handed[0].shape == (1, 1)
+    assert handed[1].dtype == np.dtype("float64") and handed[1].shape == (0,)
+    assert result.valid.column("c").to_pylist() == [[[dt.datetime(2020, 1, 1)]], []]
+    frames = [frame.iloc[[i]].reset_index(drop=True) for i in range(len(frame))]
+    assert compare_rows(result, frames, schema) == []
+
+
 @pytest.mark.parametrize(
     ("schema", "array", "valid"),
     [
