@@ -830,7 +830,8 @@ def _walk(
         return bad, unsure & ~bad
     if isinstance(t, Map):
         if kind != "map":
-            return np.ones(n, dtype=bool), unsure
+            # a null slot of an optional map is no value to refuse (an all-null column is Arrow's null type)
+            return (~nulls if not required else np.ones(n, dtype=bool)), unsure
         if required and not isinstance(t.value_type, AnyType):
             bad |= nulls
         items, parents = _children(arr)
@@ -841,7 +842,7 @@ def _walk(
         return bad, unsure & ~bad
     if isinstance(t, Object):
         if kind != "struct":
-            return np.ones(n, dtype=bool), unsure
+            return (~nulls if not required else np.ones(n, dtype=bool)), unsure
         if required:
             bad |= nulls
         valid = ~nulls

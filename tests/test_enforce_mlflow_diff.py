@@ -840,6 +840,65 @@ def test_frame_of_nested_datetime_lists_gets_mlflows_arrays():
     assert compare_rows(result, frames, schema) == []
 
 
+_OBJ_P = Object([Property("p", "long")])
+
+
+@pytest.mark.parametrize(
+    ("array", "t", "handed", "required_codes"),
+    [
+        (pa.nulls(2), Object([Property("p", "string")]), [None, None], [("a", "INVALID_OBJECT")]),
+        (pa.nulls(2), Map("long"), [None, None], [("a", "INVALID_MAP")]),
+        (
+            pa.array([{"x": None}], pa.struct([("x", pa.null())])),
+            None,
+            [{"x": None}],
+            [("a.x", "INVALID_OBJECT")],
+        ),
+        (pa.array([[None]], pa.list_(pa.null())), Array(_OBJ_P), [[None]], [("a[0]", "NULL_REQUIRED")]),
+        (
+            pa.array([[("k", None)]], pa.map_(pa.string(), pa.null())),
+            Map(_OBJ_P),
+            [{"k": None}],
+            [('a["k"]', "NULL_REQUIRED")],
+        ),
+    ],
+    ids=["null-column-object", "null-column-map", "null-struct-field", "list-of-null", "map-of-null"],
+)
+def test_arrow_null_type_where_optional_object_or_map(array, t, handed, required_codes):
+    """Agrees with MLflow on a case that once disagreed: Arrow's null type (an all-null column,
+    struct field, list items or map values) where an optional Object or Map is expected: MLflow
+    accepts, sigbatch quarantined with "value does not conform"; a required one keeps its reason.
+    ``t`` None: the struct's field x is an Object property."""
+    table = pa.table({"a": array})
+    for required in (False, True):
+        if t is None:
+            schema = Schema([ColSpec(Object([Property("x", _OBJ_P, required=required)]), "a")])
+        else:
+            schema = Schema([ColSpec(t, "a", required=required)])
+        result = enforce(table, schema, on_schema_mismatch="quarantine")
+        if required:
+            assert result.valid_mask.tolist() == [False] * len(array)
+            codes = {i: [(r.path, r.code.value) for r in rs] for i, rs in result.reasons.items()}
+            assert codes == dict.fromkeys(range(len(array)), required_codes)
+        else:
+            assert result.valid_mask.tolist() == [True] * len(array)
+            assert result.to_pandas()["a"].tolist() == handed
+            assert_table_agrees(table, schema)
+
+
+def test_frame_of_nones_where_optional_object_or_map():
+    """Agrees with MLflow on a case that once disagreed: pd.DataFrame({"a": [None]}) (Arrow's null
+    type) for an optional Object or Map column: MLflow accepts, sigbatch quarantined it."""
+    frame = pd.DataFrame({"a": [None, None]})
+    for t in (Object([Property("p", "string")]), Map("long")):
+        schema = Schema([ColSpec(t, "a", required=False)])
+        result = enforce(frame, schema)
+        assert result.valid_mask.tolist() == [True, True]
+        assert result.to_pandas()["a"].tolist() == [None, None]
+        frames = [frame.iloc[[i]].reset_index(drop=True) for i in range(len(frame))]
+        assert compare_rows(result, frames, schema) == []
+
+
 @pytest.mark.parametrize(
     ("schema", "array", "valid"),
     [
