@@ -787,7 +787,11 @@ def _walk(
                 return bad, unsure
             rule = scalar_rule(_value_kind(kind), t)
             if rule == FAIL:
-                bad |= ~nulls
+                refused = ~nulls
+                if not required and kind in ("float16", "float32", "float64"):
+                    # MLflow takes a NaN where a value is optional for the missing value (None)
+                    refused &= ~np.asarray(pc.fill_null(pc.is_nan(arr), False), dtype=bool)
+                bad |= refused
             elif rule == ZERO_ONE:
                 unsure |= ~nulls
             return bad, unsure

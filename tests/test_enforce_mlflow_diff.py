@@ -886,6 +886,42 @@ def test_arrow_null_type_where_optional_object_or_map(array, t, handed, required
             assert_table_agrees(table, schema)
 
 
+@pytest.mark.parametrize("float_type", [pa.float32(), pa.float16()], ids=["float32", "float16"])
+@pytest.mark.parametrize("shape", ["struct", "map"])
+def test_arrow_nan_where_an_optional_float_is_nested(float_type, shape):
+    """Agrees with MLflow on a case that once disagreed: a float32/float16 NaN (not null) in an
+    optional float property or Map(float) value: MLflow takes it for the missing value (the model
+    gets None), sigbatch quarantined it; 1.5 (a Python float) stays refused, and when required
+    the NaN too."""
+    nan = float("nan")
+    if shape == "struct":
+        array = pa.array([{"p": nan}, {"p": 1.5}, {"p": None}], pa.struct([("p", float_type)]))
+        path, handed = "a.p", [{"p": None}, {"p": None}]
+    else:
+        array = pa.array([[("k", nan)], [("k", 1.5)], [("k", None)]], pa.map_(pa.string(), float_type))
+        path, handed = 'a["k"]', [{"k": None}, {"k": None}]
+    table = pa.table({"a": array})
+    for required in (False, True):
+        if shape == "struct":
+            schema = Schema([ColSpec(Object([Property("p", "float", required=required)]), "a")])
+        else:
+            schema = Schema([ColSpec(Map("float"), "a", required=required)])
+        result = enforce(table, schema)
+        codes = {i: [(r.path, r.code.value) for r in rs] for i, rs in result.reasons.items()}
+        if required:
+            assert result.valid_mask.tolist() == [False, False, False]
+            assert codes == {
+                0: [(path, "UNSAFE_CAST")],
+                1: [(path, "UNSAFE_CAST")],
+                2: [(path, "NULL_REQUIRED")],
+            }
+        else:
+            assert result.valid_mask.tolist() == [True, False, True]
+            assert codes == {1: [(path, "UNSAFE_CAST")]}
+            assert result.to_pandas()["a"].tolist() == handed
+        assert_table_agrees(table, schema)
+
+
 def test_frame_of_nones_where_optional_object_or_map():
     """Agrees with MLflow on a case that once disagreed: pd.DataFrame({"a": [None]}) (Arrow's null
     type) for an optional Object or Map column: MLflow accepts, sigbatch quarantined it."""
