@@ -792,7 +792,7 @@ def _walk(
                     # MLflow takes a NaN where a value is optional for the missing value (None)
                     refused &= ~np.asarray(pc.fill_null(pc.is_nan(arr), False), dtype=bool)
                 bad |= refused
-            elif rule == ZERO_ONE:
+            elif rule in (ZERO_ONE, PER_VALUE):  # 0/1 ints for floats; bytes pd.to_numeric may parse
                 unsure |= ~nulls
             return bad, unsure
         return bad, unsure  # top-level scalars are handled by _scalar_column

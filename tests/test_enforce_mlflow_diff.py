@@ -922,6 +922,32 @@ def test_arrow_nan_where_an_optional_float_is_nested(float_type, shape):
         assert_table_agrees(table, schema)
 
 
+@pytest.mark.parametrize("shape", ["struct", "map", "list-of-struct"])
+def test_arrow_bytes_for_a_nested_double_judged_per_value(shape):
+    """Agrees with MLflow on a case that once disagreed: bytes for a double struct field or map
+    value go through pd.to_numeric, which parses b"1", b"" and b"1.5" and not b"ab": sigbatch
+    accepted every row (the per-value rule was never applied below the top)."""
+    values = [b"ab", b"1", b"", b"1.5"]
+    if shape == "struct":
+        array = pa.array([{"p": v} for v in values], pa.struct([("p", pa.binary())]))
+        t: Any = Object([Property("p", "double")])
+        path = "a.p"
+    elif shape == "map":
+        array = pa.array([[("k", v)] for v in values], pa.map_(pa.string(), pa.binary()))
+        t, path = Map("double"), 'a["k"]'
+    else:
+        array = pa.array([[{"p": v}] for v in values], pa.list_(pa.struct([("p", pa.binary())])))
+        t, path = Array(Object([Property("p", "double")])), "a[0].p"
+    table = pa.table({"a": array})
+    schema = Schema([ColSpec(t, "a")])
+    result = enforce(table, schema)
+    assert result.valid_mask.tolist() == [False, True, True, True]
+    assert {i: [(r.path, r.code.value) for r in rs] for i, rs in result.reasons.items()} == {
+        0: [(path, "TYPE_MISMATCH")]
+    }
+    assert_table_agrees(table, schema)
+
+
 def test_frame_of_nones_where_optional_object_or_map():
     """Agrees with MLflow on a case that once disagreed: pd.DataFrame({"a": [None]}) (Arrow's null
     type) for an optional Object or Map column: MLflow accepts, sigbatch quarantined it."""
