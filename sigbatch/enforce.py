@@ -943,7 +943,9 @@ def _ints_to_ints(
     lo, hi = _INT_RANGE[t]
     unsafe = np.zeros(len(values), dtype=bool)
     if values.type == pa.uint64():
-        unsafe |= np.asarray(pc.fill_null(pc.greater(values, 2**63 - 1), False))
+        # a uint64 scalar: a Python int would be cast to int64 first, and 2**63 does not fit
+        above = pc.greater(values, pa.scalar(2**63 - 1, pa.uint64()))
+        unsafe |= np.asarray(pc.fill_null(above, False))
         values = _null_where(unsafe, values)
     ints = np.asarray(pc.fill_null(pc.cast(values, pa.int64(), safe=False), 0), dtype=np.int64)
     unsafe |= ~nulls & ((ints < lo) | (ints > hi))
@@ -1564,11 +1566,32 @@ def _python_scalars(
         bad[i] = True
         reasons.setdefault(i, []).append(Reason(label, code, t.name, describe_value(value), message))
     if lenient_rows:
-        for group in (str, object):
-            rows = [i for i in lenient_rows if isinstance(values[i], str) == (group is str)]
+        beyond = [i for i in lenient_rows if _beyond_int64(values[i])]
+        for i in beyond:  # Arrow holds no such integer: converted here, or out of range
+            exact = _exact_float(int(values[i]), t)
+            if exact is not None:
+                out[i] = exact
+                continue
+            bad[i] = True
+            text = repr(values[i])
+            text = text if len(text) <= 40 else f"{text[:37]}..."
+            reasons.setdefault(i, []).append(
+                Reason(
+                    label,
+                    ReasonCode.UNSAFE_CAST,
+                    t.name,
+                    describe_value(values[i]),
+                    f"value {text} is out of range for {t.name}",
+                )
+            )
+        lenient_rows = [i for i in lenient_rows if not _beyond_int64(values[i])]
+        # one Arrow type per group: ints and floats together would be doubles, and Arrow refuses
+        # an int a double does not hold exactly (2**62 beside 0.5)
+        for group in (pa.string(), pa.int64(), pa.float64()):
+            rows = [i for i in lenient_rows if _lenient_group(values[i]) == group]
             if not rows:
                 continue
-            raw = pa.array([values[i] for i in rows], pa.string() if group is str else None, from_pandas=True)
+            raw = pa.array([values[i] for i in rows], group, from_pandas=True)
             converted, mismatch, unsafe = _lenient_convert(raw, t)
             for j, i in enumerate(rows):
                 if mismatch[j] or unsafe[j]:
@@ -1587,6 +1610,35 @@ def _python_scalars(
                 else:
                     out[i] = converted[j].as_py()
     return bad, out
+
+
+def _lenient_group(value: Any) -> pa.DataType:
+    """The Arrow type a lenient row's value (text, an integer or a float) is converted from."""
+    if isinstance(value, str):
+        return pa.string()
+    return pa.float64() if isinstance(value, (float, np.floating)) else pa.int64()
+
+
+def _beyond_int64(value: Any) -> bool:
+    """Whether ``value`` is an integer (not a bool) outside int64 (2**63, a large np.uint64)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        return False
+    return not -(2**63) <= int(value) < 2**63
+
+
+def _exact_float(value: int, t: DataType) -> float | None:
+    """``value`` as a float or double when ``t`` is one and holds it exactly, else None."""
+    if t not in (DataType.float, DataType.double):
+        return None
+    try:
+        as_float = float(value)
+    except OverflowError:
+        return None
+    with np.errstate(over="ignore"):
+        narrowed = float(np.float32(as_float))
+    if t is DataType.float and as_float != narrowed:
+        return None  # also beyond float32's range (inf)
+    return as_float if int(as_float) == value else None
 
 
 def _extension_refusals(

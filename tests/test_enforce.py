@@ -770,3 +770,51 @@ for inner in ("datetime", "long"):
         "[False, True, False] {0: [('c[0][0]', 'TYPE_MISMATCH')], 2: [('c', 'NULL_REQUIRED')]}",
         "[[]] [[[datetime.datetime(2020, 1, 1, 0, 0)]], None]",
     ]
+
+
+def test_lenient_integers_beyond_int64_are_quarantined_not_raised():
+    """Profile lenient: an Arrow uint64 of 2**63 or more for long raised ArrowInvalid (the bound
+    was cast to int64), and a record's 2**63 raised OverflowError (pa.array of it); both are now
+    out-of-range rows (UNSAFE_CAST), while a float or double that holds the integer exactly
+    takes it."""
+    long = Schema([ColSpec("long", "a")])
+    table = pa.table({"a": pa.array([2**63, 5, 2**64 - 1], pa.uint64())})
+    result = enforce(table, long, profile="lenient")
+    assert result.valid_mask.tolist() == [False, True, False]
+    assert {row: _codes(result, row) for row in result.reasons} == {
+        0: [("a", "UNSAFE_CAST")],
+        2: [("a", "UNSAFE_CAST")],
+    }
+    assert result.valid.column("a").to_pylist() == [5]
+    rows = [{"a": 2**63}, {"a": 5}, {"a": -(2**63) - 1}, {"a": np.uint64(2**63)}, {"a": "7"}, {"a": 10**400}]
+    result = enforce(rows, long, profile="lenient")
+    assert result.valid_mask.tolist() == [False, True, False, False, True, False]
+    assert {row: _codes(result, row) for row in result.reasons} == {
+        key: [("a", "UNSAFE_CAST")] for key in (0, 2, 3, 5)
+    }
+    assert result.reasons[0][0].message == "value 9223372036854775808 is out of range for long"
+    assert result.reasons[5][0].message == f"value {str(10**400)[:37]}... is out of range for long"
+    assert result.valid.column("a").to_pylist() == [5, 7]
+    result = enforce(
+        [{"a": 2**63}, {"a": 10**400}, {"a": 2**200}], Schema([ColSpec("float", "a")]), profile="lenient"
+    )
+    assert result.valid_mask.tolist() == [True, False, False]
+    assert {row: _codes(result, row) for row in result.reasons} == {
+        key: [("a", "UNSAFE_CAST")] for key in (1, 2)
+    }
+    assert result.valid.column("a").to_pylist() == [float(2**63)]
+
+
+def test_lenient_integers_beside_floats_are_converted_apart():
+    """Profile lenient: 2**62 beside 0.5 raised ArrowInvalid (both went to Arrow as doubles, and a
+    double does not hold 2**62 + 1 exactly); ints and floats are now converted each as their own
+    type, and an int a double cannot hold exactly is an unsafe cast."""
+    rows = [{"a": 2**62}, {"a": 0.5}, {"a": 2**53 + 1}, {"a": np.int8(3)}]
+    result = enforce(rows, Schema([ColSpec("double", "a")]), profile="lenient")
+    assert result.valid_mask.tolist() == [True, True, False, True]
+    assert {row: _codes(result, row) for row in result.reasons} == {2: [("a", "UNSAFE_CAST")]}
+    assert result.valid.column("a").to_pylist() == [float(2**62), 0.5, 3.0]
+    result = enforce(rows, Schema([ColSpec("long", "a")]), profile="lenient")
+    assert result.valid_mask.tolist() == [True, False, True, True]
+    assert {row: _codes(result, row) for row in result.reasons} == {1: [("a", "UNSAFE_CAST")]}
+    assert result.valid.column("a").to_pylist() == [2**62, 2**53 + 1, 3]
