@@ -619,6 +619,49 @@ def test_json_arrow_reader_is_used_only_where_faithful(tmp_path):
         infer_files(tmp_path)
 
 
+def _nested(depth: int) -> str:
+    """A JSON object nested ``depth`` objects deep."""
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+def test_json_too_deep_for_arrow_is_read_as_a_deep_line_was(tmp_path):
+    """A line nested 30,000 levels deep, on one line or over many (pyarrow's reader crashed the
+    process on either), is unreadable as a 2,000-deep line is (Python's json gives up); a 150-deep
+    line is still refused for its depth; on the local engine and on Dask."""
+    from sigbatch.dask import infer_schema
+
+    deep_over_lines = '{"x": 1, "o":\n' + '{"a":\n' * 30_000 + '{"z": 1}' + "}" * 30_001
+    cases = [
+        ('{"x": 1, "o": ' + _nested(2_000) + "}", 1),
+        ('{"x": 1, "o": ' + _nested(30_000) + "}", 1),
+        (deep_over_lines, 30_002),
+    ]
+    for text, unreadable in cases:
+        (tmp_path / "a.jsonl").write_text(text + '\n{"x": 2}\n')
+        for infer in (infer_files, lambda path: infer_schema(path, scheduler="threads")):
+            result = infer(tmp_path)
+            assert str(result.schema) == "['x': long (required)]"
+            assert (result.report.rows, result.report.unreadable) == (1, unreadable)
+    (tmp_path / "a.jsonl").write_text('{"x": 1, "o": ' + _nested(150) + "}\n")
+    with pytest.raises(InferenceError, match=r"^a\.jsonl: Field 'o\.a\.a.* is nested 101 levels deep"):
+        infer_files(tmp_path)
+
+
+def test_json_brackets_that_are_not_depth_stay_with_arrow(tmp_path):
+    """A line with many brackets but little depth (1,500 short lists; 30,000 brackets in a string,
+    escaped quotes among them) is still read by Arrow's reader, to the value-by-value schema."""
+    from sigbatch.infer import finalize
+    from sigbatch.infer.lake import _read_json_arrow, _read_json_values
+
+    row = {"l": [[i] for i in range(1_500)], "s": '[{\\"' * 15_000}
+    (tmp_path / "a.jsonl").write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    (task,), _ = plan_files(tmp_path)
+    fast = _read_json_arrow(task)
+    assert fast is not None
+    expected = "['l': Array(Array(long)) (required), 's': string (required)]"
+    assert str(finalize(fast)[0]) == str(finalize(_read_json_values(task))[0]) == expected
+
+
 def test_a_parquet_lake_scores_with_the_signature_inferred_from_it(tmp_path):
     """Narrow numbers inside records and maps are Python values to a model (ints are long, floats
     double), while lists of them outside maps stay numpy arrays of their own type: inference says

@@ -21,7 +21,8 @@ this process. Every engine therefore reads each file the same way and gives the 
   ``long``, decimals ``double``, everything else ``string``). A file is read by Arrow's JSON reader
   (vectorised, typed per column) when that typing is MLflow's: if the reader fails (values of two
   types under one key, a bad line, text that is not UTF-8), a line does not start with ``{`` (Arrow
-  never sees it: a ``null`` line crashes pyarrow), a line holds more than one value, or a
+  never sees it: a ``null`` line crashes pyarrow), text may nest deeper than 1,000 levels (Arrow
+  never sees it either: it crashes the process near 17,000), a line holds more than one value, or a
   ``double`` column holds an integral value (which may have been an integer literal, a conflict for
   MLflow), the file is parsed line by line with Python's ``json`` and typed value by value
   instead, where a bad line or a line that is not an object is counted ``unreadable`` (but a line
@@ -64,6 +65,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -124,6 +126,26 @@ _NOT_OBJECT_LINE = re.compile(rb"\n[ \t\r]*[^{ \t\r\n]")
 _INDENTED_LINE = re.compile(rb"\n[ \t\r]")
 _LINE = re.compile(rb"\n[ \t\r]*[^ \t\r\n]")
 _OPEN_LINE = re.compile(rb"\n[ \t\r]*\Z")
+# Arrow's JSON reader recurses once per level of nesting and crashes the process on text nested
+# deep enough (near 17,000 levels on an 8 MiB stack, 2,500 on 1 MiB): it never sees text that may
+# nest deeper than this. That is far beyond MAX_NESTING, where the values decide after Arrow anyway.
+_ARROW_DEPTH = 1000
+# The end of an object at the end of a line: the next line starts with `{` (or the text ends), so a
+# value still open there is an error, and text between two such ends nests no deeper than it is long.
+_OBJECT_END = re.compile(rb"\}[ \t\r]*\n")
+# Text is searched for object ends in windows this long: with one in each, no stretch is too deep.
+_DEPTH_WINDOW = _ARROW_DEPTH // 2
+# Windows compared at a time: arrays below malloc's 128 KiB come back from its pool, not the kernel.
+_DEPTH_SLICE = 200 * _DEPTH_WINDOW
+# A stretch longer than this without an object end is not read again with every block: the values decide.
+_STRETCH_CAP = 4 << 20
+# JSON's escapes, none across a line break (a string fails there, and Arrow may start a block after
+# one); the bytes that shape the text once they are gone; each bracket as a step of depth.
+_ESCAPE = re.compile(rb"\\[^\r\n]")
+_NOT_SHAPING = bytes(c for c in range(256) if c not in b'"[]{}\r\n')
+_DEPTH_STEP = np.zeros(256, np.int8)
+_DEPTH_STEP[list(b"[{")] = 1
+_DEPTH_STEP[list(b"]}")] = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,15 +535,20 @@ def _read_json(task: FileTask) -> Partial:
     """JSON lines through Arrow's JSON reader where that is faithful, else parsed value by value."""
     try:
         partial = _read_json_arrow(task)
-    except (pa.ArrowException, UnicodeDecodeError, _NotObjectLine):
+    except (pa.ArrowException, UnicodeDecodeError, _NotObjectLine, _DeepText):
         # A type conflict, a bad line, a line that is not an object, an object that changes shape,
-        # text that is not UTF-8: the values decide.
+        # text that is not UTF-8, text that may be too deep for Arrow: the values decide.
         partial = None
     return partial if partial is not None else _read_json_values(task)
 
 
 class _NotObjectLine(Exception):
     """A JSON line that does not start with ``{``: the file is read value by value instead."""
+
+
+class _DeepText(Exception):
+    """JSON text that may nest deeper than :data:`_ARROW_DEPTH` (or runs too long to tell): the file
+    is read value by value instead."""
 
 
 class _ObjectLines:
@@ -534,6 +561,12 @@ class _ObjectLines:
     of another length (two objects on a line) is not trusted either, and reading stops after the
     ``cap``-th (``truncated`` then says more lines follow). ``null`` says whether the text handed
     over spells ``null`` anywhere: if not, every null Arrow reads is an absent key.
+
+    Arrow's reader also crashes the process on text nested some 17,000 levels deep, so text that
+    may nest deeper than :data:`_ARROW_DEPTH` raises :class:`_DeepText` before Arrow sees it. What
+    lies between two objects' ends at line ends nests no deeper than it is long: an end found in
+    every window of :data:`_DEPTH_WINDOW` bytes (a vectorised comparison) clears ordinary lines;
+    only a longer stretch with more brackets than the limit has its depth measured.
     """
 
     def __init__(self, raw: IO[bytes] | gzip.GzipFile | bz2.BZ2File, cap: int | None) -> None:
@@ -546,6 +579,7 @@ class _ObjectLines:
         self.truncated = False
         self.null = False
         self._last = b""  # the end of the previous read (a `null` may straddle two)
+        self._stretch = b""  # the text handed since the last object's end at a line end
 
     @property
     def closed(self) -> bool:
@@ -588,10 +622,111 @@ class _ObjectLines:
         return self._handed(data)
 
     def _handed(self, data: bytes) -> bytes:
-        """``data``, noting whether it spells ``null``."""
+        """``data``, noting whether it spells ``null``, once it is known not to nest too deep."""
+        self._check_depth(data)
         self.null = self.null or b"null" in self._last + data[:3] or b"null" in data
         self._last = data[-3:]
         return data
+
+    def _check_depth(self, data: bytes) -> None:
+        """Raise :class:`_DeepText` if text handed so far, ``data`` last, may nest deeper than
+        :data:`_ARROW_DEPTH` levels (``data`` continues the stretch handed before it)."""
+        if not data:
+            return
+        found = _OBJECT_END.search(data)
+        if found is None:  # all of it goes on the stretch (a long line, or no line ends like that)
+            self._stretch += data
+            if len(self._stretch) > _STRETCH_CAP:
+                raise _DeepText
+            _check_stretch(self._stretch, 0, len(self._stretch))
+            return
+        end, first = found.group(), found.end()
+        if len(self._stretch) + first > _ARROW_DEPTH:
+            head = self._stretch + data[:first]
+            _check_stretch(head, 0, len(head))
+        for start, stop in _crowded_stretches(data, first, end):
+            _check_stretch(data, start, stop)
+        self._stretch = data[data.rfind(end) + len(end) :]
+
+
+def _crowded_stretches(data: bytes, first: int, end: bytes) -> list[tuple[int, int]]:
+    """The stretches of ``data`` from ``first`` (just after an ``end``) on, between two ``end``s, that
+    may hold more than :data:`_ARROW_DEPTH` brackets ``{`` and ``[``, as (start, stop) offsets.
+
+    ``data`` is read in windows of :data:`_DEPTH_WINDOW` bytes (compared byte by byte, a slice of
+    windows at a time): where an ``end`` starts in each, the usual answer, no stretch is longer
+    than :data:`_ARROW_DEPTH`. Windows i to j without one lie in one stretch, which holds no more
+    brackets than windows i - 1 to j + 1 together (the bytes after the last window count as one).
+    """
+    w = _DEPTH_WINDOW
+    stop = first + (len(data) - first - len(end) + 1) // w * w
+    text = np.frombuffer(data, np.uint8)
+    slices = [(low, min(_DEPTH_SLICE, stop - low)) for low in range(first, stop, _DEPTH_SLICE)]
+    if not slices:
+        return []
+    ended = np.concatenate([_windows_ended(text, low, size, end) for low, size in slices])
+    if ended.all():
+        return []
+    tail = data.count(b"{", stop) + data.count(b"[", stop)
+    opens = np.concatenate([[0], *(_windows_opened(text, low, size) for low, size in slices), [tail]])
+    # runs of windows without an end, numbered from 1 (0 and the last: the edges counted as ended)
+    change = np.diff(np.concatenate([[0], ~ended, [0]]).astype(np.int8))
+    firsts, lasts = np.flatnonzero(change == 1) + 1, np.flatnonzero(change == -1)
+    total = np.concatenate([[0], np.cumsum(opens)])
+    crowded = firsts[total[lasts + 2] - total[firsts - 1] > _ARROW_DEPTH]
+    stretches = []
+    for window in crowded.tolist():
+        start = first + (window - 1) * w
+        after = data.find(end, start)
+        stretches.append((data.rfind(end, 0, start) + len(end), len(data) if after < 0 else after + len(end)))
+    return stretches
+
+
+def _windows_ended(text: np.ndarray, low: int, size: int, end: bytes) -> np.ndarray:
+    """For each window of ``text[low:low + size]``, whether an ``end`` starts in it."""
+    hit = text[low : low + size] == end[0]
+    for i in range(1, len(end)):
+        hit &= text[low + i : low + i + size] == end[i]
+    return np.maximum.reduceat(hit.view(np.uint8), np.arange(0, size, _DEPTH_WINDOW)).view(bool)
+
+
+def _windows_opened(text: np.ndarray, low: int, size: int) -> np.ndarray:
+    """For each window of ``text[low:low + size]``, how many ``{`` and ``[`` it holds."""
+    part = text[low : low + size]
+    opened = ((part == ord("{")) | (part == ord("["))).view(np.uint8)
+    return np.add.reduceat(opened, np.arange(0, size, _DEPTH_WINDOW), dtype=np.uint16)
+
+
+def _check_stretch(text: bytes, start: int, end: int) -> None:
+    """Raise :class:`_DeepText` if ``text[start:end]`` may nest deeper than :data:`_ARROW_DEPTH`."""
+    if end - start <= _ARROW_DEPTH:
+        return
+    if text.count(b"{", start, end) + text.count(b"[", start, end) <= _ARROW_DEPTH:
+        return
+    if _deepest(text[start:end]) > _ARROW_DEPTH:
+        raise _DeepText
+
+
+def _deepest(text: bytes) -> int:
+    """The deepest a JSON parser can nest in ``text`` (at most), starting at the start of a line.
+
+    With the escapes dropped, a bracket is in a string where an odd number of quotes precede it on
+    its line; the others are steps up and down. A parse starts at a line's start (the text's, or
+    after a line break, where Arrow may start a block) and may go on across line breaks, so the depth
+    at a point is measured from the lowest line start before it.
+    """
+    if b"\\" in text:
+        text = _ESCAPE.sub(b"", text)
+    marks = np.frombuffer(text.translate(None, _NOT_SHAPING), np.uint8)
+    if not len(marks):
+        return 0
+    breaks = np.flatnonzero((marks == ord("\n")) | (marks == ord("\r")))
+    lines = np.diff(np.concatenate([[0], breaks + 1, [len(marks)]]))
+    quotes = np.cumsum(marks == ord('"'), dtype=np.int8)  # wraps, but keeps its parity
+    before = np.repeat(np.concatenate([np.zeros(1, np.int8), quotes[breaks]]), lines)
+    depth = np.cumsum(_DEPTH_STEP[marks] * (((quotes - before) & 1) == 0), dtype=np.int64)
+    lowest = np.minimum.accumulate(np.concatenate([[0], depth[breaks]]))
+    return max(int((depth - np.repeat(lowest, lines)).max()), 0)
 
 
 def _read_json_arrow(task: FileTask) -> Partial | None:
