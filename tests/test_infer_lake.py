@@ -456,6 +456,38 @@ def test_csv_cells_are_typed_and_malformed_rows_counted(tmp_path):
     assert [c.path for c in result.report.conflicts] == ["x"]
 
 
+def test_csv_that_is_not_utf8_is_one_error_naming_its_line(tmp_path, capsys):
+    """A Latin-1 CSV file, clean or with a malformed row, is one error naming the file and the line
+    of its first byte that is not UTF-8, on the local engine and Dask, with nothing on stderr (pyarrow
+    could not hand the malformed row to its handler); the same rows in UTF-8 are read, the malformed
+    one skipped, and a character cut by a read of the file is read whole."""
+    from sigbatch.dask import infer_schema
+
+    rows = "name,city\nJosé,München,extra\nAnn,Paris\n"
+    says = (
+        r"^a\.csv: not UTF-8 text: byte 0xE9 on line 2 does not decode .* Hint: re-encode the file as UTF-8"
+    )
+    for name, text in (("malformed", rows), ("clean", rows.replace(",extra", ""))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.csv").write_bytes(text.encode("latin-1"))
+        for infer in (infer_files, lambda path: infer_schema(path, scheduler="threads")):
+            with pytest.raises(InferenceError, match=says):
+                infer(tmp_path / name)
+    assert capsys.readouterr().err == ""
+    (tmp_path / "utf8").mkdir()
+    (tmp_path / "utf8" / "a.csv").write_text(rows, encoding="utf-8")
+    result = infer_files(tmp_path / "utf8")
+    assert str(result.schema) == "['name': string (required), 'city': string (required)]"
+    assert (result.report.rows, result.report.unreadable) == (1, 1)
+    # é's first byte is the last of the reader's first block (64 KiB), its second the next block's first
+    (tmp_path / "utf8" / "a.csv").write_text(
+        "name,city\n" + "x" * 65_524 + ",é\nAnn,Paris\n", encoding="utf-8"
+    )
+    assert (tmp_path / "utf8" / "a.csv").read_bytes()[65_535:65_537] == "é".encode()
+    result = infer_files(tmp_path / "utf8")
+    assert (result.report.rows, result.report.unreadable) == (2, 0)
+
+
 def _empty_csv_lake(root):
     """A header-only CSV file, and one whose column ``a`` has only empty cells."""
     root.mkdir()

@@ -36,7 +36,8 @@ this process. Every engine therefore reads each file the same way and gives the 
 * **CSV**: a header (parsed by Arrow as the rows are), then every cell read as text and typed by
   what it spells (see :func:`~sigbatch.infer.partial.partial_from_text`); only an empty cell is
   null; a column with no typed cell (a header-only file, only empty cells) is a string; a malformed
-  row is counted ``unreadable``.
+  row is counted ``unreadable``. The text must be UTF-8 (Arrow's reader refuses anything else, even
+  in a malformed row): the first byte that is not is an error naming its line.
 
 An error reading one file names it; an error raised on a Spark executor is raised on the driver as
 itself.
@@ -49,6 +50,7 @@ Example:
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import hashlib
@@ -60,6 +62,7 @@ import zlib
 from codecs import BOM_UTF8
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
@@ -1092,28 +1095,29 @@ def _read_csv(task: FileTask) -> Partial:
         skipped[0] += 1
         return "skip"
 
-    reader = pacsv.open_csv(
-        task.path,
-        read_options=pacsv.ReadOptions(use_threads=False, block_size=_CSV_BLOCK),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
-        ),
-    )
     cap = task.rows_per_partition
     rows_read = 0
     partial = partial_from_text(pa.table({n: pa.array([], pa.string()) for n in names}), origin=task.origin)
     exhausted = True
-    for batch in reader:
-        if cap is not None and rows_read >= cap:
-            exhausted = False
-            break
-        if cap is not None and rows_read + batch.num_rows > cap:
-            batch = batch.slice(0, cap - rows_read)
-            exhausted = False
-        table = pa.Table.from_batches([batch])
-        partial = merge(partial, partial_from_text(table, origin=task.origin, first_row=rows_read))
-        rows_read += batch.num_rows
+    with closing(_Utf8Text(task.path)) as text:
+        reader = pacsv.open_csv(
+            pa.PythonFile(text, mode="r"),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=_CSV_BLOCK),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
+            ),
+        )
+        for batch in reader:
+            if cap is not None and rows_read >= cap:
+                exhausted = False
+                break
+            if cap is not None and rows_read + batch.num_rows > cap:
+                batch = batch.slice(0, cap - rows_read)
+                exhausted = False
+            table = pa.Table.from_batches([batch])
+            partial = merge(partial, partial_from_text(table, origin=task.origin, first_row=rows_read))
+            rows_read += batch.num_rows
     return replace(
         partial,
         unreadable=skipped[0],
@@ -1130,23 +1134,79 @@ def _csv_header(path: str) -> list[str]:
     import pyarrow.csv as pacsv
 
     for block in (1 << 16, _CSV_BLOCK):
-        try:
-            reader = pacsv.open_csv(
-                path,
-                read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
-            )
-        except pa.ArrowInvalid:
-            if block < _CSV_BLOCK:
-                continue
-            with _open_text(path) as fh:
-                if not fh.read(1 << 16).strip():
-                    return []
-            raise
-        names = list(reader.schema.names)
-        reader.close()
-        return names
+        with closing(_Utf8Text(path)) as text:
+            try:
+                reader = pacsv.open_csv(
+                    pa.PythonFile(text, mode="r"),
+                    read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
+                    parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
+                )
+            except pa.ArrowInvalid:
+                if block < _CSV_BLOCK:
+                    continue
+                with _open_text(path) as fh:
+                    if not fh.read(1 << 16).strip():
+                        return []
+                raise
+            names = list(reader.schema.names)
+            reader.close()
+            return names
     return []  # not reached: the last block size returns or raises
+
+
+class _Utf8Text:
+    """A text file's bytes as Arrow's CSV reader pulls them, checked to be UTF-8 before it sees them.
+
+    pyarrow refuses text that is not UTF-8 in the cells it keeps ("invalid UTF8 data"), and cannot
+    hand such a row to the invalid-row handler at all: it decodes the row's text first, prints the
+    failure as an ignored exception and then calls the row malformed. So the bytes are checked as
+    they are read (ASCII at C speed, the rest by an incremental decoder, which also sees a character
+    cut by a read), and the first byte that is not UTF-8 raises an :class:`InferenceError`.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._raw = _open_text(path)
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._offset = 0  # of the next byte read
+
+    @property
+    def closed(self) -> bool:
+        """Whether the file is closed."""
+        return bool(self._raw.closed)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._raw.close()
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes, at most ``size``, once they are known to be UTF-8 (b"" at the end)."""
+        data = self._raw.read(size)
+        held = self._decoder.getstate()[0]  # the start of a character cut by the last read
+        if held or not data.isascii():
+            try:
+                self._decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                at = self._offset - len(held) + exc.start
+                raise InferenceError(_not_utf8(self._path, at, (held + data)[exc.start])) from None
+        self._offset += len(data)
+        return data
+
+
+def _not_utf8(path: str, at: int, byte: int) -> str:
+    """The error for a text file whose byte at offset ``at`` (``byte``) is not UTF-8, naming its line."""
+    line = 1
+    with _open_text(path) as fh:
+        while at > 0:
+            data = fh.read(min(at, _CSV_BLOCK))
+            if not data:
+                break
+            line += data.count(b"\n")
+            at -= len(data)
+    return (
+        f"not UTF-8 text: byte 0x{byte:02X} on line {line} does not decode (Latin-1 or cp1252 text, "
+        "perhaps). Hint: re-encode the file as UTF-8, e.g. `iconv -f cp1252 -t utf-8 in.csv > out.csv`."
+    )
 
 
 # --- the local engine -------------------------------------------------------------------------
