@@ -488,6 +488,35 @@ def test_csv_that_is_not_utf8_is_one_error_naming_its_line(tmp_path, capsys):
     assert (result.report.rows, result.report.unreadable) == (2, 0)
 
 
+def test_csv_rows_longer_than_a_block_are_read_in_larger_blocks(tmp_path, monkeypatch):
+    """A CSV row of 2.5 MB (pyarrow's 1 MiB block cannot hold it), first or after 1.3 MB of short
+    rows, is read in larger blocks on the local engine and Dask (what the first try read is not
+    counted twice); past the largest block, one error names the file and the limit."""
+    from sigbatch.dask import infer_schema
+    from sigbatch.infer import lake as lake_module
+
+    long_row = "1," + "z" * 2_500_000 + "\n"
+    short_rows = "4,x,malformed\n" + "3,xxxxxxxxxx\n" * 100_000
+    for name, text in (("first", long_row), ("later", short_rows + long_row)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.csv").write_text("id,body\n" + text + "2,short\n")
+    expected = "['id': long (required), 'body': string (required)]"
+    for name, rows, unreadable in (("first", 2, 0), ("later", 100_002, 1)):
+        for infer in (infer_files, lambda path: infer_schema(path, scheduler="threads")):
+            result = infer(tmp_path / name)
+            assert (str(result.schema), result.report.rows, result.report.unreadable) == (
+                expected,
+                rows,
+                unreadable,
+            )
+    monkeypatch.setattr(lake_module, "_CSV_MAX_BLOCK", 1 << 20)
+    for name in ("first", "later"):
+        with pytest.raises(
+            InferenceError, match=r"^a\.csv: a row is too long to read: .* at most 1 MiB\. Hint: "
+        ):
+            infer_files(tmp_path / name)
+
+
 def _empty_csv_lake(root):
     """A header-only CSV file, and one whose column ``a`` has only empty cells."""
     root.mkdir()

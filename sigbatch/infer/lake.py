@@ -37,7 +37,8 @@ this process. Every engine therefore reads each file the same way and gives the 
   what it spells (see :func:`~sigbatch.infer.partial.partial_from_text`); only an empty cell is
   null; a column with no typed cell (a header-only file, only empty cells) is a string; a malformed
   row is counted ``unreadable``. The text must be UTF-8 (Arrow's reader refuses anything else, even
-  in a malformed row): the first byte that is not is an error naming its line.
+  in a malformed row): the first byte that is not is an error naming its line. A file with a row
+  longer than the 1 MiB blocks allow is read again in larger ones (up to 64 MiB).
 
 An error reading one file names it; an error raised on a Spark executor is raised on the driver as
 itself.
@@ -122,7 +123,10 @@ _COMPRESSED = (".gz", ".bz2")
 # JSON lines parsed per call of json.loads (one array of many lines is much faster than a call each).
 _JSON_BATCH = 20_000
 _PARQUET_BATCH = 65_536
+# Arrow's CSV reader holds a row within two blocks: a file with a longer row than the usual block
+# allows is read again in blocks four times as large, up to the largest.
 _CSV_BLOCK = 1 << 20
+_CSV_MAX_BLOCK = 64 << 20
 # Line starts in JSON lines text ("\n" then JSON's blanks): one whose first byte is not `{`, one
 # with blanks before its first byte, any that is not blank, and one whose first byte is unread.
 _NOT_OBJECT_LINE = re.compile(rb"\n[ \t\r]*[^{ \t\r\n]")
@@ -1082,13 +1086,26 @@ def _parse_lines(chunk: list[bytes]) -> list[Any]:
 
 
 def _read_csv(task: FileTask) -> Partial:
-    """A header, then text cells typed per cell, stopping after the row cap."""
-    import pyarrow.csv as pacsv
-
+    """A header, then text cells typed per cell, stopping after the row cap (in larger blocks where
+    a row is longer than the usual block)."""
     names = _csv_header(task.path)
     if not names:
         return Partial(samples=(Sample(task.name, 0),))
     _check_unique(names)
+    block = _CSV_BLOCK
+    while True:
+        try:
+            return _read_csv_rows(task, names, block)
+        except pa.ArrowInvalid as exc:
+            if not _straddles(exc):
+                raise
+            block = _larger_block(block, exc)
+
+
+def _read_csv_rows(task: FileTask, names: list[str], block: int) -> Partial:
+    """The rows of a CSV file with columns ``names``, read in blocks of ``block`` bytes."""
+    import pyarrow.csv as pacsv
+
     skipped = [0]
 
     def skip(_row: Any) -> str:
@@ -1102,7 +1119,7 @@ def _read_csv(task: FileTask) -> Partial:
     with closing(_Utf8Text(task.path)) as text:
         reader = pacsv.open_csv(
             pa.PythonFile(text, mode="r"),
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=_CSV_BLOCK),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
             parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
@@ -1129,11 +1146,13 @@ def _csv_header(path: str) -> list[str]:
     """The column names of a CSV file, parsed as the rows are (quoted commas and newlines, a BOM).
 
     Arrow's reader parses the header; opening it also types a first block, so a small one is tried
-    first (a header longer than that needs the full block). An empty or blank file has no columns.
+    first (a header longer than that needs the usual block, a longer first row a larger one). An
+    empty or blank file has no columns.
     """
     import pyarrow.csv as pacsv
 
-    for block in (1 << 16, _CSV_BLOCK):
+    block = 1 << 16
+    while True:
         with closing(_Utf8Text(path)) as text:
             try:
                 reader = pacsv.open_csv(
@@ -1141,8 +1160,12 @@ def _csv_header(path: str) -> list[str]:
                     read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
                     parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
                 )
-            except pa.ArrowInvalid:
+            except pa.ArrowInvalid as exc:
                 if block < _CSV_BLOCK:
+                    block = _CSV_BLOCK
+                    continue
+                if _straddles(exc):
+                    block = _larger_block(block, exc)
                     continue
                 with _open_text(path) as fh:
                     if not fh.read(1 << 16).strip():
@@ -1151,7 +1174,27 @@ def _csv_header(path: str) -> list[str]:
             names = list(reader.schema.names)
             reader.close()
             return names
-    return []  # not reached: the last block size returns or raises
+
+
+def _straddles(exc: pa.ArrowInvalid) -> bool:
+    """Whether Arrow's CSV reader failed on a row longer than its blocks allow."""
+    return "straddl" in str(exc)
+
+
+def _larger_block(block: int, exc: pa.ArrowInvalid) -> int:
+    """The block to read a CSV file in again after a row straddled blocks of ``block`` bytes.
+
+    Raises:
+        InferenceError: ``block`` is the largest already.
+    """
+    if block >= _CSV_MAX_BLOCK:
+        msg = (
+            f"a row is too long to read: Arrow's CSV reader holds a row within two blocks, and sigbatch "
+            f"reads in blocks of at most {_CSV_MAX_BLOCK >> 20} MiB. Hint: keep cells this long out of "
+            "CSV (Parquet holds them), or split them."
+        )
+        raise InferenceError(msg) from exc
+    return min(block * 4, _CSV_MAX_BLOCK)
 
 
 class _Utf8Text:
