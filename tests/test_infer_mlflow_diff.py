@@ -429,12 +429,25 @@ def test_record_shapes_found_by_review_match_mlflow(records):
 @given(_RECORDS, _lists(max_size=6))
 def test_values_read_in_blocks_match_mlflow(records, values):
     """Many records, or many values of a list or an object column, are read in blocks whose
-    partials are merged (``BLOCK_ROWS``, 5,000): with blocks of one value each, records, lists and
-    object frames still infer exactly MLflow's schema, and raise MLflow's errors."""
-    with mock.patch.object(partial, "BLOCK_ROWS", 1):
-        _assert_same_schema(records)
-        _assert_same_schema(values)
-        _assert_same_schema(pd.DataFrame(records))
+    partials are merged (``BLOCK_ROWS``, 5,000), or the first block and then the rest where the
+    first holds few values per field path: with blocks of one value each, both ways, records,
+    lists and object frames still infer exactly MLflow's schema, and raise MLflow's errors."""
+    for dense in (0, partial._DENSE_VALUES):
+        with mock.patch.object(partial, "BLOCK_ROWS", 1), mock.patch.object(partial, "_DENSE_VALUES", dense):
+            _assert_same_schema(records)
+            _assert_same_schema(values)
+            _assert_same_schema(pd.DataFrame(records))
+
+
+def test_a_block_that_fails_otherwise_gives_the_error_of_all_rows():
+    """Where a block fails on a value whose text cannot be made (an int of 5,000 digits), reading
+    all rows at once names the first bad value column by column, as MLflow does; it had raised
+    Python's ValueError about integer strings."""
+    rows = [{"a": 1, "b": (10**5000,)}, {"a": (1,), "b": "x"}]
+    with mock.patch.object(partial, "BLOCK_ROWS", 1), mock.patch.object(partial, "_DENSE_VALUES", 0):
+        _assert_same_schema(rows)
+        with pytest.raises(SigbatchError, match=r"^Data \(1,\) is not one of the supported DataType"):
+            infer_schema(rows)
 
 
 @settings(max_examples=40, **_SETTINGS)

@@ -46,7 +46,7 @@ import datetime as _dt
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -93,7 +93,7 @@ _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 _EXAMPLE_CHARS = 40
 #: Records, or values of a column, read as one block (see :func:`_in_blocks`).
 BLOCK_ROWS = 5_000
-_T = TypeVar("_T")
+_T = TypeVar("_T", "Partial", "FieldPartial")
 
 #: An example: (origin, first_row, index, text); ordering the tuples orders values by position.
 Example = tuple[int, int, int, str]
@@ -533,7 +533,9 @@ def _in_blocks(
 ) -> _T:
     """``read(items, first_row)``, as blocks of :data:`BLOCK_ROWS` items combined, when there are
     many: each pass over a block then finds its objects still in the processor's cache. Where a
-    block raises, all the items are read at once, for the error the whole data gives first.
+    block raises (anything), all the items are read at once, for the error the whole data gives
+    first. Where the first block holds few values per field path (many keys, each in few rows),
+    the rest is read at once: the work per path, which every block repeats, outweighs the gain.
 
     A 1-D object array (a pandas column) is read as the list of its objects; its blocks become
     lists only as they are read, since a list of all of them would fetch each object from memory
@@ -541,13 +543,41 @@ def _in_blocks(
     if len(items) < 2 * BLOCK_ROWS:
         return read(_as_list(items), first_row)
     try:
-        parts = [
-            read(_as_list(items[start : start + BLOCK_ROWS]), first_row + start)
-            for start in range(0, len(items), BLOCK_ROWS)
-        ]
-    except (InferenceError, TypeError):
+        parts = [read(_as_list(items[:BLOCK_ROWS]), first_row)]
+        if _sparse(parts[0]):
+            parts.append(read(_as_list(items[BLOCK_ROWS:]), first_row + BLOCK_ROWS))
+        else:
+            parts += [
+                read(_as_list(items[start : start + BLOCK_ROWS]), first_row + start)
+                for start in range(BLOCK_ROWS, len(items), BLOCK_ROWS)
+            ]
+    except Exception:  # whatever a block raised, the whole reading raises what the data gives first
         return read(_as_list(items), first_row)
     return _pairwise(parts, combine)
+
+
+#: Values per field path below which blocks are not worth their repeated work per path.
+_DENSE_VALUES = 64
+
+
+def _sparse(part: Partial | FieldPartial) -> bool:
+    """Whether a block's partial holds fewer than :data:`_DENSE_VALUES` values per field path."""
+    nodes = (
+        [node for _, top in part.fields for node in _nodes(top)]
+        if isinstance(part, Partial)
+        else list(_nodes(part))
+    )
+    return sum(node.present for node in nodes) < _DENSE_VALUES * len(nodes)
+
+
+def _nodes(node: FieldPartial) -> Iterator[FieldPartial]:
+    """``node`` and every partial below it (properties, elements, map values)."""
+    yield node
+    for _, child in node.properties:
+        yield from _nodes(child)
+    for below in (node.items, node.values):
+        if below is not None:
+            yield from _nodes(below)
 
 
 def _block_partial(records: list[Any], origin: int, first_row: int, seen: set[type] | None) -> Partial:
