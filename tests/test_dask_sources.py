@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -362,6 +364,39 @@ def test_a_job_quarantines_text_in_a_number_column_with_lenient(tmp_path):
         (2, "abc", ["str 'abc'"]),
         (4, "[1]", ["str '[1]'"]),
     ]
+
+
+def test_a_json_line_too_deep_for_arrow_is_quarantined_not_a_crash(tmp_path):
+    """A JSON line nested 30,000 levels deep crashed the job (SIGSEGV in pyarrow's JSON reader,
+    which recurses per level); now it never reaches that reader and is one PARSE_ERROR row holding
+    its text, the other rows scored. The job runs in a child process that must live."""
+    deep = '{"x": 9, "d": ' + "[" * 30_000 + "]" * 30_000 + "}"
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "a.jsonl").write_text(f'{{"x": 1}}\n{{"x": 2}}\n{deep}\n{{"x": 3}}\n')
+    code = """
+import sys
+from pathlib import Path
+from sigbatch import ColSpec, ModelSignature, Schema
+from sigbatch.dask import run_scoring
+from tests.jobs import job_config
+tmp = Path(sys.argv[1])
+sig = ModelSignature(Schema([ColSpec("long", "x")]), Schema([ColSpec("long", "x")]))
+counts = run_scoring(job_config(tmp, tmp / "lake", "json", sig, "progress=false")).counts
+print(counts.rows_in, counts.rows_scored, counts.rows_quarantined)
+"""
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False, cwd=root
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "4 3 1"
+    assert sorted(pq.read_table(tmp_path / "out" / "scored").column("x").to_pylist()) == [1, 2, 3]
+    bad = pq.read_table(tmp_path / "out" / "quarantine").to_pylist()
+    assert [
+        (r["_sigbatch_row"], r["x"], [e["code"] for e in r["_sigbatch_errors"]], r[CORRUPT_COLUMN] == deep)
+        for r in bad
+    ] == [(2, None, ["PARSE_ERROR"], True)]
 
 
 def test_corrupt_lines_in_a_split_count_from_the_split(tmp_path):

@@ -62,6 +62,7 @@ import pyarrow.compute as pc
 from sigbatch.arrow import nesting, retyped
 from sigbatch.config import SourceConfig, local_path
 from sigbatch.errors import ConfigError
+from sigbatch.infer.lake import too_deep_for_arrow
 from sigbatch.infer.partial import MAX_NESTING
 from sigbatch.json_text import (
     dates_as_text,
@@ -542,13 +543,15 @@ def _read_json(data: bytes, schema: pa.Schema | None) -> pa.Table:
     """JSON lines in one pyarrow pass; a piece that pass refuses is read again line by line.
 
     pyarrow only sees pieces whose every line starts with "{" (it crashes the process on some
-    others, such as a first line ``null``), and its rows are kept only when they are one per line
-    (it reads ``{...}{...}`` on one line as two rows; Spark and the line-by-line pass do not).
+    others, such as a first line ``null``) and that nest no deeper than 1,000 levels (its reader
+    recurses per level and crashes the process near 17,000; Python's ``json`` then refuses such a
+    line, a corrupt record), and its rows are kept only when they are one per line (it reads
+    ``{...}{...}`` on one line as two rows; Spark and the line-by-line pass do not).
     """
     if not data.strip(_JSON_SPACE):
         return _empty(schema)  # pyarrow refuses an empty file; Spark reads no rows from it
     error: pa.ArrowInvalid | None = None
-    if _OTHER_LINE.search(data) is None:
+    if _OTHER_LINE.search(data) is None and not too_deep_for_arrow(data):
         try:
             table = _parse_json(data, schema)
         except pa.ArrowInvalid as exc:
@@ -607,10 +610,13 @@ def _read_json_lines(data: bytes, schema: pa.Schema | None) -> pa.Table | None:
 
 
 def _is_object(line: bytes) -> bool:
-    """Whether a line is one JSON object in UTF-8 (a lone surrogate, which pyarrow refuses, is not).
+    """Whether a line is one JSON object in UTF-8 (a lone surrogate, which pyarrow refuses, is not)
+    that pyarrow may read (one nested deeper than 1,000 levels is not: it would crash the process).
 
     A repeated key passes: pyarrow then refuses the piece and the job fails, as Spark's does.
     """
+    if too_deep_for_arrow(line):  # Python's json refuses it too, unless the recursion limit is raised
+        return False
     try:
         value = json.loads(line.decode("utf-8"))
         if b"\\u" in line:  # json.loads keeps a surrogate without its pair; encoding refuses it

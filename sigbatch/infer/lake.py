@@ -107,6 +107,7 @@ __all__ = [
     "plan_files",
     "read_task",
     "read_task_dict",
+    "too_deep_for_arrow",
 ]
 
 #: Source formats read by lake inference.
@@ -702,6 +703,29 @@ def _windows_opened(text: np.ndarray, low: int, size: int) -> np.ndarray:
     part = text[low : low + size]
     opened = ((part == ord("{")) | (part == ord("["))).view(np.uint8)
     return np.add.reduceat(opened, np.arange(0, size, _DEPTH_WINDOW), dtype=np.uint16)
+
+
+def too_deep_for_arrow(data: bytes) -> bool:
+    """Whether JSON lines ``data``, whole lines that each start with ``{``, may nest deeper than
+    :data:`_ARROW_DEPTH` levels, which Arrow's JSON reader must not see (it crashes the process).
+
+    The check :class:`_ObjectLines` makes on the way, on all of ``data`` at once: nearly free where
+    objects end at line ends, as in ordinary files; only a stretch with more than
+    :data:`_ARROW_DEPTH` brackets has its depth measured.
+
+    Example:
+        too_deep_for_arrow(b'{"a": 1}\\n'), too_deep_for_arrow(b'{"d": ' + b"[" * 2000 + b"]" * 2000 + b"}")
+        # -> (False, True)
+    """
+    found = _OBJECT_END.search(data)
+    try:
+        _check_stretch(data, 0, len(data) if found is None else found.end())
+        if found is not None:
+            for start, stop in _crowded_stretches(data, found.end(), found.group()):
+                _check_stretch(data, start, stop)
+    except _DeepText:
+        return True
+    return False
 
 
 def _check_stretch(text: bytes, start: int, end: int) -> None:
