@@ -559,7 +559,22 @@ class _DeepText(Exception):
     is read value by value instead."""
 
 
-class _ObjectLines:
+class _RawFile:
+    """A file object over an opened file ``_raw`` (what pyarrow reads through): closing it closes that."""
+
+    _raw: IO[bytes] | gzip.GzipFile | bz2.BZ2File
+
+    @property
+    def closed(self) -> bool:
+        """Whether the file is closed."""
+        return bool(self._raw.closed)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._raw.close()
+
+
+class _ObjectLines(_RawFile):
     """A JSON lines file's bytes as Arrow's reader pulls them, checked on the way, up to ``cap`` lines.
 
     pyarrow's JSON reader crashes the process on some lines that are not objects (``null`` as the
@@ -588,15 +603,6 @@ class _ObjectLines:
         self.null = False
         self._last = b""  # the end of the previous read (a `null` may straddle two)
         self._stretch = b""  # the text handed since the last object's end at a line end
-
-    @property
-    def closed(self) -> bool:
-        """Whether the file is closed."""
-        return bool(self._raw.closed)
-
-    def close(self) -> None:
-        """Close the file."""
-        self._raw.close()
 
     def read(self, size: int = -1) -> bytes:
         """The next bytes, at most ``size``; b"" at the end or once the cap is reached."""
@@ -1221,7 +1227,7 @@ def _larger_block(block: int, exc: pa.ArrowInvalid) -> int:
     return min(block * 4, _CSV_MAX_BLOCK)
 
 
-class _Utf8Text:
+class _Utf8Text(_RawFile):
     """A text file's bytes as Arrow's CSV reader pulls them, checked to be UTF-8 before it sees them.
 
     pyarrow refuses text that is not UTF-8 in the cells it keeps ("invalid UTF8 data"), and cannot
@@ -1236,15 +1242,6 @@ class _Utf8Text:
         self._raw = _open_text(path)
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._offset = 0  # of the next byte read
-
-    @property
-    def closed(self) -> bool:
-        """Whether the file is closed."""
-        return bool(self._raw.closed)
-
-    def close(self) -> None:
-        """Close the file."""
-        self._raw.close()
 
     def read(self, size: int = -1) -> bytes:
         """The next bytes, at most ``size``, once they are known to be UTF-8 (b"" at the end)."""
