@@ -24,6 +24,7 @@ the reasons of every refused row.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -1503,7 +1504,16 @@ def _group_key(value: Any) -> Any:
         return (kind, bool(np.isnan(value)))
     if isinstance(value, str) or value is None:
         return (kind,)
+    if kind is _dt.datetime and _SAFE_TIMES[0] <= value.replace(tzinfo=None) < _SAFE_TIMES[1]:
+        # pandas holds it in its own time unit whatever the value: its zone decides (a time near
+        # pandas' bounds is decided alone: the error there names the value)
+        return (kind, value.tzinfo)
     return None  # decided one by one (dates, bytes, lists, ...)
+
+
+# Python datetimes well within pandas' nanosecond range (1677-09-21 to 2262-04-11, a day of zone
+# offset aside)
+_SAFE_TIMES = (_dt.datetime(1678, 1, 1), _dt.datetime(2262, 1, 1))
 
 
 def _python_scalars(
