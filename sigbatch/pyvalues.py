@@ -222,6 +222,16 @@ def _out_of_bounds(value: Any, t: Array, path: str, reasons: list[Reason]) -> No
             continue  # not this element's problem, or one the list as a whole reports
 
 
+def _plain_texts(value: Any) -> bool:
+    """Whether ``value`` is a list of exact strs without NUL (numpy's text array drops a trailing
+    one): MLflow's conversion of such a list for Array(string) accepts it and keeps every string."""
+    return (
+        isinstance(value, list)
+        and all(type(v) is str for v in value)
+        and "\x00" not in "".join(value)
+    )
+
+
 def _array(value: Any, t: Array, required: bool, path: str, reasons: list[Reason]) -> Any:
     if (not required or isinstance(t.dtype, AnyType)) and (
         value is None or (isinstance(value, (list, np.ndarray)) and len(value) == 0)
@@ -242,6 +252,8 @@ def _array(value: Any, t: Array, required: bool, path: str, reasons: list[Reason
     if isinstance(t.dtype, DataType):
         if len(value) == 0:
             return value
+        if t.dtype is DataType.string and _plain_texts(value):
+            return list(value)  # what numpy's text array of them gives back: the same strings
         try:
             converted = conform_series("", pd.Series(list(value)), t.dtype).to_numpy(dtype=t.dtype.to_numpy())
         except (ColumnViolation, ValueError, TypeError) as exc:
