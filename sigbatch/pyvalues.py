@@ -225,11 +225,7 @@ def _out_of_bounds(value: Any, t: Array, path: str, reasons: list[Reason]) -> No
 def _plain_texts(value: Any) -> bool:
     """Whether ``value`` is a list of exact strs without NUL (numpy's text array drops a trailing
     one): MLflow's conversion of such a list for Array(string) accepts it and keeps every string."""
-    return (
-        isinstance(value, list)
-        and all(type(v) is str for v in value)
-        and "\x00" not in "".join(value)
-    )
+    return isinstance(value, list) and all(type(v) is str for v in value) and "\x00" not in "".join(value)
 
 
 def _array(value: Any, t: Array, required: bool, path: str, reasons: list[Reason]) -> Any:
