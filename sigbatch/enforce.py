@@ -2078,7 +2078,7 @@ def _source_columns(
         if name in batch.arrow:
             arr = batch.arrow[name].take(take)
         elif name in batch.objects:
-            arr = _object_column([batch.objects[name][int(i)] for i in rows])
+            arr = _object_column([_arrow_ready(batch.objects[name][int(i)]) for i in rows])
         else:
             msg = f"column {name!r} is not in the input; input columns are {batch.order}"
             raise SignatureError(msg)
@@ -2140,8 +2140,8 @@ def _arrow_ready(value: Any) -> Any:
 
 
 def _object_column(values: list[Any]) -> pa.Array:
-    """A column Arrow could not type: kept as Arrow if it now can, else as JSON (or repr) text."""
-    values = [_arrow_ready(v) for v in values]
+    """A column Arrow could not type (its values as :func:`_arrow_ready` makes them): kept as Arrow
+    if it now can, else as JSON (or repr) text."""
     try:
         return pa.array(values, from_pandas=True)
     except (
