@@ -844,10 +844,7 @@ def _empty_objects(node: FieldPartial, arr: pa.Array, origin: int) -> FieldParti
     present = [c.filter(valid) for c in children] if arr.null_count else children
     by_name = {t.field(i).name: child for i, child in enumerate(present)}
     properties = tuple((n, _empty_objects(p, by_name[n], origin)) for n, p in node.properties)
-    all_null = children[0].is_null()
-    for child in children[1:]:
-        all_null = pc.and_(all_null, child.is_null())
-    empty_rows = pc.and_(all_null, valid)
+    empty_rows = _empty_rows(arr, children)
     empties = int(pc.sum(empty_rows).as_py() or 0)
     if not empties:
         return replace(node, properties=properties)
@@ -1049,15 +1046,18 @@ def _may_hold_empty_objects(arr: pa.Array, in_object: bool = False) -> bool:
     if not pa.types.is_struct(t):
         return False
     children = arr.flatten()  # the fields, null where the object is null
-    if in_object:
-        if not children:
-            return len(arr) > arr.null_count
-        all_null = children[0].is_null()
-        for child in children[1:]:
-            all_null = pc.and_(all_null, child.is_null())
-        if bool(pc.any(pc.and_(all_null, arr.is_valid())).as_py()):
-            return True
+    if in_object and bool(pc.any(_empty_rows(arr, children)).as_py()):
+        return True
     return any(_may_hold_empty_objects(child, True) for child in children)
+
+
+def _empty_rows(arr: pa.Array, children: list[pa.Array]) -> pa.Array:
+    """Which objects of a struct array (not null) have every field null (``children``, its
+    flattened fields): all its objects where it has no field."""
+    empty = arr.is_valid()
+    for child in children:
+        empty = pc.and_(empty, child.is_null())
+    return empty
 
 
 def _timestamps_as_text(arr: pa.Array) -> pa.Array:
