@@ -658,9 +658,15 @@ class _ObjectLines(_RawFile):
         if len(self._stretch) + first > _ARROW_DEPTH:
             head = self._stretch + data[:first]
             _check_stretch(head, 0, len(head))
-        for start, stop in _crowded_stretches(data, first, end):
-            _check_stretch(data, start, stop)
+        _check_after(data, found)
         self._stretch = data[data.rfind(end) + len(end) :]
+
+
+def _check_after(data: bytes, found: re.Match[bytes]) -> None:
+    """Raise :class:`_DeepText` if a stretch of ``data`` after its first object end (``found``) may
+    nest deeper than :data:`_ARROW_DEPTH` levels."""
+    for start, stop in _crowded_stretches(data, found.end(), found.group()):
+        _check_stretch(data, start, stop)
 
 
 def _crowded_stretches(data: bytes, first: int, end: bytes) -> list[tuple[int, int]]:
@@ -727,8 +733,7 @@ def too_deep_for_arrow(data: bytes) -> bool:
     try:
         _check_stretch(data, 0, len(data) if found is None else found.end())
         if found is not None:
-            for start, stop in _crowded_stretches(data, found.end(), found.group()):
-                _check_stretch(data, start, stop)
+            _check_after(data, found)
     except _DeepText:
         return True
     return False
