@@ -43,12 +43,14 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import chain, repeat
+from operator import is_not
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -374,10 +376,10 @@ def _merge_nodes(a: FieldPartial, b: FieldPartial) -> FieldPartial:
         return b
     if b == _EMPTY_FIELD:
         return a
-    types = Counter(dict(a.types))
+    types = dict(a.types)
     for kind, count in b.types:
         types[kind] = types.get(kind, 0) + count
-    empty = Counter(dict(a.empty))
+    empty = dict(a.empty)
     for kind, count in b.empty:
         empty[kind] = empty.get(kind, 0) + count
     examples = dict(a.examples)
@@ -582,7 +584,7 @@ def _nodes(node: FieldPartial) -> Iterator[FieldPartial]:
 
 def _block_partial(records: list[Any], origin: int, first_row: int, seen: set[type] | None) -> Partial:
     """:func:`_records_partial` of records read at once."""
-    plain = set(map(type, records)) == {dict}
+    plain = list(map(type, records)).count(dict) == len(records)
     dicts = records if plain else [r for r in records if isinstance(r, dict)]
     unreadable = len(records) - len(dicts)
     if not dicts:
@@ -796,8 +798,14 @@ def _count_types(values: list[Any]) -> dict[type, int]:
     types = list(map(type, values))
     if not types:
         return {}
-    if types.count(types[0]) == len(types):  # one identity scan, no hashing: the common case
-        return {types[0]: len(types)}
+    first = types[0]
+    count = types.count(first)
+    if count == len(types):  # one identity scan, no hashing: the common case
+        return {first: count}
+    # Two types (values and nulls, or values and absent keys): a few more scans, still no hashing.
+    second = next(filter(functools.partial(is_not, first), types))
+    if count + (rest := types.count(second)) == len(types):
+        return {first: count, second: rest}
     distinct = set(types)
     if len(distinct) <= 8:
         # A few identity scans beat hashing every value's type into a Counter.
