@@ -334,7 +334,7 @@ def test_parquet_footer_is_read_by_position_not_dotted_name(tmp_path):
     """A flat column `a.b` beside a struct `a{b}` gets its own null count from the footer."""
     table = pa.table({"a.b": pa.array(["x", None, None]), "a": pa.array([{"b": 1}, {"b": 2}, {"b": 3}])})
     pq.write_table(table, tmp_path / "p.parquet")
-    result = infer_files(tmp_path, rows_per_partition=1)
+    result = infer_files(tmp_path)
     assert result.schema == Schema(
         [ColSpec("string", "a.b", required=False), ColSpec(Object([Property("b", "long")]), "a")]
     )

@@ -121,18 +121,44 @@ def test_local_full_and_sampled_reads_agree(lake, fmt):
 
 
 def test_parquet_flat_columns_come_from_footers(lake):
-    """Parquet flat columns are answered by footers for all rows; only nested columns are read."""
-    result = infer_files(lake / "parquet", rows_per_partition=10)
+    """A full Parquet read answers flat columns from footers for all rows; only nested columns are read."""
+    result = infer_files(lake / "parquet")
     sample = result.report.samples[0]
-    assert (sample.rows_read, sample.footer_rows, sample.exhausted) == (10, ROWS, False)
-    # Footer null counts cover every row, not only the 10 read: the rates are exact.
-    assert result.report.field("name").rows == FILES * ROWS
-    assert result.report.field("tags").rows == FILES * 10
+    assert (sample.rows_read, sample.footer_rows, sample.exhausted) == (ROWS, ROWS, True)
+    assert result.report.field("name").rows == result.report.field("tags").rows == FILES * ROWS
     flat = pa.table({"x": pa.array([1, None] * 50, pa.int64())})
     pq.write_table(flat, lake / "flat.parquet")
-    only_footer = infer_files(lake / "flat.parquet", rows_per_partition=5)
+    only_footer = infer_files(lake / "flat.parquet")
     assert only_footer.schema == Schema([ColSpec("long", "x", required=False)])
-    assert only_footer.report.samples[0].rows_read == 0
+    assert (only_footer.report.samples[0].rows_read, only_footer.report.samples[0].footer_rows) == (0, 100)
+    # With a row cap below the file's rows, the first rows are read for every column.
+    capped = infer_files(lake / "flat.parquet", rows_per_partition=5)
+    assert capped.schema == only_footer.schema
+    assert (capped.report.rows, capped.report.samples[0].rows_read, capped.report.footer_rows) == (5, 5, 0)
+    assert capped.report.field("x").nulls == 2
+
+
+def test_parquet_sampled_rates_count_the_same_rows_in_every_file(tmp_path):
+    """With a row cap, every file counts the rows it was sampled for: a nested column in half of the
+    files is present in half of the rows, whether a file's other columns had a footer or not."""
+    for i in range(4):
+        cols = {"k": pa.array(range(1000))}
+        if i >= 2:
+            cols["o"] = pa.array([{"x": j} for j in range(1000)])
+        pq.write_table(pa.table(cols), tmp_path / f"p{i}.parquet")
+    report = infer_files(tmp_path, rows_per_partition=10).report
+    assert (report.rows, report.rows_read, report.footer_rows) == (40, 40, 0)
+    assert [(f.path, f.rows, f.present) for f in report.fields] == [
+        ("k", 40, 40),
+        ("o", 40, 20),
+        ("o.x", 20, 20),
+    ]
+    full = infer_files(tmp_path).report
+    assert [(f.path, f.rows, f.present) for f in full.fields] == [
+        ("k", 4_000, 4_000),
+        ("o", 4_000, 2_000),
+        ("o.x", 2_000, 2_000),
+    ]
 
 
 def _capped_parquet_lake(root):
@@ -150,9 +176,8 @@ def _capped_parquet_lake(root):
 
 
 def test_parquet_capped_rows_and_rates_count_what_was_read(tmp_path):
-    """With a row cap, a Parquet file of nested columns counts the rows read, not its footer's; the
-    quarantine bound divides each conflict's minority by the rows of its column (footer rows for a
-    flat column, rows read for a nested one), and the headline says which rows are which."""
+    """With a row cap, a Parquet file counts the rows read, for flat and nested columns alike; the
+    quarantine bound divides each conflict's minority by the rows of its column."""
     lake = _capped_parquet_lake(tmp_path)
     nested = infer_files(lake / "nested", rows_per_partition=10).report
     assert (nested.rows, nested.rows_read, nested.footer_rows) == (10, 10, 0)
@@ -160,21 +185,22 @@ def test_parquet_capped_rows_and_rates_count_what_was_read(tmp_path):
     assert nested.text().startswith("Inferred from 10 rows (policy strict).\n")
 
     capped = infer_files(lake / "pair", rows_per_partition=10, policy="majority").report
-    assert (capped.rows, capped.rows_read, capped.footer_rows) == (1_600, 20, 1_600)
+    assert (capped.rows, capped.rows_read, capped.footer_rows) == (20, 20, 0)
     assert [(c.path, c.minority, c.rows, c.quarantine_rate) for c in capped.conflicts] == [
-        ("id", 600, 1_600, 0.375),
+        ("id", 10, 20, 0.5),
         ("o.k", 10, 20, 0.5),
     ]
-    assert capped.expected_quarantine_rate == 0.875
+    assert capped.expected_quarantine_rate == 1.0
     text = capped.text()
-    assert text.startswith(
-        "Inferred from 1,600 rows (policy majority): flat columns from Parquet footers (1,600 rows), "
-        "the others from 20 rows read.\n"
-    )
-    assert "Expected quarantine rate: at most 87.50% of rows.\n" in text
-    assert capped.to_dict()["rows_read"] == 20 and capped.to_dict()["conflicts"][1]["rows"] == 20
+    assert text.startswith("Inferred from 20 rows (policy majority).\n")
+    assert "Expected quarantine rate: at most 100.00% of rows.\n" in text
 
     full = infer_files(lake / "pair", policy="majority").report
+    assert (full.rows, full.rows_read, full.footer_rows) == (1_600, 1_600, 1_600)
+    assert full.text().startswith(
+        "Inferred from 1,600 rows (policy majority): flat columns from Parquet footers (1,600 rows), "
+        "the others from 1,600 rows read.\n"
+    )
     assert [(c.path, c.minority, c.rows) for c in full.conflicts] == [("id", 600, 1_600), ("o.k", 600, 1_600)]
     assert full.expected_quarantine_rate == 0.75
 

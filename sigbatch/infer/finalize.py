@@ -127,8 +127,7 @@ class Conflict:
 
     ``chosen`` is the kind kept (None under ``strict``); ``minority`` the number of values not of
     that kind; ``quarantine_rate`` their share of the typed values (``majority`` only; else 0);
-    ``rows`` the rows of the column the path is in, where its values came from (with a row cap, a
-    nested Parquet column's rows read, while a flat one's footer answers for every row).
+    ``rows`` the rows of the column the path is in, where its values came from.
     """
 
     path: str
@@ -212,8 +211,7 @@ class Report:
         """Under ``majority``, at most this share of rows holds a minority-type value (0 otherwise).
 
         Each conflict's minority values are a share of the rows they came from (its column's
-        rows: with a row cap, a nested Parquet column was read in fewer rows than a flat one's footer
-        answers for); the shares add up. An upper bound: it assumes minority values fall in
+        rows); the shares add up. An upper bound: it assumes minority values fall in
         different rows (a nested conflict counts values, and several of them may sit in one row),
         and a minority value that converts to the chosen type (an integer where a double was
         chosen, read as a double) is not quarantined at all.

@@ -15,8 +15,9 @@ this process. Every engine therefore reads each file the same way and gives the 
   others. ``rows_per_partition`` stops reading each file after that many rows (its first rows).
 * **Parquet**: flat columns are answered from the footer (Arrow type, and the null count of every
   row group's statistics) without reading data, for all the file's rows; nested columns (and
-  flat ones without statistics) are read, projected, up to ``rows_per_partition`` rows. The
-  file's partial counts all its rows where a footer answered a column, else the rows read.
+  flat ones without statistics) are read, projected. Where ``rows_per_partition`` leaves rows out,
+  every column is read from the first rows instead, so that each file counts the same rows for
+  every field (a footer's counts beside a sample would skew presence and null rates).
 * **JSON lines**: values keep their nesting (lists are Arrays, objects are Objects, integers
   ``long``, decimals ``double``, everything else ``string``). A file is read by Arrow's JSON reader
   (vectorised, typed per column) when that typing is MLflow's: if the reader fails (values of two
@@ -403,12 +404,17 @@ def merge_dicts(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, 
 
 
 def _read_parquet(task: FileTask) -> Partial:
-    """Flat columns from the footer, the other columns from the first rows."""
+    """Flat columns from the footer and the others read, for all rows; or, where the row cap
+    leaves rows out, every column read from the first rows."""
     pf = pq.ParquetFile(task.path)
     meta, schema = pf.metadata, pf.schema_arrow
     total = meta.num_rows
     _check_unique(schema.names)
-    leaves = _flat_leaves(schema, meta)
+    cap = task.rows_per_partition
+    # A footer speaks for all of a file's rows: beside a sample of the first rows, its columns would
+    # count other rows than the columns read, and a column missing from other files would count
+    # every row of those, but only the rows read where it is present.
+    leaves = _flat_leaves(schema, meta) if cap is None or cap >= total else {}
     answered: dict[str, FieldPartial] = {}
     to_read: list[str] = []
     for i, f in enumerate(schema):
@@ -420,7 +426,6 @@ def _read_parquet(task: FileTask) -> Partial:
             to_read.append(f.name)
         else:
             answered[f.name] = node
-    cap = task.rows_per_partition
     rows_read = 0
     data = EMPTY
     if to_read:
@@ -441,10 +446,9 @@ def _read_parquet(task: FileTask) -> Partial:
         footer_rows=total if answered else 0,
         exhausted=not to_read or rows_read >= total,
     )
-    # The file's rows are those something was learned of: all of them where a footer answered a
-    # column (or where there is no column to read), else only the rows read.
+    # The file's rows: all of them, or the first ones the row cap samples (every column read there).
     return Partial(
-        rows=total if answered or not to_read else rows_read,
+        rows=total if cap is None else min(cap, total),
         fields=tuple(sorted(fields.items())),
         first=tuple(sorted((n, (task.origin, 0, i)) for i, n in enumerate(schema.names))),
         samples=(sample,),
