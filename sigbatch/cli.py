@@ -13,9 +13,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
-from sigbatch.errors import ConfigError, QuarantineRateError, SigbatchError
+from sigbatch.errors import ConfigError, InferenceError, QuarantineRateError, SigbatchError
 
 __all__ = ["main"]
 
@@ -301,12 +302,18 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     config = load_infer_config(
         args.config, args.set, {k: v for k, v in flags.items() if v is not None}, script
     )
-    result = run_infer(config)
+    try:
+        result = run_infer(config)
+    except InferenceError as exc:
+        if exc.report is not None:  # conflicting types: what was read, then the error below it
+            sys.stderr.write(exc.report.text() + "\n")
+        raise
     sys.stdout.write(str(result.signature) + "\n" + result.report.text())
     if config.output:
         sys.stdout.write(f"Signature JSON written to {config.output}\n")
     if config.set_on:
-        sys.stdout.write(f"Signature inputs set in {config.set_on} (MLmodel)\n")
+        target = Path(config.set_on)
+        sys.stdout.write(f"Signature inputs set in {target / 'MLmodel' if target.is_dir() else target}\n")
     return 0
 
 

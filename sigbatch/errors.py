@@ -4,7 +4,7 @@ texts of the errors met reading a text file or its YAML."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sigbatch.manifest import Manifest
@@ -53,7 +53,14 @@ class ModelLoadError(SignatureError):
 
 
 class InferenceError(SigbatchError, ValueError):
-    """A schema could not be inferred from the data (MLflow's message where it has one)."""
+    """A schema could not be inferred from the data (MLflow's message where it has one).
+
+    ``report``: where everything was read and only values of different types stopped the policy
+    ``strict``, the run's :class:`~sigbatch.infer.finalize.Report` (which rows and files were read,
+    each field's rates and types), so that a long run need not be repeated to see it; else None.
+    """
+
+    report: Any = None
 
 
 class EnforcementError(SigbatchError, ValueError):

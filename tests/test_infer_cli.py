@@ -63,16 +63,29 @@ def test_output_and_set_on_write_mlflow_signatures(lake, tmp_path, capsys):
     after = load_signature(model)
     assert after.inputs == written.inputs and after.outputs == before.outputs
     assert json.loads(out_file.read_text())["outputs"] is None
-    assert "Signature JSON written to" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"Signature JSON written to {out_file}\n" in out
+    assert out.endswith(f"Signature inputs set in {model / 'MLmodel'}\n")
+    assert main(["infer", str(lake), "--set-on", str(model / "MLmodel")]) == 0
+    assert capsys.readouterr().out.endswith(f"Signature inputs set in {model / 'MLmodel'}\n")
 
 
 def test_strict_conflict_fails_with_the_fields(tmp_path, capsys):
     """A conflict under the default policy exits 2 naming the field and the types; widen succeeds."""
     (tmp_path / "a.jsonl").write_text('{"v": 1}\n{"v": "one"}\n')
     assert main(["infer", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("sigbatch infer: error: Values of different types at 1 field path(s)")
-    assert """'v': long in 1 row (e.g. 1); string in 1 row (e.g. "one")""" in err
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    # the report of what was read comes first (the run need not be repeated to see it), the error last
+    report, error = captured.err.split("sigbatch infer: error: ")
+    assert report.startswith(
+        "Inferred from 2 rows (policy strict).\n"
+        f"Sampled 1 of 1 partitions of {tmp_path} (json, engine local, seed 0), all rows.\n"
+        "  a.jsonl: 2 rows read\n"
+    )
+    assert "  v                2    100.0%     0.0%  long 1, string 1\n" in report
+    assert error.startswith("Values of different types at 1 field path(s)")
+    assert """'v': long in 1 row (e.g. 1); string in 1 row (e.g. "one")""" in error
     assert main(["infer", str(tmp_path), "--policy", "widen"]) == 0
     assert "'v': string (required)" in capsys.readouterr().out
 

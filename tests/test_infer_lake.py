@@ -11,7 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from sigbatch import Array, ColSpec, ConfigError, InferenceError, Object, Property, Schema
-from sigbatch.infer import choose_partitions, infer_files, plan_files
+from sigbatch.infer import (
+    EMPTY,
+    Partial,
+    Sample,
+    choose_partitions,
+    finalize,
+    infer_files,
+    merge_all,
+    plan_files,
+)
 
 FILES, ROWS = 8, 240
 
@@ -105,6 +114,52 @@ def test_plan_lists_data_files_only(lake):
     assert len(tasks) == 3 and [t.name for t in tasks] == list(selection.chosen)
     with pytest.raises(InferenceError, match="no such file or directory"):
         plan_files(lake / "nope")
+
+
+def test_a_lake_of_several_formats_names_the_ways_to_choose_one(tmp_path):
+    """Mixed formats: the error counts them and names the flag, the config key and the argument."""
+    (tmp_path / "a.jsonl").write_text('{"k": 1}\n')
+    (tmp_path / "b.csv").write_text("k\n1\n")
+    with pytest.raises(InferenceError) as info:
+        plan_files(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: files of several formats (1 csv, 1 json). "
+        "Hint: choose one (--format, or source.format in a config; format= in Python)."
+    )
+
+
+def test_samples_are_listed_by_the_numbers_in_their_names():
+    """Partitions 2 and 10 are listed in that order, whichever way partials merge."""
+    parts = [Partial(rows=1, samples=(Sample(f"partition {i}", 1),)) for i in (10, 2, 1, 0)]
+    expected = ["partition 0", "partition 1", "partition 2", "partition 10"]
+    assert [s.source for s in merge_all(parts).samples] == expected
+    assert [s.source for s in merge_all(parts[::-1]).samples] == expected
+    assert [s.source for s in Partial.from_dict(merge_all(parts).to_dict()).samples] == expected
+
+
+def test_a_strict_conflict_carries_the_report_of_what_was_read(tmp_path):
+    """The error of a strict conflict holds the run's report, with the files that were read."""
+    (tmp_path / "a.jsonl").write_text('{"k": 1}\n{"k": 2}\n')
+    (tmp_path / "b.jsonl").write_text('{"k": "x"}\n')
+    with pytest.raises(InferenceError) as info:
+        infer_files(tmp_path)
+    report = info.value.report
+    assert (report.rows, report.policy, report.selection.chosen) == (3, "strict", ("a.jsonl", "b.jsonl"))
+    assert [(f.path, f.types) for f in report.fields] == [("k", (("long", 2), ("string", 1)))]
+    assert "  b.jsonl: 1 row read\n" in report.text()
+    with pytest.raises(InferenceError) as info:  # nothing read: no report
+        finalize(EMPTY)
+    assert info.value.report is None
+
+
+def test_a_footer_zero_is_shown_as_zero(tmp_path):
+    """Parquet writers store a float minimum of zero as -0.0: the example is 0.0, a value of the data."""
+    pq.write_table(pa.table({"w": pa.array([0.0, 499.0, 7.0])}), tmp_path / "p.parquet")
+    pq.write_table(pa.table({"w": pa.array(["a"])}), tmp_path / "q.parquet")
+    with pytest.raises(
+        InferenceError, match=r"'w': double in 3 rows \(e\.g\. 0\.0, 499\.0\); string in 1 row"
+    ):
+        infer_files(tmp_path)
 
 
 # --- one lake, one signature ---------------------------------------------------------------------

@@ -288,13 +288,13 @@ class Report:
 
     def _headline(self) -> str:
         """The first line of :meth:`text`: the rows, and where footers answered for some of them."""
-        head = f"Inferred from {self.rows:,} rows (policy {self.policy})"
+        head = f"Inferred from {_rows(self.rows)} (policy {self.policy})"
         footer, read = self.footer_rows, self.rows_read
         if not footer:
             return head + "."
         if not read:
             return f"{head}, all answered by Parquet footers."
-        what = f"flat columns from Parquet footers ({footer:,} rows), the others from {read:,} rows read"
+        what = f"flat columns from Parquet footers ({_rows(footer)}), the others from {_rows(read)} read"
         return f"{head}: {what}."
 
     def _sampling_lines(self, max_samples: int) -> list[str]:
@@ -307,7 +307,7 @@ class Report:
                 how.append(f"fraction {sel.fraction}")
             if sel.max_partitions is not None:
                 how.append(f"max {sel.max_partitions}")
-            rows = f"first {sel.rows_per_partition:,} rows of each" if sel.rows_per_partition else "all rows"
+            rows = f"first {_rows(sel.rows_per_partition)} of each" if sel.rows_per_partition else "all rows"
             lines.append(
                 f"Sampled {len(sel.chosen)} of {sel.partitions} partitions of {sel.source} "
                 f"({sel.format or 'dataframe'}, engine {sel.engine}, seed {sel.seed}"
@@ -315,12 +315,17 @@ class Report:
                 + f"), {rows}."
             )
         for s in self.samples[:max_samples]:
-            footer = f", flat columns of {s.footer_rows:,} rows from the footer" if s.footer_rows else ""
+            footer = f", flat columns of {_rows(s.footer_rows)} from the footer" if s.footer_rows else ""
             whole = "" if s.exhausted else " (stopped early)"
-            lines.append(f"  {s.source}: {s.rows_read:,} rows read{whole}{footer}")
+            lines.append(f"  {s.source}: {_rows(s.rows_read)} read{whole}{footer}")
         if len(self.samples) > max_samples:
             lines.append(f"  ... and {len(self.samples) - max_samples} more")
         return lines
+
+
+def _rows(n: int) -> str:
+    """``n`` rows, as words: "1 row", "1,600 rows"."""
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
 
 
 def json_target_problem(path: str | os.PathLike[str]) -> str | None:
@@ -430,7 +435,7 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
         raise ConfigError(msg)
     if not partial.fields:
         what = f" ({partial.unreadable:,} unreadable records)" if partial.unreadable else ""
-        msg = f"Nothing to infer a schema from: no field in {partial.rows:,} rows{what}."
+        msg = f"Nothing to infer a schema from: no field in {_rows(partial.rows)}{what}."
         raise InferenceError(msg)
     resolver = _Resolver(policy)
     fields = dict(partial.fields)
@@ -439,8 +444,6 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
         node = fields[name]
         dtype = resolver.resolve(node, name, top_level=True)
         specs.append(ColSpec(dtype, name, required=node.missing == 0 and node.nulls == 0))
-    if policy == "strict" and resolver.conflicts:
-        raise InferenceError(_strict_message(resolver.conflicts))
     report = Report(
         policy=policy,
         rows=partial.rows,
@@ -450,6 +453,10 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
         samples=partial.samples,
         cautions=_cautions(specs, {f.path: f for f in resolver.stats}),
     )
+    if policy == "strict" and resolver.conflicts:
+        error = InferenceError(_strict_message(resolver.conflicts))
+        error.report = report
+        raise error
     return Schema(specs), report
 
 

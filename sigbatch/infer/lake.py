@@ -223,7 +223,7 @@ def list_files(source: str | os.PathLike[str], format: str | None = None) -> tup
     if format is None:
         if len(by_format) > 1:
             counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_format.items()))
-            msg = f"{source}: files of several formats ({counts}). Hint: choose one with format=..."
+            msg = f"{source}: files of several formats ({counts}). Hint: choose one (--format, or source.format in a config; format= in Python)."
             raise InferenceError(msg)
         if not by_format:
             msg = (
@@ -524,7 +524,9 @@ def _footer_node(meta: Any, column: int, kind: str | None, total: int, origin: i
                 bounds = []
     if kind is None:
         return FieldPartial(nulls=total)
-    # Footer statistics give the smallest and largest values, not the first ones: good examples still.
+    # Footer statistics give the smallest and largest values, not the first ones: good examples still
+    # (a zero as 0.0: writers store a float minimum of zero as -0.0, whatever the zero's sign was).
+    bounds = [0.0 if isinstance(v, float) and v == 0 else v for v in bounds]
     examples = tuple((origin, 0, i, example_text(v)) for i, v in enumerate(bounds))
     return FieldPartial(
         nulls=nulls,
@@ -1286,8 +1288,14 @@ def _not_utf8(path: str, at: int, byte: int) -> str:
 
 
 def finish(partial: Partial, policy: str, selection: Selection | None) -> InferenceResult:
-    """Finalise a merged partial into an :class:`InferenceResult` recording the selection."""
-    schema, report = finalize(partial, policy)
+    """Finalise a merged partial into an :class:`InferenceResult` recording the selection (also in
+    the report a conflict's error carries)."""
+    try:
+        schema, report = finalize(partial, policy)
+    except InferenceError as exc:
+        if exc.report is not None:
+            exc.report = replace(exc.report, selection=selection)
+        raise
     return InferenceResult(schema, replace(report, selection=selection), partial)
 
 

@@ -46,6 +46,7 @@ import datetime as _dt
 import functools
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -284,7 +285,7 @@ class Partial:
             fields=tuple(sorted((n, FieldPartial.from_dict(p)) for n, p in d.get("fields", {}).items())),
             first=tuple(sorted((n, (int(a), int(b), int(c))) for n, (a, b, c) in d.get("first", {}).items())),
             unreadable=int(d.get("unreadable", 0)),
-            samples=tuple(sorted(Sample(**s) for s in d.get("samples", []))),
+            samples=_in_order(Sample(**s) for s in d.get("samples", [])),
         )
 
     def to_json(self) -> str:
@@ -295,6 +296,16 @@ class Partial:
     def from_json(cls, text: str) -> Self:
         """Read :meth:`to_json`'s text."""
         return cls.from_dict(json.loads(text))
+
+
+def _in_order(samples: Iterable[Sample]) -> tuple[Sample, ...]:
+    """Samples by source, numbers in a name by value ("partition 2" before "partition 10")."""
+    return tuple(sorted(samples, key=lambda s: (_natural_key(s.source), s)))
+
+
+def _natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """``name`` as its runs of digits (by value) and of other characters, comparable between names."""
+    return tuple((0, int(run)) if run.isdigit() else (1, run) for run in re.findall(r"\d+|\D+", name))
 
 
 #: The identity of :func:`merge`: no rows, no fields.
@@ -340,7 +351,7 @@ def merge(left: Partial, right: Partial) -> Partial:
         fields=fields,
         first=tuple(sorted(first.items())),
         unreadable=left.unreadable + right.unreadable,
-        samples=tuple(sorted(left.samples + right.samples)),
+        samples=_in_order(left.samples + right.samples),
     )
 
 
