@@ -4,7 +4,9 @@ The same job as ``sigbatch infer --engine spark`` (it takes the same options: ``
 ``--set key=value``, ``--rows-per-partition``, ...): the per-file work runs on the executors of the
 session spark-submit starts. Spark is the default here; an ``engine`` in the config, or
 ``--engine``, chooses another. Prints the signature and the report; exit status 0, or 2 with
-the error on stderr for a caller's mistake or (policy strict) conflicting types.
+the error on stderr for a caller's mistake or (policy strict) conflicting types, after the report of
+what was read. spark-submit joins the driver's stderr to its stdout (with pyspark's own warnings):
+``--output FILE`` writes the signature JSON apart from everything printed.
 """
 
 from __future__ import annotations
