@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -456,6 +457,86 @@ def test_a_truncated_or_damaged_gz_file_is_named(tmp_path):
     for lake, says in (("cut", "Compressed file ended"), ("bad", "Error -3 while decompressing")):
         for infer in (infer_files, lambda path: infer_schema(path, scheduler="sync")):
             with pytest.raises(InferenceError, match=rf"^a\.json\.gz: cannot read as json: {says}"):
+                infer(tmp_path / lake)
+
+
+def _compressed(path, text: str, codec: str) -> None:
+    """Write ``text`` to ``path``, compressed with Arrow's ``codec`` (zstd, lz4: framed, as their tools write)."""
+    with pa.output_stream(path, compression=codec) as out:
+        out.write(text.encode())
+
+
+@pytest.mark.dask
+def test_zst_and_lz4_files_are_read_like_gz_on_local_and_dask(tmp_path):
+    """.zst and .lz4 JSON lines and CSV files (a suffix in any case) are listed and decompressed as
+    .gz ones are, on the local engine and Dask; a lone .json.zst read with format json is its rows."""
+    from sigbatch.dask import infer_schema
+
+    (tmp_path / "json").mkdir()
+    _compressed(tmp_path / "json" / "d.json.zst", '{"a": 1, "s": "x"}\n{"a": 2, "s": "y"}\n', "zstd")
+    _compressed(tmp_path / "json" / "e.JSONL.LZ4", '{"a": 3, "s": null}\n', "lz4")
+    (tmp_path / "json" / "f.json").write_text('{"a": 4, "s": "z"}\n')
+    (tmp_path / "csv").mkdir()
+    _compressed(tmp_path / "csv" / "a.csv.zst", "a,s\n1,x\n2,\n", "zstd")
+    _compressed(tmp_path / "csv" / "b.csv.lz4", "a,s\n3.5,y\n", "lz4")
+    expected = {
+        "json": (
+            "['a': long (required), 's': string (optional)]",
+            4,
+            ["d.json.zst", "e.JSONL.LZ4", "f.json"],
+        ),
+        "csv": ("['a': double (required), 's': string (optional)]", 3, ["a.csv.zst", "b.csv.lz4"]),
+    }
+    for fmt, (schema, rows, names) in expected.items():
+        for infer in (infer_files, lambda path, **kw: infer_schema(path, scheduler="sync", **kw)):
+            result = infer(tmp_path / fmt, policy="widen")
+            report = result.report
+            assert (str(result.schema), report.rows, report.unreadable) == (schema, rows, 0)
+            assert [s.source for s in report.samples] == names
+    (tmp_path / "one").mkdir()
+    _compressed(tmp_path / "one" / "d.json.zst", '{"a": 1}\n{"a": 2}\n', "zstd")
+    for infer in (infer_files, lambda path, **kw: infer_schema(path, scheduler="sync", **kw)):
+        result = infer(tmp_path / "one", format="json")
+        assert (str(result.schema), result.report.rows, result.report.unreadable) == (
+            "['a': long (required)]",
+            2,
+            0,
+        )
+
+
+def test_a_truncated_or_damaged_zst_or_lz4_file_is_named(tmp_path):
+    """A truncated .json.zst, a damaged one, one that is not zstd at all, a damaged .json.lz4 and a
+    damaged .csv.zst are one error naming the file, on local and Dask, as a damaged .gz is."""
+    from sigbatch.dask import infer_schema
+
+    text = "".join(json.dumps({"x": i, "s": "abc" * 10}) + "\n" for i in range(2000))
+    # (file, codec, bytes flipped (None: the second half cut), what the error says); Arrow writes
+    # zstd frames without a checksum, so the damage is to a block header, which is always checked
+    cases = {
+        "cut": ("a.json.zst", "zstd", None, "Truncated compressed stream"),
+        "bad": ("a.json.zst", "zstd", (8, 40), "ZSTD decompress failed: Data corruption detected"),
+        "plain": ("a.json.zst", None, None, "ZSTD decompress failed: Unknown frame descriptor"),
+        "lz4": ("a.json.lz4", "lz4", (200, 260), "LZ4 decompress failed: ERROR_decompressionFailed"),
+        "csv": ("a.csv.zst", "zstd", (8, 40), "ZSTD decompress failed: Data corruption detected"),
+    }
+    for lake, (name, codec, flipped, says) in cases.items():
+        (tmp_path / lake).mkdir()
+        path = tmp_path / lake / name
+        fmt = name.split(".")[1]
+        data = text if fmt == "json" else "x,s\n" + "1,abc\n" * 5000
+        if codec is None:  # not compressed at all
+            path.write_text(data)
+        else:
+            _compressed(path, data, codec)
+            damaged = bytearray(path.read_bytes())
+            if flipped is None:
+                del damaged[len(damaged) // 2 :]
+            else:
+                start, stop = flipped
+                damaged[start:stop] = bytes(b ^ 0xFF for b in damaged[start:stop])
+            path.write_bytes(bytes(damaged))
+        for infer in (infer_files, lambda path: infer_schema(path, scheduler="sync")):
+            with pytest.raises(InferenceError, match=rf"^{re.escape(name)}: cannot read as {fmt}: {says}$"):
                 infer(tmp_path / lake)
 
 

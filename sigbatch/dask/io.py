@@ -62,7 +62,7 @@ import pyarrow.compute as pc
 from sigbatch.arrow import nesting, retyped
 from sigbatch.config import SourceConfig, local_path
 from sigbatch.errors import ConfigError
-from sigbatch.infer.lake import too_deep_for_arrow
+from sigbatch.infer.lake import COMPRESSIONS, too_deep_for_arrow
 from sigbatch.infer.partial import MAX_NESTING
 from sigbatch.json_text import (
     dates_as_text,
@@ -99,10 +99,9 @@ _SUFFIXES = {
     "csv": (".csv", ".tsv", ".txt"),
     "orc": (".orc",),
 }
-#: Compressed text files by suffix, in any case (pyarrow's own detection knows lower case only);
-#: they are decompressed whole (never split).
-_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
-_COMPRESSED = tuple(_COMPRESSIONS)
+# Compressed text files (COMPRESSIONS, the suffixes inference reads too) are known by suffix in any
+# case (pyarrow's own detection knows lower case only); they are decompressed whole (never split).
+_COMPRESSED = tuple(COMPRESSIONS)
 _CSV_OPTIONS = ("header", "delimiter", "sep", "quote", "null_values", "inferSchema")
 _CSV_FLAGS = {"header": True, "inferSchema": False}  # yes/no options and their defaults
 _JSON_SPACE = b" \t\r\n"
@@ -501,7 +500,7 @@ def _read_text(piece: Piece, options: dict[str, Any], schema: pa.Schema | None) 
 
 def _compression(path: str) -> str | None:
     """How a text file is compressed, from its suffix (None: not)."""
-    return _COMPRESSIONS.get(Path(path).suffix.lower())
+    return COMPRESSIONS.get(Path(path).suffix.lower())
 
 
 def _empty(schema: pa.Schema | None) -> pa.Table:

@@ -7,8 +7,8 @@ this process. Every engine therefore reads each file the same way and gives the 
 
 * **Listing**: a file, or every file under a directory (recursively, in sorted order), skipping
   names that start with ``_`` or ``.`` (``_SUCCESS``, ``.crc``); the format comes from the file
-  extensions (``.parquet``/``.pq``, ``.json``/``.jsonl``/``.ndjson``, ``.csv``; ``.gz`` and
-  ``.bz2`` compressed text too) unless given.
+  extensions (``.parquet``/``.pq``, ``.json``/``.jsonl``/``.ndjson``, ``.csv``; text compressed
+  as ``.gz``, ``.bz2``, ``.zst`` or ``.lz4`` too, as the scoring jobs read it) unless given.
 * **Sampling** (:func:`choose_partitions`): each file is ranked by a SHA-256 hash of the seed and its
   path relative to the source, and the first ``ceil(fraction * n)`` (at most ``max_partitions``)
   are read: deterministic for a seed, on any machine, and a file's chance does not depend on the
@@ -56,6 +56,7 @@ import codecs
 import csv
 import gzip
 import hashlib
+import io
 import json
 import math
 import os
@@ -97,6 +98,7 @@ from sigbatch.json_text import dates_as_text
 from sigbatch.manifest import visible_files
 
 __all__ = [
+    "COMPRESSIONS",
     "FORMATS",
     "FileTask",
     "check_options",
@@ -121,7 +123,9 @@ _SUFFIXES = {
     ".ndjson": "json",
     ".csv": "csv",
 }
-_COMPRESSED = (".gz", ".bz2")
+#: Compressed text files by suffix (in any case), as Arrow names their codecs: what inference and
+#: the Dask scoring reader decompress.
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
 # JSON lines parsed per call of json.loads (one array of many lines is much faster than a call each).
 _JSON_BATCH = 20_000
 _PARQUET_BATCH = 65_536
@@ -189,7 +193,7 @@ class FileTask:
 def _format_of(path: Path) -> str | None:
     """The format a file name says (compression suffixes looked through)."""
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSED:
+    if suffixes and suffixes[-1] in COMPRESSIONS:
         suffixes.pop()
     return _SUFFIXES.get(suffixes[-1]) if suffixes else None
 
@@ -388,7 +392,7 @@ def read_task(task: FileTask) -> Partial:
         msg = f"{task.name}: {exc}"
         raise InferenceError(msg) from exc
     except (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeDecodeError, csv.Error) as exc:
-        # (a truncated .gz is an EOFError, a damaged one a zlib.error)
+        # (a truncated .gz is an EOFError, a damaged one a zlib.error; a damaged .zst or .lz4 an OSError)
         msg = f"{task.name}: cannot read as {task.format}: {exc}"
         raise InferenceError(msg) from exc
 
@@ -537,11 +541,15 @@ def _footer_node(meta: Any, column: int, kind: str | None, total: int, origin: i
 
 def _open_text(path: str) -> IO[bytes] | gzip.GzipFile | bz2.BZ2File:
     """A binary file handle, decompressing by extension."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".gz":
+    codec = COMPRESSIONS.get(Path(path).suffix.lower())
+    if codec == "gzip":
         return gzip.open(path, "rb")
-    if suffix == ".bz2":
+    if codec == "bz2":
         return bz2.open(path, "rb")
+    if codec is not None:
+        # Python has no zstd or lz4 module (before 3.14): Arrow decompresses, as the scoring reader
+        # does; the buffer gives its stream the lines and iteration the readers use.
+        return io.BufferedReader(pa.input_stream(path, compression=codec))
     return open(path, "rb")
 
 
