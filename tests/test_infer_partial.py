@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import warnings
+from dataclasses import replace
 from functools import reduce
 from itertools import pairwise
 
@@ -27,6 +28,7 @@ from sigbatch.infer import (
     partial_from_table,
     partial_from_text,
 )
+from sigbatch.infer.partial import MAX_LOCATED, UnreadableRecord, earliest_unreadable
 
 _SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -78,6 +80,17 @@ def _records() -> st.SearchStrategy[list]:
     )
 
 
+def _located() -> st.SearchStrategy[tuple[UnreadableRecord, ...]]:
+    """Where a file's partial says its earliest unreadable records are (origins 0-3 as files)."""
+    place = st.builds(UnreadableRecord, st.integers(0, 3), st.integers(1, 20), st.sampled_from(["a", "b"]))
+    return st.lists(place, max_size=6).map(earliest_unreadable)
+
+
+def _with_unreadable(partial: Partial, located: tuple[UnreadableRecord, ...]) -> Partial:
+    """``partial`` with the unreadable records ``located`` (and one more, not located, if any)."""
+    return replace(partial, unreadable=len(located) + bool(located), unreadable_at=located)
+
+
 def _split(rows: list, cuts: list[int]) -> list[tuple[int, list]]:
     """``rows`` cut at ``cuts`` into chunks, each with the index of its first row."""
     bounds = sorted({0, len(rows), *(c % (len(rows) + 1) for c in cuts)})
@@ -106,20 +119,25 @@ def _mlflow_schema(rows: list):
 
 
 @_SETTINGS
-@given(_records(), _records(), _records())
-def test_merge_is_associative_and_commutative_with_identity(a, b, c):
-    """merge(a, merge(b, c)) == merge(merge(a, b), c); merge(a, b) == merge(b, a); EMPTY is neutral."""
-    pa_, pb, pc = (partial_from_records(r, origin=i) for i, r in enumerate((a, b, c)))
+@given(_records(), _records(), _records(), _located(), _located(), _located())
+def test_merge_is_associative_and_commutative_with_identity(a, b, c, at_a, at_b, at_c):
+    """merge(a, merge(b, c)) == merge(merge(a, b), c); merge(a, b) == merge(b, a); EMPTY is neutral;
+    the places of unreadable records kept are the earliest of all sides."""
+    pa_, pb, pc = (
+        _with_unreadable(partial_from_records(r, origin=i), at)
+        for i, (r, at) in enumerate(((a, at_a), (b, at_b), (c, at_c)))
+    )
     assert merge(pa_, merge(pb, pc)) == merge(merge(pa_, pb), pc)
     assert merge(pa_, pb) == merge(pb, pa_)
     assert merge(pa_, EMPTY) == pa_ == merge(EMPTY, pa_)
+    assert merge_all([pa_, pb, pc]).unreadable_at == tuple(sorted(at_a + at_b + at_c)[:MAX_LOCATED])
 
 
 @_SETTINGS
-@given(_records())
-def test_partial_round_trips_through_json(rows):
+@given(_records(), _located())
+def test_partial_round_trips_through_json(rows, located):
     """A partial survives JSON text unchanged (it is what travels between processes)."""
-    partial = partial_from_records(rows)
+    partial = _with_unreadable(partial_from_records(rows), located)
     assert Partial.from_json(partial.to_json()) == partial
     assert Partial.from_dict(json.loads(json.dumps(partial.to_dict()))) == partial
 
@@ -379,9 +397,44 @@ def test_a_fault_in_a_later_block_is_the_error_of_all_rows():
 def test_non_records_are_counted_unreadable():
     """Rows that are not dicts are counted, not raised: failures are data."""
     partial = partial_from_records([{"a": 1}, [1, 2], "text"])
-    assert (partial.rows, partial.unreadable) == (1, 2)
-    with pytest.raises(InferenceError, match="Nothing to infer"):
+    assert (partial.rows, partial.unreadable, partial.unreadable_at) == (1, 2, ())
+    with pytest.raises(InferenceError, match=r"Nothing to infer .*\(1 unreadable records\)\.$"):
         finalize(partial_from_records(["x"]))
+
+
+def test_unreadable_places_travel_and_the_earliest_few_are_kept():
+    """The places of unreadable records travel in a partial's dict; a merge keeps the earliest
+    three by file and line, whatever the order; the report and its text name them."""
+    first = replace(
+        partial_from_records([{"a": 1}], origin=1),
+        unreadable=3,
+        unreadable_at=(UnreadableRecord(1, 2, "b.jsonl"), UnreadableRecord(1, 9, "b.jsonl")),
+    )
+    second = replace(
+        partial_from_records([{"a": 2}]),
+        unreadable=2,
+        unreadable_at=(UnreadableRecord(0, 40, "a.jsonl"), UnreadableRecord(0, 41, "a.jsonl")),
+    )
+    assert Partial.from_dict(json.loads(json.dumps(first.to_dict()))) == first
+    assert first.to_dict()["unreadable_at"] == [
+        {"source": "b.jsonl", "line": 2, "origin": 1},
+        {"source": "b.jsonl", "line": 9, "origin": 1},
+    ]
+    merged = merge(first, second)
+    assert merged == merge(second, first)
+    assert merged.unreadable_at == (
+        UnreadableRecord(0, 40, "a.jsonl"),
+        UnreadableRecord(0, 41, "a.jsonl"),
+        UnreadableRecord(1, 2, "b.jsonl"),
+    )
+    report = finalize(merged)[1]
+    assert report.to_dict()["unreadable_at"] == [u.to_dict() for u in merged.unreadable_at]
+    assert (
+        "Unreadable records skipped: 5 (the first: a.jsonl line 40, a.jsonl line 41, b.jsonl line 2).\n"
+        in report.text()
+    )
+    two = finalize(replace(second, unreadable=2))[1].text()
+    assert "Unreadable records skipped: 2 (a.jsonl line 40, a.jsonl line 41).\n" in two
 
 
 # --- policies -------------------------------------------------------------------------------------

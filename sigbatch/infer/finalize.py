@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from sigbatch.errors import ConfigError, InferenceError, SignatureFileError
-from sigbatch.infer.partial import KINDS, FieldPartial, Partial, Sample
+from sigbatch.infer.partial import KINDS, FieldPartial, Partial, Sample, UnreadableRecord
 from sigbatch.types import (
     AnyType,
     Array,
@@ -194,7 +194,10 @@ class Selection:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """What an inference run saw and decided."""
+    """What an inference run saw and decided.
+
+    ``unreadable_at`` says where the earliest unreadable records are (a few, in files only).
+    """
 
     policy: str
     rows: int
@@ -205,6 +208,7 @@ class Report:
     selection: Selection | None = None
     # where the signature refuses rows of the very data it came from (profile mlflow, as MLflow)
     cautions: tuple[str, ...] = ()
+    unreadable_at: tuple[UnreadableRecord, ...] = ()
 
     @property
     def expected_quarantine_rate(self) -> float:
@@ -242,6 +246,7 @@ class Report:
             "rows_read": self.rows_read,
             "footer_rows": self.footer_rows,
             "unreadable": self.unreadable,
+            "unreadable_at": [u.to_dict() for u in self.unreadable_at],
             "expected_quarantine_rate": self.expected_quarantine_rate,
             "fields": [f.to_dict() for f in self.fields],
             "conflicts": [c.to_dict() for c in self.conflicts],
@@ -254,7 +259,10 @@ class Report:
         """A human-readable summary (what the CLI prints)."""
         lines = [self._headline()]
         if self.unreadable:
-            lines.append(f"Unreadable records skipped: {self.unreadable:,}.")
+            where = _places(self.unreadable, self.unreadable_at)
+            lines.append(
+                f"Unreadable records skipped: {self.unreadable:,}" + (f" ({where})." if where else ".")
+            )
         lines += self._sampling_lines(max_samples)
         width = max([len("field"), *(len(f.path) for f in self.fields)])
         lines.append("")
@@ -326,6 +334,15 @@ class Report:
 def _rows(n: int) -> str:
     """``n`` rows, as words: "1 row", "1,600 rows"."""
     return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def _places(count: int, located: tuple[UnreadableRecord, ...]) -> str:
+    """Where ``count`` unreadable records are, as far as ``located`` (their earliest few) says:
+    ``a.jsonl line 2``, ``the first: a.jsonl line 2, ...``, or "" when none is located."""
+    if not located:
+        return ""
+    first = "the first: " if count > len(located) else ""
+    return first + ", ".join(u.describe() for u in located)
 
 
 def json_target_problem(path: str | os.PathLike[str]) -> str | None:
@@ -434,7 +451,10 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
         msg = f"Unknown policy {policy!r}; expected one of {list(POLICIES)}"
         raise ConfigError(msg)
     if not partial.fields:
-        what = f" ({partial.unreadable:,} unreadable records)" if partial.unreadable else ""
+        what = ""
+        if partial.unreadable:
+            where = _places(partial.unreadable, partial.unreadable_at)
+            what = f" ({partial.unreadable:,} unreadable records" + (f"; {where})" if where else ")")
         msg = f"Nothing to infer a schema from: no field in {_rows(partial.rows)}{what}."
         raise InferenceError(msg)
     resolver = _Resolver(policy)
@@ -452,6 +472,7 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
         conflicts=tuple(resolver.conflicts),
         samples=partial.samples,
         cautions=_cautions(specs, {f.path: f for f in resolver.stats}),
+        unreadable_at=partial.unreadable_at,
     )
     if policy == "strict" and resolver.conflicts:
         error = InferenceError(_strict_message(resolver.conflicts))

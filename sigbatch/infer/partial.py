@@ -71,11 +71,14 @@ __all__ = [
     "EMPTY",
     "KINDS",
     "MAX_EXAMPLES",
+    "MAX_LOCATED",
     "MAX_NESTING",
     "FieldPartial",
     "Partial",
     "Sample",
+    "UnreadableRecord",
     "arrow_kind",
+    "earliest_unreadable",
     "example_text",
     "merge",
     "merge_all",
@@ -87,6 +90,8 @@ __all__ = [
 
 #: Examples kept per observed type and field path.
 MAX_EXAMPLES = 3
+#: Unreadable records whose place is kept (the earliest, by file and line): enough to find them.
+MAX_LOCATED = 3
 #: Levels of arrays, objects and maps inferred within one column; deeper data is refused (the
 #: recursion that types it, and the signature it would give, must stay far from Python's limit).
 MAX_NESTING = 100
@@ -236,6 +241,35 @@ class Sample:
         }
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class UnreadableRecord:
+    """Where a record that could not be read is: its file (``source``) and 1-based ``line``.
+
+    ``origin`` is the file's position among those read: records are ordered by file, then line.
+
+    Example:
+        >>> UnreadableRecord(0, 7, "a.jsonl").describe()
+        'a.jsonl line 7'
+    """
+
+    origin: int
+    line: int
+    source: str
+
+    def describe(self) -> str:
+        """The place as the report prints it."""
+        return f"{self.source} line {self.line}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {"source": self.source, "line": self.line, "origin": self.origin}
+
+
+def earliest_unreadable(records: Iterable[UnreadableRecord]) -> tuple[UnreadableRecord, ...]:
+    """The first :data:`MAX_LOCATED` of ``records`` by file and line (what a partial keeps)."""
+    return tuple(sorted(records)[:MAX_LOCATED])
+
+
 @dataclass(frozen=True, slots=True)
 class Partial:
     """The partial schema of some records: row count, one :class:`FieldPartial` per top-level field.
@@ -243,7 +277,8 @@ class Partial:
     ``first`` holds, per field, the position ``(origin, row, column)`` where it was first seen, so
     finalising orders fields as MLflow does (first-seen order) whatever order partials merge in.
     ``unreadable`` counts records that could not be read as a record (bad JSON, a JSON line that is
-    not an object); ``samples`` lists what was read.
+    not an object, a malformed CSV row); ``unreadable_at`` says where the earliest few of them are
+    (:data:`MAX_LOCATED`, in files only); ``samples`` lists what was read.
 
     Example:
         >>> p = partial_from_records([{"b": 1, "a": "x"}])
@@ -256,6 +291,7 @@ class Partial:
     first: tuple[tuple[str, tuple[int, int, int]], ...] = ()
     unreadable: int = 0
     samples: tuple[Sample, ...] = ()
+    unreadable_at: tuple[UnreadableRecord, ...] = ()
 
     def field(self, name: str) -> FieldPartial | None:
         """The partial of a top-level field, or None."""
@@ -275,6 +311,7 @@ class Partial:
             "first": {n: list(pos) for n, pos in self.first},
             "unreadable": self.unreadable,
             "samples": [s.to_dict() for s in self.samples],
+            "unreadable_at": [u.to_dict() for u in self.unreadable_at],
         }
 
     @classmethod
@@ -286,6 +323,10 @@ class Partial:
             first=tuple(sorted((n, (int(a), int(b), int(c))) for n, (a, b, c) in d.get("first", {}).items())),
             unreadable=int(d.get("unreadable", 0)),
             samples=_in_order(Sample(**s) for s in d.get("samples", [])),
+            unreadable_at=earliest_unreadable(
+                UnreadableRecord(int(u["origin"]), int(u["line"]), str(u["source"]))
+                for u in d.get("unreadable_at", [])
+            ),
         )
 
     def to_json(self) -> str:
@@ -319,7 +360,8 @@ def merge(left: Partial, right: Partial) -> Partial:
     """The partial of the records of both ``left`` and ``right``.
 
     Counts add up; a field known on one side only is missing from every row of the other;
-    examples keep the earliest by position; first-seen positions keep the earliest.
+    examples keep the earliest by position; first-seen positions keep the earliest, and so do the
+    places of unreadable records.
     Associative and commutative, with :data:`EMPTY` as identity.
 
     Example:
@@ -352,6 +394,7 @@ def merge(left: Partial, right: Partial) -> Partial:
         first=tuple(sorted(first.items())),
         unreadable=left.unreadable + right.unreadable,
         samples=_in_order(left.samples + right.samples),
+        unreadable_at=earliest_unreadable(left.unreadable_at + right.unreadable_at),
     )
 
 
