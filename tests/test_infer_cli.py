@@ -41,6 +41,14 @@ def test_infer_prints_signature_and_report(lake, capsys):
     assert "Sampled 3 of 3 partitions" in out and "Conflicts: none." in out
 
 
+def test_infer_report_says_where_unreadable_lines_are(tmp_path, capsys):
+    """The printed report names the file and line of each unreadable record it skipped."""
+    (tmp_path / "a.jsonl").write_text('{"v": 1}\n{"v": \n\n{"v": 2}\noops\n')
+    assert main(["infer", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "\nUnreadable records skipped: 2 (a.jsonl line 2, a.jsonl line 5).\n" in out
+
+
 def test_output_and_set_on_write_mlflow_signatures(lake, tmp_path, capsys):
     """--output writes MLflow's signature JSON; --set-on replaces the inputs in MLmodel, keeping outputs."""
     model = tmp_path / "model"

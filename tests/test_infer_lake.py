@@ -600,6 +600,58 @@ def test_conflicts_across_files_follow_the_policy(tmp_path):
     assert majority.report.expected_quarantine_rate == pytest.approx(1 / 3)
 
 
+@pytest.mark.dask
+def test_unreadable_json_lines_are_located_by_file_and_line(tmp_path):
+    """The earliest three unreadable JSON lines are named by file and 1-based line (a BOM and blank
+    lines counted as lines, a later file after an earlier one), in the report, its text and the
+    error when nothing was readable, the same on the local engine and Dask; a row cap locates only
+    lines read."""
+    from sigbatch.dask import infer_schema
+
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "a.jsonl").write_bytes(
+        b'\xef\xbb\xbf\n{"a": 1}\n\nnot json\n{"a": 2}\n[1]\n{"a": 3\n{"a": 4}\n'
+    )
+    (tmp_path / "lake" / "b.jsonl").write_text('{"a": 5}\n7\n')
+    _compressed(tmp_path / "lake" / "c.jsonl.zst", '{"a": 6}\n\n{"a": \n', "zstd")
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "d.jsonl").write_text('\n"text"\n')
+    for infer in (infer_files, lambda path, **kw: infer_schema(path, scheduler="sync", **kw)):
+        report = infer(tmp_path / "lake").report
+        assert (report.rows, report.unreadable) == (5, 5)
+        assert report.to_dict()["unreadable_at"] == [
+            {"source": "a.jsonl", "line": 4, "origin": 0},
+            {"source": "a.jsonl", "line": 6, "origin": 0},
+            {"source": "a.jsonl", "line": 7, "origin": 0},
+        ]
+        assert (
+            "Unreadable records skipped: 5 (the first: a.jsonl line 4, a.jsonl line 6, a.jsonl line 7).\n"
+            in report.text()
+        )
+        capped = infer(tmp_path / "lake", rows_per_partition=3).report
+        assert (capped.rows, capped.unreadable) == (4, 3)
+        assert "Unreadable records skipped: 3 (a.jsonl line 4, b.jsonl line 2, c.jsonl.zst line 3).\n" in (
+            capped.text()
+        )
+        with pytest.raises(
+            InferenceError, match=r"no field in 0 rows \(1 unreadable records; d\.jsonl line 2\)\.$"
+        ):
+            infer(tmp_path / "none")
+
+
+@pytest.mark.spark
+def test_unreadable_json_lines_are_located_on_spark(tmp_path, spark):
+    """Spark's executors send the places of unreadable lines to the driver, as the local engine has them."""
+    from sigbatch.spark import infer_schema
+
+    (tmp_path / "a.jsonl").write_text('{"a": 1}\nnot json\n')
+    (tmp_path / "b.jsonl").write_text('\n[2]\n{"a": 2}\n')
+    local = infer_files(tmp_path).report
+    got = infer_schema(tmp_path, spark=spark).report
+    assert [(u.source, u.line) for u in got.unreadable_at] == [("a.jsonl", 2), ("b.jsonl", 2)]
+    assert got.unreadable_at == local.unreadable_at
+
+
 def test_csv_cells_are_typed_and_malformed_rows_counted(tmp_path):
     """CSV: per-cell types (long, double, boolean, datetime, string); a malformed row is unreadable."""
     (tmp_path / "one.csv").write_text("id,x,ok,when,s\n1,1.5,true,2026-01-01,a\n2,2,false,,b\n3,4,9\n")
@@ -615,7 +667,28 @@ def test_csv_cells_are_typed_and_malformed_rows_counted(tmp_path):
         ]
     )
     assert result.report.unreadable == 1
+    assert [(u.source, u.line) for u in result.report.unreadable_at] == [("one.csv", 4)]
     assert [c.path for c in result.report.conflicts] == ["x"]
+
+
+@pytest.mark.dask
+def test_malformed_csv_rows_are_located_by_the_line_they_start_on(tmp_path):
+    """A malformed CSV row is named by the file line it starts on: empty lines (which Arrow does not
+    count as rows) and quoted line breaks counted as lines, the same on the local engine and Dask."""
+    from sigbatch.dask import infer_schema
+
+    (tmp_path / "a.csv").write_text(
+        '\na,b\n1,x\n\n2,"multi\nline",z\n3,y\n\r\n4\n5,"q""\n"\n6,7,8\n', newline=""
+    )
+    for infer in (infer_files, lambda path: infer_schema(path, scheduler="sync")):
+        report = infer(tmp_path).report
+        assert (report.rows, report.unreadable) == (3, 3)
+        assert [(u.source, u.line) for u in report.unreadable_at] == [
+            ("a.csv", 5),
+            ("a.csv", 9),
+            ("a.csv", 12),
+        ]
+        assert "Unreadable records skipped: 3 (a.csv line 5, a.csv line 9, a.csv line 12).\n" in report.text()
 
 
 def test_csv_that_is_not_utf8_is_one_error_naming_its_line(tmp_path, capsys):
@@ -671,6 +744,8 @@ def test_csv_rows_longer_than_a_block_are_read_in_larger_blocks(tmp_path, monkey
                 rows,
                 unreadable,
             )
+            # the malformed row, met again by each read in larger blocks, is located once
+            assert [u.line for u in result.report.unreadable_at] == [2] * unreadable
     monkeypatch.setattr(lake_module, "_CSV_MAX_BLOCK", 1 << 20)
     for name in ("first", "later"):
         with pytest.raises(

@@ -42,7 +42,8 @@ this process. Every engine therefore reads each file the same way and gives the 
   longer than the 1 MiB blocks allow is read again in larger ones (up to 64 MiB).
 
 An error reading one file names it; an error raised on a Spark executor is raised on the driver as
-itself.
+itself. The records skipped as ``unreadable`` are counted, and the earliest few (by file, then
+line) located by file name and the line they start on (blank lines count), which the report prints.
 
 Example:
     result = infer_files("lake/", rows_per_partition=1000)
@@ -81,12 +82,15 @@ from sigbatch.errors import ConfigError, InferenceError
 from sigbatch.infer.finalize import POLICIES, InferenceResult, Selection, finalize
 from sigbatch.infer.partial import (
     EMPTY,
+    MAX_LOCATED,
     MAX_NESTING,
     FieldPartial,
     Partial,
     Sample,
+    UnreadableRecord,
     _arrow_examples,
     arrow_kind,
+    earliest_unreadable,
     example_text,
     merge,
     merge_all,
@@ -1086,9 +1090,11 @@ def _timestamps_as_text(arr: pa.Array) -> pa.Array:
 
 
 def _read_json_values(task: FileTask) -> Partial:
-    """JSON lines parsed with Python's json, read as records, stopping after the row cap."""
+    """JSON lines parsed with Python's json, read as records, stopping after the row cap; the
+    earliest unreadable lines are located by their numbers in the file."""
     cap = task.rows_per_partition
     partials = []
+    unreadable: list[int] = []  # the earliest unreadable records, as indices among the records
     rows_read = 0
     exhausted = True
     with _open_text(task.path) as fh:
@@ -1105,9 +1111,40 @@ def _read_json_values(task: FileTask) -> Partial:
                 break
             records = _parse_lines(chunk)
             partials.append(partial_from_records(records, origin=task.origin, first_row=rows_read))
+            if partials[-1].unreadable and len(unreadable) < MAX_LOCATED:
+                # what partial_from_records counts unreadable
+                bad = (rows_read + i for i, record in enumerate(records) if not isinstance(record, dict))
+                unreadable += islice(bad, MAX_LOCATED - len(unreadable))
             rows_read += len(chunk)
     partial = merge_all(partials)
-    return replace(partial, samples=(Sample(task.name, rows_read, exhausted=exhausted),))
+    located = (UnreadableRecord(task.origin, n, task.name) for n in _line_numbers(task.path, unreadable))
+    return replace(
+        partial,
+        samples=(Sample(task.name, rows_read, exhausted=exhausted),),
+        unreadable_at=earliest_unreadable(located),
+    )
+
+
+def _line_numbers(path: str, records: list[int]) -> list[int]:
+    """The 1-based numbers in a JSON lines file of the lines holding ``records`` (ascending
+    indices among the lines that are not blank): read again, only where a record was unreadable."""
+    numbers: list[int] = []
+    if not records:
+        return numbers
+    wanted = iter(records)
+    want = next(wanted)
+    record = -1
+    with _open_text(path) as fh:
+        for number, line in enumerate(fh, 1):
+            if not (line.removeprefix(BOM_UTF8) if number == 1 else line).strip():
+                continue
+            record += 1
+            if record == want:
+                numbers.append(number)
+                want = next(wanted, -1)
+                if want < 0:
+                    break
+    return numbers
 
 
 def _parse_lines(chunk: list[bytes]) -> list[Any]:
@@ -1156,9 +1193,12 @@ def _read_csv_rows(task: FileTask, names: list[str], block: int) -> Partial:
     import pyarrow.csv as pacsv
 
     skipped = [0]
+    malformed: list[int] = []  # the earliest malformed rows' numbers, as Arrow counts records
 
-    def skip(_row: Any) -> str:
+    def skip(row: Any) -> str:
         skipped[0] += 1
+        if len(malformed) < MAX_LOCATED and row.number is not None:
+            malformed.append(row.number)
         return "skip"
 
     cap = task.rows_per_partition
@@ -1184,11 +1224,42 @@ def _read_csv_rows(task: FileTask, names: list[str], block: int) -> Partial:
             table = pa.Table.from_batches([batch])
             partial = merge(partial, partial_from_text(table, origin=task.origin, first_row=rows_read))
             rows_read += batch.num_rows
+    located = (UnreadableRecord(task.origin, n, task.name) for n in _csv_line_numbers(task.path, malformed))
     return replace(
         partial,
         unreadable=skipped[0],
         samples=(Sample(task.name, rows_read, exhausted=exhausted),),
+        unreadable_at=earliest_unreadable(located),
     )
+
+
+def _csv_line_numbers(path: str, records: list[int]) -> list[int]:
+    """The 1-based numbers of the lines where CSV ``records`` start (ascending, numbered as Arrow's
+    reader numbers them: the header is 1, empty lines do not count, a quoted line break does not
+    end one): read again with Python's csv, only where a row was malformed. Where that reader
+    fails (a cell longer than its limit), Arrow's numbers stand."""
+    numbers: list[int] = []
+    if not records:
+        return numbers
+    wanted = iter(records)
+    want = next(wanted)
+    record = 0
+    with io.TextIOWrapper(_open_text(path), encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        start = 1  # the line the next row starts on
+        try:
+            for row in reader:
+                if row:
+                    record += 1
+                    if record == want:
+                        numbers.append(start)
+                        want = next(wanted, -1)
+                        if want < 0:
+                            break
+                start = reader.line_num + 1
+        except csv.Error:
+            return records
+    return numbers
 
 
 def _csv_header(path: str) -> list[str]:
