@@ -44,6 +44,9 @@ this process. Every engine therefore reads each file the same way and gives the 
 An error reading one file names it; an error raised on a Spark executor is raised on the driver as
 itself. The records skipped as ``unreadable`` are counted, and the earliest few (by file, then
 line) located by file name and the line they start on (blank lines count), which the report prints.
+A file without rows whose format declares columns (a Parquet schema, a CSV header) gives those
+columns, present in none of its rows (so optional unless other files hold them), as pandas reads
+it for MLflow; an empty JSON lines file declares nothing.
 
 Example:
     result = infer_files("lake/", rows_per_partition=1000)
