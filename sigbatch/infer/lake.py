@@ -1131,23 +1131,19 @@ def _read_json_values(task: FileTask) -> Partial:
 def _line_numbers(path: str, records: list[int]) -> list[int]:
     """The 1-based numbers in a JSON lines file of the lines holding ``records`` (ascending
     indices among the lines that are not blank): read again, only where a record was unreadable."""
-    numbers: list[int] = []
     if not records:
-        return numbers
-    wanted = iter(records)
-    want = next(wanted)
-    record = -1
+        return []
     with _open_text(path) as fh:
-        for number, line in enumerate(fh, 1):
-            if not (line.removeprefix(BOM_UTF8) if number == 1 else line).strip():
-                continue
-            record += 1
-            if record == want:
-                numbers.append(number)
-                want = next(wanted, -1)
-                if want < 0:
-                    break
-    return numbers
+        lines = enumerate(fh, 1)
+        starts = (n for n, line in lines if (line.removeprefix(BOM_UTF8) if n == 1 else line).strip())
+        return _lines_of(records, starts)
+
+
+def _lines_of(records: list[int], starts: Iterator[int]) -> list[int]:
+    """The first lines of ``records`` (ascending 0-based indices) among all records, whose first
+    lines ``starts`` gives in order; read only as far as the last record wanted."""
+    wanted = set(records)
+    return [line for i, line in enumerate(islice(starts, records[-1] + 1)) if i in wanted]
 
 
 def _parse_lines(chunk: list[bytes]) -> list[Any]:
@@ -1241,28 +1237,22 @@ def _csv_line_numbers(path: str, records: list[int]) -> list[int]:
     reader numbers them: the header is 1, empty lines do not count, a quoted line break does not
     end one): read again with Python's csv, only where a row was malformed. Where that reader
     fails (a cell longer than its limit), Arrow's numbers stand."""
-    numbers: list[int] = []
     if not records:
-        return numbers
-    wanted = iter(records)
-    want = next(wanted)
-    record = 0
+        return []
     with io.TextIOWrapper(_open_text(path), encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
-        start = 1  # the line the next row starts on
-        try:
+
+        def starts() -> Iterator[int]:  # the line each row that is not empty starts on
+            start = 1
             for row in reader:
                 if row:
-                    record += 1
-                    if record == want:
-                        numbers.append(start)
-                        want = next(wanted, -1)
-                        if want < 0:
-                            break
+                    yield start
                 start = reader.line_num + 1
+
+        try:
+            return _lines_of([r - 1 for r in records], starts())
         except csv.Error:
             return records
-    return numbers
 
 
 def _csv_header(path: str) -> list[str]:
