@@ -46,7 +46,12 @@ from sigbatch.quarantine import (
     Reason,
     ReasonCode,
     Stage,
+    child_path,
     describe_value,
+    index_path,
+    key_path,
+    path_name,
+    path_root,
     reserved_columns,
 )
 from sigbatch.types import (
@@ -207,7 +212,10 @@ def _fail_code(kind: str, t: DataType) -> ReasonCode:
 
 @dataclass(frozen=True, slots=True)
 class ColumnProblem:
-    """A problem of a whole column: every row would be refused for it."""
+    """A problem of a whole column: every row would be refused for it.
+
+    ``column`` is the reason path of the problem (the column's, or a place inside it).
+    """
 
     column: str
     code: ReasonCode
@@ -317,7 +325,7 @@ def _type_problems(
                     msg = f"has no field '{prop.name}', a required property"
                     problems.append(
                         ColumnProblem(
-                            f"{name}.{prop.name}",
+                            child_path(name, prop.name),
                             ReasonCode.MISSING_REQUIRED,
                             repr(prop.dtype),
                             "missing",
@@ -326,7 +334,7 @@ def _type_problems(
                     )
                 continue
             problems += _type_problems(
-                f"{name}.{prop.name}",
+                child_path(name, prop.name),
                 fields[prop.name],
                 prop.dtype,
                 profile,
@@ -434,11 +442,17 @@ def _preflight(
                 elif hint:
                     msg += f" (Hint: did you mean '{hint}'?)"
                 problems.append(
-                    ColumnProblem(label, ReasonCode.MISSING_REQUIRED, repr(spec.type), "missing", msg)
+                    ColumnProblem(
+                        path_name(label), ReasonCode.MISSING_REQUIRED, repr(spec.type), "missing", msg
+                    )
                 )
             continue
         problems += _type_problems(
-            label, source_schema.field(column).type, spec.type, profile, required=bool(spec.required)
+            path_name(label),
+            source_schema.field(column).type,
+            spec.type,
+            profile,
+            required=bool(spec.required),
         )
     extra = tuple(n for n in names if n not in set(bound.values()))
     return Preflight(tuple(problems), tuple(missing), extra)
@@ -741,7 +755,7 @@ def _null_elements(value: Any, t: Any, path: str) -> list[Reason]:
     found: list[Reason] = []
     if isinstance(t, Array) and isinstance(value, (list, np.ndarray)):
         for i, item in enumerate(value):
-            here = f"{path}[{i}]"
+            here = index_path(path, i)
             if item is None and not isinstance(t.dtype, AnyType):
                 message = f"element {i} of {path} is null; profile 'strict' refuses nulls where the signature requires values"
                 found.append(Reason(here, ReasonCode.NULL_REQUIRED, repr(t.dtype), "null", message))
@@ -750,11 +764,11 @@ def _null_elements(value: Any, t: Any, path: str) -> list[Reason]:
     elif isinstance(t, Object) and isinstance(value, dict):
         for prop in t.properties:
             if value.get(prop.name) is not None:
-                found += _null_elements(value[prop.name], prop.dtype, f"{path}.{prop.name}")
+                found += _null_elements(value[prop.name], prop.dtype, child_path(path, prop.name))
     elif isinstance(t, Map) and isinstance(value, dict):
         for key, item in value.items():
             if item is not None:
-                found += _null_elements(item, t.value_type, f'{path}["{key}"]')
+                found += _null_elements(item, t.value_type, key_path(path, key))
     return found
 
 
@@ -1352,7 +1366,13 @@ def _scalar_column(
             for i in np.flatnonzero(mask):
                 value = arr[int(i)].as_py()
                 reasons.setdefault(int(i), []).append(
-                    Reason(name, code, expected, describe_value(value), f"value {value!r} {what} {t.name}")
+                    Reason(
+                        path_name(name),
+                        code,
+                        expected,
+                        describe_value(value),
+                        f"value {value!r} {what} {t.name}",
+                    )
                 )
         bad |= mismatch | unsafe
         arr = converted
@@ -1365,7 +1385,7 @@ def _scalar_column(
             value = arr[int(i)].as_py()
             reasons.setdefault(int(i), []).append(
                 Reason(
-                    name,
+                    path_name(name),
                     code,
                     expected,
                     f"{arr.type} {describe_value(value)}",
@@ -1384,7 +1404,7 @@ def _scalar_column(
             except ColumnViolation as exc:
                 bad[row] = True
                 reasons.setdefault(row, []).append(
-                    Reason(name, exc.code, expected, describe_value(value), exc.message)
+                    Reason(path_name(name), exc.code, expected, describe_value(value), exc.message)
                 )
         arr = pa.array(numbers, pa.float64())
     elif rule == ZERO_ONE:
@@ -1395,7 +1415,7 @@ def _scalar_column(
             value = arr[int(i)].as_py()
             reasons.setdefault(int(i), []).append(
                 Reason(
-                    name,
+                    path_name(name),
                     ReasonCode.UNSAFE_CAST,
                     expected,
                     f"{arr.type} {describe_value(value)}",
@@ -1410,7 +1430,7 @@ def _scalar_column(
             text = _time_text(arr, int(i))
             reasons.setdefault(int(i), []).append(
                 Reason(
-                    name,
+                    path_name(name),
                     ReasonCode.TYPE_MISMATCH,
                     expected,
                     f"{arr.type} {text}",
@@ -1432,7 +1452,7 @@ def _scalar_column(
                     "Hint: the type mismatch is likely caused by missing values."
                 )
                 reasons.setdefault(int(i), []).append(
-                    Reason(name, ReasonCode.NULL_REQUIRED, expected, "null", msg)
+                    Reason(path_name(name), ReasonCode.NULL_REQUIRED, expected, "null", msg)
                 )
     target = _arrow_scalar(t)
     if arr.type != target and rule != FAIL:
@@ -1542,7 +1562,7 @@ def _python_scalars(
                 bad[i] = True
                 reasons.setdefault(i, []).append(
                     Reason(
-                        label,
+                        path_name(label),
                         ReasonCode.NULL_REQUIRED,
                         t.name,
                         "null",
@@ -1574,7 +1594,9 @@ def _python_scalars(
         code = error.code if isinstance(error, ColumnViolation) else ReasonCode.TYPE_MISMATCH
         message = error.message if isinstance(error, ColumnViolation) else str(error)
         bad[i] = True
-        reasons.setdefault(i, []).append(Reason(label, code, t.name, describe_value(value), message))
+        reasons.setdefault(i, []).append(
+            Reason(path_name(label), code, t.name, describe_value(value), message)
+        )
     if lenient_rows:
         beyond = [i for i in lenient_rows if _beyond_int64(values[i])]
         for i in beyond:  # Arrow holds no such integer: converted here, or out of range
@@ -1587,7 +1609,7 @@ def _python_scalars(
             text = text if len(text) <= 40 else f"{text[:37]}..."
             reasons.setdefault(i, []).append(
                 Reason(
-                    label,
+                    path_name(label),
                     ReasonCode.UNSAFE_CAST,
                     t.name,
                     describe_value(values[i]),
@@ -1610,7 +1632,7 @@ def _python_scalars(
                     what = "does not convert to" if mismatch[j] else "does not convert without loss to"
                     reasons.setdefault(i, []).append(
                         Reason(
-                            label,
+                            path_name(label),
                             code,
                             t.name,
                             describe_value(values[i]),
@@ -1684,7 +1706,9 @@ def _extension_refusals(
                 if judged[i]:  # already refused (a null in a required column): in MLflow's words
                     reasons[i] = [dataclasses.replace(r, message=exc.message) for r in reasons[i]]
                     continue
-                reason = Reason(label, exc.code, t.name, describe_value(series.iloc[i]), exc.message)
+                reason = Reason(
+                    path_name(label), exc.code, t.name, describe_value(series.iloc[i]), exc.message
+                )
                 reasons.setdefault(i, []).append(reason)
     return refused
 
@@ -1799,7 +1823,7 @@ def enforce(
         )
         problems = _preflight(source, schema, profile, batch.labels).problems
         # columns held as Python objects are checked value by value, not by an Arrow type
-        column_problems = [p for p in problems if _root(p.column) not in batch.objects]
+        column_problems = [p for p in problems if path_root(p.column) not in batch.objects]
         if column_problems and on_schema_mismatch == "fail":
             raise SchemaMismatchError(Preflight(tuple(column_problems)).message())
         for p in column_problems:
@@ -1809,7 +1833,7 @@ def enforce(
     conformed: dict[str, pa.Array] = {}
     py_columns: dict[str, list[Any]] = {}
     model_sources: dict[str, pa.Array] = {}  # Arrow values the model frame is built from, lazily
-    problem_columns = {_root(p.column) for p in column_problems}
+    problem_columns = {path_root(p.column) for p in column_problems}
     for idx, spec in enumerate(schema.inputs):
         label = _label(spec, idx)
         column = bound[idx]
@@ -1827,7 +1851,7 @@ def enforce(
                     bad[i] = True
                     reasons.setdefault(int(i), []).append(
                         Reason(
-                            label,
+                            path_name(label),
                             ReasonCode.MISSING_REQUIRED,
                             repr(t),
                             "missing",
@@ -1863,8 +1887,8 @@ def enforce(
                     value = None  # a DataFrame's missing cell (NaN, NA) is a null, as in its other columns
                 if copies:
                     value = _copied(value)  # the caller's records stay as they were
-                strict = _null_elements(value, t, label) if profile == "strict" else []
-                out, rs = check_value(value, t, required, label)
+                strict = _null_elements(value, t, path_name(label)) if profile == "strict" else []
+                out, rs = check_value(value, t, required, path_name(label))
                 rs = rs or strict
                 if rs:
                     bad[i] = True
@@ -1925,7 +1949,7 @@ def enforce(
             if nulls is not None and nulls[i]:
                 # every null row of the column has the same reasons: judge one, share them
                 if null_reasons is None:
-                    null_reasons = check_value(None, t, required, label)[1]
+                    null_reasons = check_value(None, t, required, path_name(label))[1]
                 rs = list(null_reasons)
             else:
                 try:
@@ -1933,7 +1957,7 @@ def enforce(
                 except (OverflowError, ValueError) as exc:  # a time beyond Python's datetime
                     rs = [
                         Reason(
-                            label,
+                            path_name(label),
                             ReasonCode.TYPE_MISMATCH,
                             repr(t),
                             f"{arr.type} value Python cannot hold",
@@ -1941,14 +1965,14 @@ def enforce(
                         )
                     ]
                 else:
-                    strict = _null_elements(value, t, label) if profile == "strict" else []
+                    strict = _null_elements(value, t, path_name(label)) if profile == "strict" else []
                     # judged as pandas reads the row: its lists of numbers are numpy arrays
-                    _, rs = check_value(_as_pandas_reads(value, arr.type), t, required, label)
+                    _, rs = check_value(_as_pandas_reads(value, arr.type), t, required, path_name(label))
                     rs = rs or strict
             if col_bad[i] and not rs:
                 rs = [
                     Reason(
-                        label,
+                        path_name(label),
                         ReasonCode.TYPE_MISMATCH,
                         repr(t),
                         describe_value(None if nulls is not None and nulls[i] else value),
@@ -2007,11 +2031,6 @@ def _parse_errors(batch: _Batch, bad: np.ndarray, reasons: dict[int, list[Reason
                 f"the source record could not be parsed; its raw text is in {CORRUPT_COLUMN}",
             )
         ]
-
-
-def _root(path: str) -> str:
-    """The top-level column of a reason path."""
-    return path.split(".")[0].split("[")[0]
 
 
 def _is_null(value: Any) -> bool:

@@ -1,13 +1,15 @@
 """Quarantine records: reason codes, reasons, and the Arrow layout of a quarantine table.
 
 A reason says why one row was refused: ``{path, code, expected, actual, message}``. ``path`` names
-the place in the row (``col``, ``col.prop``, ``col[3].prop``, ``col["key"]``); ``code`` is one of
-the stable :class:`ReasonCode` values. A quarantine table keeps the row's original columns in their
+the place in the row (``col``, ``col.prop``, ``col[3].prop``, ``col["key"]``; a name that is
+empty, holds one of ``. [ ] { } "`` or starts or ends with whitespace is written as its JSON string,
+``"a.b"``, see :func:`path_name`); ``code`` is one of the stable :class:`ReasonCode` values. A quarantine table keeps the row's original columns in their
 source types and adds ``_sigbatch_errors``, ``_sigbatch_stage`` and ``_sigbatch_row``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -33,6 +35,8 @@ __all__ = [
     "describe_value",
     "index_path",
     "key_path",
+    "path_name",
+    "path_root",
     "reserved_columns",
 ]
 
@@ -128,9 +132,46 @@ def reserved_columns(names: Iterable[Any]) -> list[str]:
     return [str(n) for n in names if str(n) in own or str(n).startswith(PRED_PREFIX)]
 
 
-def child_path(path: str, name: str) -> str:
-    """The path of property ``name`` inside ``path``."""
-    return f"{path}.{name}" if path else name
+#: Characters that make a name ambiguous in a path (``.`` and brackets separate its parts, braces
+#: mark inference's map values, a quote starts a quoted name).
+_PATH_PUNCTUATION = frozenset('.[]{}"')
+
+
+def path_name(name: Any) -> str:
+    """A field name as it appears in a path: as it is, or its JSON string where it would be ambiguous.
+
+    A name that is empty, holds one of ``. [ ] { } "`` or starts or ends with whitespace is written
+    as its JSON string, so ``a.b`` (one column) and ``a`` . ``b`` (property ``b`` of ``a``) differ.
+
+    Example:
+        >>> path_name("a"), path_name("a.b"), path_name(""), path_name(" x")
+        ('a', '"a.b"', '""', '" x"')
+    """
+    text = str(name)
+    if not text or text != text.strip() or not _PATH_PUNCTUATION.isdisjoint(text):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+def path_root(path: str) -> str:
+    """The top-level column name of a path (its first name, unquoted).
+
+    Example:
+        >>> path_root('a.b[3]'), path_root('"a.b".c'), path_root('""["k"]')
+        ('a', 'a.b', '')
+    """
+    if path.startswith('"'):
+        try:
+            name, _ = json.JSONDecoder().raw_decode(path)
+        except ValueError:  # not a path this module wrote: its first part as it is
+            return path
+        return str(name)
+    return path.split(".")[0].split("[")[0].split("{")[0]
+
+
+def child_path(path: str, name: Any) -> str:
+    """The path of property ``name`` inside ``path`` (the column ``name`` when ``path`` is empty)."""
+    return f"{path}.{path_name(name)}" if path else path_name(name)
 
 
 def index_path(path: str, index: int) -> str:

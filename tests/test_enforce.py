@@ -129,6 +129,40 @@ def test_preflight_names_each_column_and_suggests_lenient():
         enforce(pa.table({"user_id": [1], "amount": ["1.5"], "tags": ["x"]}), schema)
 
 
+def test_arrow_paths_quote_names_with_path_punctuation():
+    """Arrow columns and struct fields named with dots or nothing are quoted in reason paths."""
+    schema = Schema(
+        [
+            ColSpec("long", "a.b"),
+            ColSpec(
+                sigbatch.Object([sigbatch.Property("x.y", "string"), sigbatch.Property("", "long")]), "c"
+            ),
+            ColSpec("string", "a"),
+        ]
+    )
+    c_type = pa.struct([("x.y", pa.string()), ("", pa.int64())])
+    table = pa.table(
+        {
+            "a.b": pa.array([1, None], pa.int64()),
+            "c": pa.array([{"x.y": "s", "": 1}, {"x.y": None, "": None}], c_type),
+            "a": ["x", "y"],
+        }
+    )
+    result = enforce(table, schema, profile="strict")
+    assert result.valid_mask.tolist() == [True, False]
+    assert _codes(result, 1) == [
+        ('"a.b"', "NULL_REQUIRED"),
+        ('c."x.y"', "NULL_REQUIRED"),
+        ('c.""', "NULL_REQUIRED"),
+    ]
+    checked = preflight(pa.schema([("a", pa.string()), ("c", pa.struct([("", pa.string())]))]), schema)
+    assert [(p.column, p.code.value) for p in checked.problems] == [
+        ('"a.b"', "MISSING_REQUIRED"),
+        ('c.""', "TYPE_MISMATCH"),
+        ('c."x.y"', "MISSING_REQUIRED"),
+    ]
+
+
 def test_on_schema_mismatch_quarantine_refuses_every_row():
     """With on_schema_mismatch='quarantine', column problems become reasons on every row."""
     table = pa.table({"x": [1.0, 2.0]})

@@ -19,6 +19,15 @@ NESTED = (
     '"h": {"type": "long", "required": false}}}, "name": "f", "required": true}, '
     '{"type": "map", "values": {"type": "double"}, "name": "m", "required": false}]'
 )
+#: Names a path must quote: a dotted column, a dotted property, an empty property, an empty column
+#: whose records have a property with a leading space.
+PUNCTUATED = (
+    '[{"type": "long", "name": "a.b", "required": true}, '
+    '{"type": "object", "properties": {"x.y": {"type": "string", "required": true}, '
+    '"": {"type": "long", "required": true}}, "name": "c", "required": true}, '
+    '{"type": "array", "items": {"type": "object", "properties": {" k": {"type": "long", "required": true}}}, '
+    '"name": "", "required": false}]'
+)
 SCALARS = (
     '[{"type": "long", "name": "n", "required": true}, {"type": "double", "name": "x", "required": true}, '
     '{"type": "string", "name": "s", "required": false}, {"type": "boolean", "name": "flag", "required": false}]'
@@ -78,6 +87,27 @@ CASES = [
         ],
         "valid": [True, True, True, False],
         "reasons": {3: [("n", "MISSING_REQUIRED")]},
+    },
+    {
+        "id": "names_with_path_punctuation_are_quoted_in_paths",
+        "inputs": PUNCTUATED,
+        "profile": "mlflow",
+        "rows": [
+            {"a.b": 1, "c": {"x.y": "s", "": 2}},
+            {"a.b": "x", "c": {"x.y": 1, "": "z"}},
+            {"c": {"": 3}, "": [{" k": "v"}]},
+            {"a.b": 2, "c": {"x.y": "s", "": 2, "q.r": 1}},
+        ],
+        "valid": [True, False, False, False],
+        "reasons": {
+            1: [('"a.b"', "TYPE_MISMATCH"), ('c."x.y"', "TYPE_MISMATCH"), ('c.""', "TYPE_MISMATCH")],
+            2: [
+                ('"a.b"', "MISSING_REQUIRED"),
+                ('c."x.y"', "MISSING_REQUIRED"),
+                ('""[0]." k"', "TYPE_MISMATCH"),
+            ],
+            3: [('c."q.r"', "INVALID_OBJECT")],
+        },
     },
     {
         "id": "strict_refuses_null_in_required_column",

@@ -119,6 +119,29 @@ NUMBER_LISTS = ModelSignature(
     Schema([ColSpec("long", "id")]),
 )
 
+
+def punctuated_table() -> pa.Table:
+    """A dotted column and a struct with a dotted and an empty field name: quoted in paths."""
+    return pa.table(
+        {
+            "id": pa.array([0, 1, 2], pa.int64()),
+            "a.b": pa.array([1.5, None, 2.5], pa.float64()),
+            "c": pa.array(
+                [{"x.y": "s", "": 1}, {"x.y": "t", "": 2}, {"x.y": None, "": None}],
+                pa.struct([("x.y", pa.string()), ("", pa.int64())]),
+            ),
+        }
+    )
+
+
+PUNCTUATED_INPUTS = Schema(
+    [
+        ColSpec("long", "id"),
+        ColSpec("double", "a.b"),
+        ColSpec(Object([Property("x.y", "string"), Property("", "long")]), "c"),
+    ]
+)
+
 SUM_INPUTS = Schema([ColSpec("long", "id"), ColSpec("long", "n"), ColSpec("double", "flag")])
 
 CASES = [
@@ -179,6 +202,20 @@ CASES = [
         "scored": [0, 1, 4],
         "quarantined": {2: ("input", [("n", "UNSAFE_CAST")]), 3: ("input", [("n", "TYPE_MISMATCH")])},
         "predictions": {0: 8.0, 1: 8.5, 4: 1012.0},
+    },
+    {
+        "id": "names_with_path_punctuation_are_quoted",
+        "table": punctuated_table,
+        "signature": ModelSignature(PUNCTUATED_INPUTS, Schema([ColSpec("long", "id")])),
+        "model": "python:sigbatch.examples.models:identity",
+        "prediction": "id",
+        "profile": "strict",
+        "scored": [0],
+        "quarantined": {
+            1: ("input", [('"a.b"', "NULL_REQUIRED")]),
+            2: ("input", [('c."x.y"', "NULL_REQUIRED"), ('c.""', "NULL_REQUIRED")]),
+        },
+        "predictions": {0: 0},
     },
     {
         "id": "lists_of_narrow_numbers",
