@@ -76,6 +76,7 @@ import numpy as np
 import pyarrow as pa
 
 from sigbatch.errors import SignatureError
+from sigbatch.quarantine import child_path, path_name
 from sigbatch.types import (
     AnyType,
     Array,
@@ -337,10 +338,10 @@ def from_arrow(arrow_schema: pa.Schema) -> Schema:
 
 def _spec_from_field(field: pa.Field, name: str | None) -> ColSpec | TensorSpec:
     """A spec from a field, named ``name``."""
-    marked = _read_marker(field, field.name)
+    marked = _read_marker(field, path_name(field.name))
     if isinstance(marked, TensorSpec):
         return TensorSpec(marked.type, marked.shape, name)
-    dtype = marked if marked is not None else _from_type(field.type, field.name)
+    dtype = marked if marked is not None else _from_type(field.type, path_name(field.name))
     return ColSpec(dtype, name, required=not field.nullable)
 
 
@@ -468,7 +469,9 @@ def _from_type(t: pa.DataType, path: str) -> ColumnType:
         if t.num_fields == 0:
             msg = f"Field {path!r} is an empty struct; a signature Object needs at least one property."
             raise SignatureError(msg)
-        props = [Property(f.name, _from_field(f, f"{path}.{f.name}"), required=not f.nullable) for f in t]
+        props = [
+            Property(f.name, _from_field(f, child_path(path, f.name)), required=not f.nullable) for f in t
+        ]
         try:
             return Object(props)
         except SignatureError as exc:

@@ -600,6 +600,27 @@ def test_conflicts_across_files_follow_the_policy(tmp_path):
     assert majority.report.expected_quarantine_rate == pytest.approx(1 / 3)
 
 
+def test_names_with_path_punctuation_are_quoted_in_conflicts_and_the_report(tmp_path):
+    """A top-level key "a.b" and property b of a are two paths; an empty key is "", not blank."""
+    (tmp_path / "a.jsonl").write_text(
+        '{"a.b": 1, "a": {"b": "x"}, "": 5}\n{"a.b": "y", "a": {"b": 2}, "": 6}\n'
+    )
+    with pytest.raises(InferenceError) as info:
+        infer_files(tmp_path)
+    assert str(info.value).splitlines()[:3] == [
+        "Values of different types at 2 field path(s) (policy strict):",
+        """  '"a.b"': long in 1 row (e.g. 1); string in 1 row (e.g. "y")""",
+        """  'a.b': long in 1 value (e.g. 2); string in 1 value (e.g. "x")""",
+    ]
+    report = info.value.report
+    assert [f.path for f in report.fields] == ['"a.b"', "a", "a.b", '""']
+    assert [c.path for c in report.conflicts] == ['"a.b"', "a.b"]
+    majority = infer_files(tmp_path, policy="majority")
+    assert majority.schema == Schema(
+        [ColSpec("long", "a.b"), ColSpec(Object([Property("b", "long")]), "a"), ColSpec("long", "")]
+    )
+
+
 @pytest.mark.dask
 def test_unreadable_json_lines_are_located_by_file_and_line(tmp_path):
     """The earliest three unreadable JSON lines are named by file and 1-based line (a BOM and blank

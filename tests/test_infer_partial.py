@@ -655,3 +655,17 @@ def test_merge_and_from_dict_refuse_what_is_not_a_partial():
         merge(EMPTY, {"rows": 1})
     with pytest.raises(InferenceError, match=r"a partial names unknown type\(s\) \['bogus'\]"):
         Partial.from_dict({"rows": 3, "fields": {"a": {"types": {"bogus": 3}}}})
+
+
+def test_names_with_path_punctuation_are_quoted_in_report_paths_and_cautions():
+    """A dotted or empty field name is quoted in the report's paths and in the cautions naming it."""
+    struct = pa.struct([("t.z", pa.timestamp("us")), ("", pa.list_(pa.int64()))])
+    table = pa.table(
+        {
+            "c": pa.array([{"t.z": dt.datetime(2024, 1, 1), "": [1, None]}], struct),
+            "m.n": pa.array([[("k", None)]], pa.map_(pa.string(), pa.float64())),
+        }
+    )
+    _, report = finalize(partial_from_table(table))
+    assert [f.path for f in report.fields] == ["c", 'c.""', 'c.""[]', 'c."t.z"', '"m.n"', '"m.n"{}']
+    assert [c.split(":")[0] for c in report.cautions] == ['c.""[]', 'c."t.z"', '"m.n"{}']

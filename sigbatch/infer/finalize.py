@@ -39,6 +39,7 @@ import numpy as np
 
 from sigbatch.errors import ConfigError, InferenceError, SignatureFileError
 from sigbatch.infer.partial import KINDS, FieldPartial, Partial, Sample, UnreadableRecord
+from sigbatch.quarantine import child_path, path_name
 from sigbatch.types import (
     AnyType,
     Array,
@@ -462,7 +463,7 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
     specs = []
     for name in partial.field_order():
         node = fields[name]
-        dtype = resolver.resolve(node, name, top_level=True)
+        dtype = resolver.resolve(node, path_name(name), top_level=True)
         specs.append(ColSpec(dtype, name, required=node.missing == 0 and node.nulls == 0))
     report = Report(
         policy=policy,
@@ -499,7 +500,7 @@ def _cautions(specs: list[ColSpec], stats: dict[str, FieldStats]) -> tuple[str, 
     def walk(t: Any, path: str, in_record: bool) -> None:
         if isinstance(t, Object):
             for prop in t.properties:
-                walk(prop.dtype, f"{path}.{prop.name}", True)
+                walk(prop.dtype, child_path(path, prop.name), True)
         elif isinstance(t, Map):
             if nulls(f"{path}{{}}") and not isinstance(t.value_type, AnyType):  # Any takes a null
                 found.append(
@@ -527,7 +528,7 @@ def _cautions(specs: list[ColSpec], stats: dict[str, FieldStats]) -> tuple[str, 
             )
 
     for spec in specs:
-        walk(spec.type, str(spec.name), False)
+        walk(spec.type, path_name(spec.name), False)
     return tuple(found)
 
 
@@ -592,7 +593,7 @@ class _Resolver:
         untyped_here = node.nulls + node.untyped > 0
         props = []
         for name, child in node.properties:
-            dtype = self.resolve(child, f"{path}.{name}")
+            dtype = self.resolve(child, child_path(path, name))
             required = not untyped_here and child.missing == 0 and child.nulls == 0 and child.untyped == 0
             props.append(Property(name, dtype, required=required))
         return Object(props)

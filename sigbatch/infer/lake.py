@@ -103,6 +103,7 @@ from sigbatch.infer.partial import (
 )
 from sigbatch.json_text import dates_as_text
 from sigbatch.manifest import visible_files
+from sigbatch.quarantine import path_name
 
 __all__ = [
     "COMPRESSIONS",
@@ -429,7 +430,7 @@ def _read_parquet(task: FileTask) -> Partial:
     answered: dict[str, FieldPartial] = {}
     to_read: list[str] = []
     for i, f in enumerate(schema):
-        kind = arrow_kind(f.type, f.name)
+        kind = arrow_kind(f.type, path_name(f.name))
         node = None
         if i in leaves:
             node = _footer_node(meta, leaves[i], kind, total, task.origin)

@@ -62,6 +62,7 @@ import pyarrow.compute as pc
 from sigbatch.arrow import from_arrow_type
 from sigbatch.errors import InferenceError, SignatureError
 from sigbatch.infer.values import _SCALAR_TYPES, _as_list, _reject_pydantic
+from sigbatch.quarantine import child_path, path_name
 from sigbatch.types import DataType, repeated_names
 
 if TYPE_CHECKING:
@@ -646,7 +647,7 @@ def _block_partial(records: list[Any], origin: int, first_row: int, seen: set[ty
     columns, missing = _columns(dicts, plain)
     fields = tuple(
         sorted(
-            (name, _node_from_values(values, origin, first_row, missing.get(name, 0), seen, name))
+            (name, _node_from_values(values, origin, first_row, missing.get(name, 0), seen, path_name(name)))
             for name, values in columns.items()
         )
     )
@@ -809,13 +810,19 @@ def _node_from_values(
                 values, _container_test(tuple(dict_types)), origin, first_row
             )
             columns, absent = _columns(full_dicts, dict_types == [dict])
-            _check_nesting(f"{path}.{next(iter(columns))}", depth + 1)
+            _check_nesting(child_path(path, next(iter(columns))), depth + 1)
             properties = tuple(
                 sorted(
                     (
                         name,
                         _node_from_values(
-                            vals, origin, first_row, absent.get(name, 0), seen, f"{path}.{name}", depth + 1
+                            vals,
+                            origin,
+                            first_row,
+                            absent.get(name, 0),
+                            seen,
+                            child_path(path, name),
+                            depth + 1,
                         ),
                     )
                     for name, vals in columns.items()
@@ -984,7 +991,7 @@ def partial_from_table(table: pa.Table | pa.RecordBatch, *, origin: int = 0, fir
         raise InferenceError(msg)
     fields = []
     for name, column in zip(names, table.columns, strict=True):
-        fields.append((name, _node_from_arrow(_one_chunk(column), name, origin, first_row)))
+        fields.append((name, _node_from_arrow(_one_chunk(column), path_name(name), origin, first_row)))
     return Partial(
         rows=table.num_rows,
         fields=tuple(sorted(fields)),
@@ -1100,14 +1107,14 @@ def _node_from_arrow_struct(
     if len(set(names)) != len(names):
         msg = f"Field {path!r} has repeated struct field names {names}; an Object needs unique names."
         raise InferenceError(msg)
-    _check_nesting(f"{path}.{names[0]}", depth + 1)
+    _check_nesting(child_path(path, names[0]), depth + 1)
     valid = arr.is_valid()
     present = arr.filter(valid) if nulls else arr
     children = present.flatten()
     below = _PYTHON if python == _PYTHON else _RECORD  # a record's fields: Python scalars
     properties = tuple(
         sorted(
-            (name, _node_from_arrow(child, f"{path}.{name}", origin, first_row, depth + 1, below))
+            (name, _node_from_arrow(child, child_path(path, name), origin, first_row, depth + 1, below))
             for name, child in zip(names, children, strict=True)
         )
     )
@@ -1161,7 +1168,9 @@ def partial_from_frame(frame: pd.DataFrame, *, origin: int = 0, first_row: int =
         if column.dtype == np.dtype("O"):
             node = _values_node(column.tolist(), origin, first_row)
         else:
-            node = _node_from_arrow(_one_chunk(pa.array(column, from_pandas=True)), name, origin, first_row)
+            node = _node_from_arrow(
+                _one_chunk(pa.array(column, from_pandas=True)), path_name(name), origin, first_row
+            )
         fields.append((name, node))
     return Partial(
         rows=len(frame),
