@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -47,7 +48,15 @@ import pyarrow.parquet as pq
 
 from sigbatch.errors import ConfigError
 from sigbatch.manifest import MANIFEST_NAME, QUARANTINE_DIR, REPLAY_QUARANTINE_DIR, REPLAYED_DIR, SCORED_DIR
-from sigbatch.quarantine import ERRORS_COLUMN, IDENTITY_COLUMNS, REASON_TYPE, ROW_COLUMN, STAGE_COLUMN
+from sigbatch.quarantine import (
+    ERRORS_COLUMN,
+    IDENTITY_COLUMNS,
+    REASON_TYPE,
+    ROW_COLUMN,
+    STAGE_COLUMN,
+    child_path,
+    path_name,
+)
 from sigbatch.types import AnyType, Array, ColSpec, ColumnType, DataType, Map, ModelSignature, Object, Schema
 
 __all__ = [
@@ -184,9 +193,46 @@ def clip_text(text: str, limit: int) -> str:
     return str(clip_values(pa.array([text], pa.string()), limit)[0].as_py())
 
 
+#: A list position or map key of a reason path (``[3]``, ``["k"]``), and inference's list elements
+#: and map values (``[]``, ``{}``).
+_REASON_PLACE = re.compile(r'\[(\d+|"[^"]*")\]')
+_INFERENCE_PLACE = re.compile(r"\[\]|\{\}")
+_DECODER = json.JSONDecoder()
+
+
+def _star(path: str, place: re.Pattern[str]) -> str:
+    """``path`` with each ``place`` as ``[*]``, leaving quoted names (``"a[1]"``) as they are."""
+    out, i = [], 0
+    while i < len(path):
+        found = place.match(path, i)
+        if found is not None:
+            out.append("[*]")
+            i = found.end()
+            continue
+        if path[i] == '"' and (i == 0 or path[i - 1] == "."):  # a quoted name, see path_name
+            try:
+                end = _DECODER.raw_decode(path, i)[1]
+            except ValueError:
+                end = len(path)
+            out.append(path[i:end])
+            i = end
+            continue
+        out.append(path[i])
+        i += 1
+    return "".join(out)
+
+
 def _normalise_paths(paths: pa.Array) -> pa.Array:
     """List positions and map keys become ``[*]`` so one place in the schema counts once."""
-    return pc.replace_substring_regex(paths, r'\[(\d+|"[^"]*")\]', "[*]")
+    starred = pc.replace_substring_regex(paths, _REASON_PLACE.pattern, "[*]")
+    quoted = pc.match_substring_regex(paths, r'(^|\.)"')  # a quoted name may hold "[1]" itself
+    if not pc.any(quoted).as_py():
+        return starred
+    exact = [
+        _star(p, _REASON_PLACE) if q else s
+        for p, q, s in zip(paths.to_pylist(), quoted.to_pylist(), starred.to_pylist(), strict=True)
+    ]
+    return pa.array(exact, paths.type)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -741,7 +787,7 @@ class _Differ:
 
     def add(self, path: str, kind: str, expected: str, observed: str) -> None:
         # inference writes list elements as a[] and map values as m{}; reasons write a[3], m["k"]
-        self.found.append((path.replace("[]", "[*]").replace("{}", "[*]"), kind, expected, observed))
+        self.found.append((_star(path, _INFERENCE_PLACE), kind, expected, observed))
 
     def mixed(self, path: str, expected: ColumnType) -> bool:
         conflict = self.conflicts.get(path)
@@ -752,7 +798,7 @@ class _Differ:
         return True
 
     def column(self, spec: ColSpec, got: ColSpec | None) -> None:
-        name = str(spec.name)
+        name = path_name(spec.name)
         stats = self.report.field(name)
         if got is None or stats is None or self.typed(name) == 0:
             if spec.required:
@@ -787,7 +833,7 @@ class _Differ:
     def object(self, path: str, expected: Object, got: Object) -> None:
         objects = self.typed(path)
         for prop in expected.properties:
-            child = f"{path}.{prop.name}"
+            child = child_path(path, prop.name)
             seen = got.property(prop.name)
             if seen is None or self.typed(child) == 0:
                 if prop.required:
@@ -805,7 +851,7 @@ class _Differ:
                 )
             self.types(child, prop.dtype, seen.dtype)
         for seen in got.properties:
-            child = f"{path}.{seen.name}"
+            child = child_path(path, seen.name)
             if expected.property(seen.name) is None and self.typed(child):
                 self.add(child, "appeared", "absent", repr(seen.dtype))
 
@@ -863,8 +909,8 @@ def diff_drift(
     for spec in specs:
         differ.column(spec, got.get(str(spec.name)))
     for name, spec in got.items():
-        if name not in expected and differ.typed(name):
-            differ.add(name, "appeared", "absent", repr(spec.type))
+        if name not in expected and differ.typed(path_name(name)):
+            differ.add(path_name(name), "appeared", "absent", repr(spec.type))
     changes = []
     for path, kind, exp, obs in differ.found:
         rows = _rows_refused(path, kind, by_code_path, by_path)

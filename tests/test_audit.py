@@ -26,7 +26,7 @@ from sigbatch.errors import ConfigError
 from sigbatch.manifest import Manifest, count_outputs, read_manifest
 from sigbatch.models import score_batch
 from sigbatch.quarantine import REASON_TYPE
-from sigbatch.types import ColSpec, ModelSignature, Schema
+from sigbatch.types import ColSpec, ModelSignature, Object, Property, Schema
 
 DEMO_ROWS = 3_000
 
@@ -305,6 +305,46 @@ def test_drift_tells_changed_data_from_bad_records(tmp_path):
     assert drift is not None and drift.verdict == "data changed"
     change = next(c for c in drift.changes if c.path == "b" and c.kind == "changed_type")
     assert (change.rows, change.verdict) == (8, "data changed")
+
+
+def test_drift_and_counts_keep_quoted_names_apart(tmp_path):
+    """Column "a.b" and property b of column a are two paths in reasons, counts and drift alike."""
+    sig = ModelSignature(
+        Schema(
+            [ColSpec("long", "id"), ColSpec("string", "a.b"), ColSpec(Object([Property("b", "string")]), "a")]
+        )
+    )
+    good = [{"id": i, "a.b": "x", "a": {"b": "y"}} for i in range(40)]
+    changed = [{"id": 100 + i, "a.b": i, "a": {"b": "y"}} for i in range(16)]  # "a.b" is now a number
+    bad = [{"id": 200, "a.b": 5, "a": {"b": 1.5}}]  # and one row with a number in a.b too
+    summary = audit(make_output(tmp_path / "out", good + changed + bad, sig, lambda df: df["id"] * 1.0))
+    assert summary.by_path == (('"a.b"', 17), ("a.b", 1))
+    drift = summary.drift
+    assert drift is not None and drift.verdict == "data changed"
+    assert [(c.path, c.kind, c.expected, c.observed, c.rows, c.verdict) for c in drift.changes] == [
+        ('"a.b"', "changed_type", "string", "long", 17, "data changed"),
+        ("a.b", "mixed_types", "string", "double in 1, string in 16", 1, "bad records"),
+    ]
+
+
+def test_quoted_names_are_kept_whole_when_positions_are_grouped():
+    """A quoted name holding brackets is not mistaken for a list position or map key."""
+    reason = {"code": "TYPE_MISMATCH", "expected": "long", "actual": "str 'q'", "message": "m"}
+    paths = ['"x[1]"[3]', '"x[1]"[4]', 'c."{}"["k"]', "d[2]"]
+    table = pa.table(
+        {
+            "_sigbatch_errors": pa.array([[{"path": p, **reason}] for p in paths], pa.list_(REASON_TYPE)),
+            "_sigbatch_stage": ["input"] * 4,
+            "_sigbatch_audit_file": ["f"] * 4,
+            "_sigbatch_audit_index": [0, 1, 2, 3],
+        }
+    )
+    reduced = reduce_aggregates(batch_aggregates(table)).to_pylist()
+    assert {r["key"]: r["n"] for r in reduced if r["kind"] == "path"} == {
+        '"x[1]"[*]': 2,
+        'c."{}"[*]': 1,
+        "d[*]": 1,
+    }
 
 
 @pytest.mark.parametrize("engine", ["local", pytest.param("dask", marks=pytest.mark.dask)])
