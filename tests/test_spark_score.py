@@ -1246,7 +1246,7 @@ def test_columns_named_with_dots_and_backticks(spark, tmp_path):
         (None, 3),
     ]
     ((bad_row,),) = [[(r["d`e"], r["_sigbatch_errors"][0]["path"]) for r in quarantine.collect()]]
-    assert bad_row == ("y", "a.b")
+    assert bad_row == ("y", '"a.b"')  # the column a.b, quoted in the path
     config = job_config(tmp_path, lake, "parquet", sig)
     counts = run_scoring(spark, config).counts
     assert (counts.rows_in, counts.rows_scored, counts.rows_quarantined) == (3, 2, 1)
