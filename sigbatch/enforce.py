@@ -1839,6 +1839,7 @@ def enforce(
         column = bound[idx]
         t = spec.type
         required = bool(spec.required)
+        path = path_name(label)  # the column in reason paths
         if column is None or (
             batch.from_records and column in batch.present and not batch.present[column].all()
         ):
@@ -1851,7 +1852,7 @@ def enforce(
                     bad[i] = True
                     reasons.setdefault(int(i), []).append(
                         Reason(
-                            path_name(label),
+                            path,
                             ReasonCode.MISSING_REQUIRED,
                             repr(t),
                             "missing",
@@ -1887,8 +1888,8 @@ def enforce(
                     value = None  # a DataFrame's missing cell (NaN, NA) is a null, as in its other columns
                 if copies:
                     value = _copied(value)  # the caller's records stay as they were
-                strict = _null_elements(value, t, path_name(label)) if profile == "strict" else []
-                out, rs = check_value(value, t, required, path_name(label))
+                strict = _null_elements(value, t, path) if profile == "strict" else []
+                out, rs = check_value(value, t, required, path)
                 rs = rs or strict
                 if rs:
                     bad[i] = True
@@ -1949,7 +1950,7 @@ def enforce(
             if nulls is not None and nulls[i]:
                 # every null row of the column has the same reasons: judge one, share them
                 if null_reasons is None:
-                    null_reasons = check_value(None, t, required, path_name(label))[1]
+                    null_reasons = check_value(None, t, required, path)[1]
                 rs = list(null_reasons)
             else:
                 try:
@@ -1957,7 +1958,7 @@ def enforce(
                 except (OverflowError, ValueError) as exc:  # a time beyond Python's datetime
                     rs = [
                         Reason(
-                            path_name(label),
+                            path,
                             ReasonCode.TYPE_MISMATCH,
                             repr(t),
                             f"{arr.type} value Python cannot hold",
@@ -1965,14 +1966,14 @@ def enforce(
                         )
                     ]
                 else:
-                    strict = _null_elements(value, t, path_name(label)) if profile == "strict" else []
+                    strict = _null_elements(value, t, path) if profile == "strict" else []
                     # judged as pandas reads the row: its lists of numbers are numpy arrays
-                    _, rs = check_value(_as_pandas_reads(value, arr.type), t, required, path_name(label))
+                    _, rs = check_value(_as_pandas_reads(value, arr.type), t, required, path)
                     rs = rs or strict
             if col_bad[i] and not rs:
                 rs = [
                     Reason(
-                        path_name(label),
+                        path,
                         ReasonCode.TYPE_MISMATCH,
                         repr(t),
                         describe_value(None if nulls is not None and nulls[i] else value),
