@@ -87,7 +87,7 @@ class Counts:
             what = "lost" if lost > 0 else "duplicated"
             msg = (
                 f"accounting failed: {self.rows_in} rows in, {self.rows_scored} scored + "
-                f"{self.rows_quarantined} quarantined ({abs(lost)} rows {what})"
+                f"{self.rows_quarantined} quarantined ({abs(lost)} row{'' if abs(lost) == 1 else 's'} {what})"
             )
             raise AccountingError(msg)
 

@@ -279,7 +279,8 @@ def _predictions_frame(out: Any, n: int, signature: ModelSignature | None, input
             raise ModelOutputError(msg)
         frame = pd.DataFrame({names[0] if names else "prediction": values})
     if len(frame) != n:
-        msg = f"the model returned {len(frame)} rows for {n} input rows"
+        returned = f"{len(frame)} row" if len(frame) == 1 else f"{len(frame)} rows"
+        msg = f"the model returned {returned} for {n} input row{'' if n == 1 else 's'}"
         raise ModelOutputError(msg)
     frame.columns = [str(c) for c in frame.columns]
     twice = repeated_names(frame.columns)

@@ -204,11 +204,11 @@ def test_accounting_counts_come_from_written_files(tmp_path):
     counts = count_outputs(tmp_path, rows_in=5)
     assert counts == Counts(5, 3, 2, {"input": 1, "model": 1}, {"MODEL_ERROR": 1, "NULL_REQUIRED": 1})
     counts.check()
-    with pytest.raises(AccountingError, match=r"6 rows in, 3 scored \+ 2 quarantined \(1 rows lost\)"):
+    with pytest.raises(AccountingError, match=r"6 rows in, 3 scored \+ 2 quarantined \(1 row lost\)"):
         count_outputs(tmp_path, rows_in=6).check()
     with pytest.raises(AccountingError) as info:  # more rows written than read: some twice
         count_outputs(tmp_path, rows_in=4).check()
-    assert str(info.value) == "accounting failed: 4 rows in, 3 scored + 2 quarantined (1 rows duplicated)"
+    assert str(info.value) == "accounting failed: 4 rows in, 3 scored + 2 quarantined (1 row duplicated)"
     sig = ModelSignature(Schema([ColSpec("long", "id")]))
     manifest = Manifest.build(
         engine="local",

@@ -326,7 +326,7 @@ def test_a_model_output_that_does_not_match_its_input_is_not_bisected():
             "code": "OUTPUT_MISMATCH",
             "expected": "one prediction per input row",
             "actual": "unmatched output",
-            "message": "the model returned 1 rows for 64 input rows",
+            "message": "the model returned 1 row for 64 input rows",
         }
     ]
     assert set(result.quarantine.column("_sigbatch_stage").to_pylist()) == {"output"}
