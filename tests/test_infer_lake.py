@@ -163,6 +163,31 @@ def test_a_footer_zero_is_shown_as_zero(tmp_path):
         infer_files(tmp_path)
 
 
+def test_integers_beyond_long_are_counted_and_cautioned(tmp_path):
+    """JSON integers beyond 64 bits are long (MLflow's answer for them), counted per path, and the
+    report cautions that the scoring readers make them doubles; digits in text are no integers."""
+    (tmp_path / "x.json").write_text(
+        '{"a": 1, "o": {"n": [5, 98765432109876543210]}}\n'
+        '{"a": 123456789012345678901234, "o": {"n": []}}\n'
+        '{"a": -9223372036854775808, "s": "12345678901234567890123"}\n'
+    )
+    result = infer_files(tmp_path)
+    assert str(result.schema) == (
+        "['a': long (required), 'o': {n: Array(long) (optional)} (optional), 's': string (optional)]"
+    )
+    assert result.partial.wide_ints == (("a", 1), ("o.n[]", 1))
+    assert result.report.cautions == (
+        "a: 1 integer(s) beyond the 64 bits of long, which no Arrow or Spark integer holds: the Dask "
+        "scoring job reads them as double, which the signature refuses (profile 'lenient' converts "
+        "the column's other values and quarantines these rows)",
+        "o.n[]: 1 integer(s) beyond the 64 bits of long, which no Arrow or Spark integer holds: the "
+        "Dask scoring job reads them as double, which the signature refuses",
+    )
+    from sigbatch.dask import infer_schema
+
+    assert infer_schema(tmp_path, scheduler="threads").report.cautions == result.report.cautions
+
+
 # --- one lake, one signature ---------------------------------------------------------------------
 
 

@@ -133,6 +133,29 @@ def test_merge_is_associative_and_commutative_with_identity(a, b, c, at_a, at_b,
     assert merge_all([pa_, pb, pc]).unreadable_at == tuple(sorted(at_a + at_b + at_c)[:MAX_LOCATED])
 
 
+def _wide() -> st.SearchStrategy[tuple[tuple[str, int], ...]]:
+    """Counts of integers beyond long per path, as a file's partial holds them."""
+    counts = st.dictionaries(st.sampled_from(["x", "y[]", "z.k", '"a.b"']), st.integers(1, 5), max_size=3)
+    return counts.map(lambda d: tuple(sorted(d.items())))
+
+
+@_SETTINGS
+@given(_records(), _records(), _records(), _wide(), _wide(), _wide())
+def test_wide_integer_counts_add_up_in_any_order(a, b, c, wa, wb, wc):
+    """Per path, the counts of integers beyond long add up, whatever the order of merging."""
+    pa_, pb, pc = (
+        replace(partial_from_records(r, origin=i), wide_ints=w)
+        for i, (r, w) in enumerate(((a, wa), (b, wb), (c, wc)))
+    )
+    merged = merge(pa_, merge(pb, pc))
+    assert merged == merge(merge(pa_, pb), pc) == merge(merge(pc, pa_), pb)
+    expected: dict[str, int] = {}
+    for path, n in wa + wb + wc:
+        expected[path] = expected.get(path, 0) + n
+    assert merged.wide_ints == tuple(sorted(expected.items()))
+    assert Partial.from_json(merged.to_json()) == merged
+
+
 @_SETTINGS
 @given(_records(), _located())
 def test_partial_round_trips_through_json(rows, located):

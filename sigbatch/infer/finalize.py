@@ -472,7 +472,7 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
         fields=tuple(resolver.stats),
         conflicts=tuple(resolver.conflicts),
         samples=partial.samples,
-        cautions=_cautions(specs, {f.path: f for f in resolver.stats}),
+        cautions=_cautions(specs, {f.path: f for f in resolver.stats}, dict(partial.wide_ints)),
         unreadable_at=partial.unreadable_at,
     )
     if policy == "strict" and resolver.conflicts:
@@ -482,11 +482,16 @@ def finalize(partial: Partial, policy: str = "strict") -> tuple[Schema, Report]:
     return Schema(specs), report
 
 
-def _cautions(specs: list[ColSpec], stats: dict[str, FieldStats]) -> tuple[str, ...]:
+def _cautions(
+    specs: list[ColSpec], stats: dict[str, FieldStats], wide: dict[str, int] | None = None
+) -> tuple[str, ...]:
     """Where the inferred schema will refuse rows of the very data it came from, under profile
     mlflow: MLflow's enforcement refuses a datetime in a record or map, a null map value, a null
     element of a list of records, lists or maps, and a list of integers with a null (pandas makes
-    it floats). MLflow's own inference says the same of such data; sigbatch keeps both as they are."""
+    it floats). MLflow's own inference says the same of such data; sigbatch keeps both as they are.
+    Also where a ``long`` path holds integers beyond 64 bits (``wide``, per path), which no reader
+    holds as integers."""
+    wide = wide or {}
     found: list[str] = []
 
     def nulls(path: str) -> int:
@@ -521,12 +526,24 @@ def _cautions(specs: list[ColSpec], stats: dict[str, FieldStats]) -> tuple[str, 
                     f"with a null into floats, which {t!r} refuses: those rows are quarantined"
                 )
             walk(t.dtype, items, False)  # a list's elements are not a record's scalars
+        elif t in (DataType.long, DataType.integer) and wide.get(path):
+            lenient = (
+                " (profile 'lenient' converts the column's other values and quarantines these rows)"
+                if path in columns
+                else ""
+            )
+            found.append(
+                f"{path}: {wide[path]:,} integer(s) beyond the 64 bits of long, which no Arrow or "
+                f"Spark integer holds: the Dask scoring job reads them as double, which the signature "
+                f"refuses{lenient}"
+            )
         elif t is DataType.datetime and in_record and some(path):
             found.append(
                 f"{path}: a datetime inside an object or map is refused by MLflow's enforcement: "
                 "rows holding one there are quarantined (declare it a string, or keep it in a column)"
             )
 
+    columns = {path_name(spec.name) for spec in specs}
     for spec in specs:
         walk(spec.type, path_name(spec.name), False)
     return tuple(found)

@@ -279,7 +279,9 @@ class Partial:
     finalising orders fields as MLflow does (first-seen order) whatever order partials merge in.
     ``unreadable`` counts records that could not be read as a record (bad JSON, a JSON line that is
     not an object, a malformed CSV row); ``unreadable_at`` says where the earliest few of them are
-    (:data:`MAX_LOCATED`, in files only); ``samples`` lists what was read.
+    (:data:`MAX_LOCATED`, in files only); ``samples`` lists what was read. ``wide_ints`` counts,
+    per field path, the integers beyond the 64 bits of ``long`` (found in JSON lines read value by
+    value): MLflow calls them ``long``, while no Arrow or Spark integer type holds them.
 
     Example:
         >>> p = partial_from_records([{"b": 1, "a": "x"}])
@@ -293,6 +295,7 @@ class Partial:
     unreadable: int = 0
     samples: tuple[Sample, ...] = ()
     unreadable_at: tuple[UnreadableRecord, ...] = ()
+    wide_ints: tuple[tuple[str, int], ...] = ()
 
     def field(self, name: str) -> FieldPartial | None:
         """The partial of a top-level field, or None."""
@@ -313,6 +316,7 @@ class Partial:
             "unreadable": self.unreadable,
             "samples": [s.to_dict() for s in self.samples],
             "unreadable_at": [u.to_dict() for u in self.unreadable_at],
+            "wide_ints": dict(self.wide_ints),
         }
 
     @classmethod
@@ -328,6 +332,7 @@ class Partial:
                 UnreadableRecord(int(u["origin"]), int(u["line"]), str(u["source"]))
                 for u in d.get("unreadable_at", [])
             ),
+            wide_ints=tuple(sorted((str(p), int(n)) for p, n in d.get("wide_ints", {}).items())),
         )
 
     def to_json(self) -> str:
@@ -338,6 +343,16 @@ class Partial:
     def from_json(cls, text: str) -> Self:
         """Read :meth:`to_json`'s text."""
         return cls.from_dict(json.loads(text))
+
+
+def _summed(
+    left: tuple[tuple[str, int], ...], right: tuple[tuple[str, int], ...]
+) -> tuple[tuple[str, int], ...]:
+    """Counts per key of both sides, added, in key order."""
+    counts = dict(left)
+    for key, n in right:
+        counts[key] = counts.get(key, 0) + n
+    return tuple(sorted(counts.items()))
 
 
 def _in_order(samples: Iterable[Sample]) -> tuple[Sample, ...]:
@@ -396,6 +411,7 @@ def merge(left: Partial, right: Partial) -> Partial:
         unreadable=left.unreadable + right.unreadable,
         samples=_in_order(left.samples + right.samples),
         unreadable_at=earliest_unreadable(left.unreadable_at + right.unreadable_at),
+        wide_ints=_summed(left.wide_ints, right.wide_ints),
     )
 
 
