@@ -92,18 +92,18 @@ from sigbatch.infer.partial import (
     Sample,
     UnreadableRecord,
     _arrow_examples,
+    _records_partial,
     arrow_kind,
     earliest_unreadable,
     example_text,
     merge,
     merge_all,
-    partial_from_records,
     partial_from_table,
     partial_from_text,
 )
 from sigbatch.json_text import dates_as_text
 from sigbatch.manifest import visible_files
-from sigbatch.quarantine import child_path, path_name
+from sigbatch.quarantine import path_name
 
 __all__ = [
     "COMPRESSIONS",
@@ -136,11 +136,6 @@ _SUFFIXES = {
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
 # JSON lines parsed per call of json.loads (one array of many lines is much faster than a call each).
 _JSON_BATCH = 20_000
-# Text that may hold an integer beyond long has a run of 19 digits (2**63 has 19): each digit
-# becomes "0" and anything else a blank (bytes.translate is many times faster than a regex here).
-_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
-_LONG_DIGITS = b"0" * 19
-_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _PARQUET_BATCH = 65_536
 # Arrow's CSV reader holds a row within two blocks: a file with a longer row than the usual block
 # allows is read again in blocks four times as large, up to the largest.
@@ -1104,7 +1099,6 @@ def _read_json_values(task: FileTask) -> Partial:
     cap = task.rows_per_partition
     partials = []
     unreadable: list[int] = []  # the earliest unreadable records, as indices among the records
-    wide: Counter[str] = Counter()
     rows_read = 0
     exhausted = True
     with _open_text(task.path) as fh:
@@ -1120,11 +1114,9 @@ def _read_json_values(task: FileTask) -> Partial:
             if not chunk:
                 break
             records = _parse_lines(chunk)
-            partials.append(partial_from_records(records, origin=task.origin, first_row=rows_read))
-            if _LONG_DIGITS in b"".join(chunk).translate(_DIGITS_AS_ZEROS):  # an integer that big?
-                wide.update(_wide_ints(records))
+            partials.append(_records_partial(records, task.origin, rows_read, None, wide=True))
             if partials[-1].unreadable and len(unreadable) < MAX_LOCATED:
-                # what partial_from_records counts unreadable
+                # what the records partial counts unreadable
                 bad = (rows_read + i for i, record in enumerate(records) if not isinstance(record, dict))
                 unreadable += islice(bad, MAX_LOCATED - len(unreadable))
             rows_read += len(chunk)
@@ -1134,31 +1126,7 @@ def _read_json_values(task: FileTask) -> Partial:
         partial,
         samples=(Sample(task.name, rows_read, exhausted=exhausted),),
         unreadable_at=earliest_unreadable(located),
-        wide_ints=tuple(sorted(wide.items())),
     )
-
-
-def _wide_ints(records: list[Any]) -> Counter[str]:
-    """Per field path (as the report writes it), the integers of ``records`` beyond the 64 bits of
-    ``long``. Containers deeper than inference reads are not looked into (inference refuses them)."""
-    found: Counter[str] = Counter()
-
-    def walk(value: Any, path: str, depth: int) -> None:
-        if type(value) is int:
-            if not _LONG_MIN <= value <= _LONG_MAX:
-                found[path] += 1
-        elif depth <= MAX_NESTING and isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, child_path(path, key), depth + 1)
-        elif depth <= MAX_NESTING and isinstance(value, list):
-            for item in value:
-                walk(item, f"{path}[]", depth + 1)
-
-    for record in records:
-        if isinstance(record, dict):
-            for key, value in record.items():
-                walk(value, path_name(key), 0)
-    return found
 
 
 def _line_numbers(path: str, records: list[int]) -> list[int]:

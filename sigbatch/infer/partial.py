@@ -121,6 +121,7 @@ _MISSING = _Missing()
 _NONE_TYPE = type(None)
 _NA_TYPES = (type(pd.NA), type(pd.NaT))
 _NAN_TYPES = (float, np.float64)
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,8 +570,12 @@ def partial_from_records(rows: Iterable[Any], *, origin: int = 0, first_row: int
     return _records_partial(rows, origin, first_row, None)
 
 
-def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set[type] | None) -> Partial:
-    """:func:`partial_from_records`, adding to ``seen`` (when given) the types of lists it reads.
+def _records_partial(
+    rows: Iterable[Any], origin: int, first_row: int, seen: set[type] | None, wide: bool = False
+) -> Partial:
+    """:func:`partial_from_records`, adding to ``seen`` (when given) the types of lists it reads;
+    with ``wide``, counting the integers beyond the 64 bits of long in ``wide_ints`` (for files:
+    records in memory are MLflow's to judge).
 
     Many records are read in blocks (:func:`_in_blocks`), whose partials are merged: the passes over
     a block (its keys, its values, their types, nested items) then find its objects in the
@@ -578,7 +583,7 @@ def _records_partial(rows: Iterable[Any], origin: int, first_row: int, seen: set
     """
     records = rows if isinstance(rows, list) else list(rows)
     return _in_blocks(
-        records, first_row, lambda part, first: _block_partial(part, origin, first, seen), merge
+        records, first_row, lambda part, first: _block_partial(part, origin, first, seen, wide), merge
     )
 
 
@@ -653,7 +658,9 @@ def _nodes(node: FieldPartial) -> Iterator[FieldPartial]:
             yield from _nodes(below)
 
 
-def _block_partial(records: list[Any], origin: int, first_row: int, seen: set[type] | None) -> Partial:
+def _block_partial(
+    records: list[Any], origin: int, first_row: int, seen: set[type] | None, wide: bool = False
+) -> Partial:
     """:func:`_records_partial` of records read at once."""
     plain = list(map(type, records)).count(dict) == len(records)
     dicts = records if plain else [r for r in records if isinstance(r, dict)]
@@ -661,9 +668,15 @@ def _block_partial(records: list[Any], origin: int, first_row: int, seen: set[ty
     if not dicts:
         return Partial(unreadable=unreadable)
     columns, missing = _columns(dicts, plain)
+    beyond: Counter[str] | None = Counter() if wide else None
     fields = tuple(
         sorted(
-            (name, _node_from_values(values, origin, first_row, missing.get(name, 0), seen, path_name(name)))
+            (
+                name,
+                _node_from_values(
+                    values, origin, first_row, missing.get(name, 0), seen, path_name(name), wide=beyond
+                ),
+            )
             for name, values in columns.items()
         )
     )
@@ -672,6 +685,7 @@ def _block_partial(records: list[Any], origin: int, first_row: int, seen: set[ty
         fields=fields,
         first=tuple(sorted(_first_positions(dicts, columns, origin, first_row).items())),
         unreadable=unreadable,
+        wide_ints=tuple(sorted(beyond.items())) if beyond else (),
     )
 
 
@@ -748,12 +762,13 @@ def _node_from_values(
     path: str = "<value>",
     depth: int = 0,
     kinds: set[type] | None = None,
+    wide: Counter[str] | None = None,
 ) -> FieldPartial:
     """The partial of the values found at one path (``_MISSING`` marks an absent key).
 
     ``seen``, when given, collects the types of the lists and arrays found at any depth; ``kinds``
-    the exact types of ``values`` themselves; ``depth`` is the number of containers above ``path``
-    within its column.
+    the exact types of ``values`` themselves; ``wide`` the number of integers beyond the 64 bits of
+    long per path; ``depth`` is the number of containers above ``path`` within its column.
 
     Raises:
         InferenceError: Containers nest deeper than :data:`MAX_NESTING` below the column.
@@ -780,6 +795,10 @@ def _node_from_values(
             if count:
                 typed[scalar.name] = typed.get(scalar.name, 0) + count
                 scalar_types.setdefault(scalar.name, []).append(t)
+            if wide is not None and t is int:
+                ints = values if len(by_type) == 1 else [v for v in values if type(v) is int]
+                if min(ints) < _LONG_MIN or max(ints) > _LONG_MAX:  # two passes in C: rarely more
+                    wide[path] += sum(1 for v in ints if not _LONG_MIN <= v <= _LONG_MAX)
         elif t in _NA_TYPES:
             untyped += count
         elif issubclass(t, dict):
@@ -813,7 +832,7 @@ def _node_from_values(
             typed["array"] = len(full)
             examples["array"] = _first_examples(values, _container_test(tuple(list_types)), origin, first_row)
             elements = _concat(full)
-            items = _node_from_values(elements, origin, first_row, 0, seen, f"{path}[]", depth + 1)
+            items = _node_from_values(elements, origin, first_row, 0, seen, f"{path}[]", depth + 1, wide=wide)
     properties: tuple[tuple[str, FieldPartial], ...] = ()
     if dict_types:
         dicts = values if len(by_type) == 1 else [v for v in values if type(v) in dict_types]
@@ -839,6 +858,7 @@ def _node_from_values(
                             seen,
                             child_path(path, name),
                             depth + 1,
+                            wide=wide,
                         ),
                     )
                     for name, vals in columns.items()
