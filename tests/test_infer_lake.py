@@ -136,6 +136,8 @@ def test_samples_are_listed_by_the_numbers_in_their_names():
     assert [s.source for s in merge_all(parts).samples] == expected
     assert [s.source for s in merge_all(parts[::-1]).samples] == expected
     assert [s.source for s in Partial.from_dict(merge_all(parts).to_dict()).samples] == expected
+    odd = [Partial(rows=1, samples=(Sample(name, 1),)) for name in ("a10.json", "a1²3.json", "a٣.json")]
+    assert [s.source for s in merge_all(odd).samples] == ["a1²3.json", "a10.json", "a٣.json"]
 
 
 def test_a_strict_conflict_carries_the_report_of_what_was_read(tmp_path):

@@ -8,7 +8,7 @@ this process. Every engine therefore reads each file the same way and gives the 
 * **Listing**: a file, or every file under a directory (recursively, in sorted order), skipping
   names that start with ``_`` or ``.`` (``_SUCCESS``, ``.crc``); the format comes from the file
   extensions (``.parquet``/``.pq``, ``.json``/``.jsonl``/``.ndjson``, ``.csv``; text compressed
-  as ``.gz``, ``.bz2``, ``.zst`` or ``.lz4`` too, as the scoring jobs read it) unless given.
+  as ``.gz``, ``.bz2``, ``.zst`` or ``.lz4`` too, as the Dask scoring job reads it) unless given.
 * **Sampling** (:func:`choose_partitions`): each file is ranked by a SHA-256 hash of the seed and its
   path relative to the source, and the first ``ceil(fraction * n)`` (at most ``max_partitions``)
   are read: deterministic for a seed, on any machine, and a file's chance does not depend on the

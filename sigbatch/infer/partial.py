@@ -363,7 +363,9 @@ def _in_order(samples: Iterable[Sample]) -> tuple[Sample, ...]:
 
 def _natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """``name`` as its runs of digits (by value) and of other characters, comparable between names."""
-    return tuple((0, int(run)) if run.isdigit() else (1, run) for run in re.findall(r"\d+|\D+", name))
+    return tuple(
+        (0, int(run)) if "0" <= run[0] <= "9" else (1, run) for run in re.findall(r"[0-9]+|[^0-9]+", name)
+    )
 
 
 #: The identity of :func:`merge`: no rows, no fields.
