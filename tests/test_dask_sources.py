@@ -602,6 +602,26 @@ def test_only_empty_json_files(tmp_path):
     assert (source.rows, source.schema.names, _rows_plain(source)) == (0, [], [])
 
 
+def _multiline_csv(path: Path, rows: int, bad_at: int) -> None:
+    """A CSV of ``rows`` records whose second field spans three lines, over 1 MiB (Arrow's reader
+    reads in blocks of 1 MiB), with one record of three fields before record ``bad_at``."""
+    records = [f'{i},"l1 {i}\nl2\nl3"\n' for i in range(rows)]
+    records.insert(bad_at, "1,2,3\n")
+    path.write_text("a,b\n" + "".join(records))
+    assert path.stat().st_size > 1 << 20
+
+
+def test_csv_line_breaks_in_quoted_values_across_blocks_make_no_rows(tmp_path):
+    """A quoted value's line breaks are no record ends, also where Arrow's block ends in one: the
+    file's records are read, and no piece of a value becomes a row of its own."""
+    _multiline_csv(tmp_path / "a.csv", 60_000, 55_000)
+    rows = _rows(_read(tmp_path, "csv"))
+    assert len(rows) == 60_001
+    corrupt = [i for i, r in enumerate(rows) if r[CORRUPT_COLUMN] is not None]
+    assert corrupt == [55_000] and rows[55_000][CORRUPT_COLUMN] == "1,2,3"
+    assert rows[55_001]["b"] == "l1 55000\nl2\nl3" and rows[-1]["a"] == "59999"
+
+
 def test_empty_and_header_only_csv_files_add_no_rows(tmp_path):
     """A 0-byte CSV file and one holding only its header contribute no rows."""
     (tmp_path / "a.csv").write_text("")

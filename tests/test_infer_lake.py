@@ -810,6 +810,21 @@ def _empty_csv_lake(root):
     return root
 
 
+def test_csv_line_breaks_in_quoted_values_across_blocks_make_no_rows(tmp_path):
+    """A quoted value with line breaks across the reader's 1 MiB blocks is one value: no phantom
+    malformed rows, and the one malformed row is located at its line."""
+    records = [f'{i},"l1 {i}\nl2\nl3"\n' for i in range(60_000)]
+    records.insert(55_000, "1,2,3\n")
+    (tmp_path / "a.csv").write_text("a,b\n" + "".join(records))
+    report = infer_files(tmp_path).report
+    assert (report.rows, report.unreadable) == (60_000, 1)
+    assert [u.describe() for u in report.unreadable_at] == ["a.csv line 165002"]
+    assert [(f.path, f.types) for f in report.fields] == [
+        ("a", (("long", 60_000), ("string", 0))),
+        ("b", (("string", 60_000),)),
+    ]
+
+
 def test_csv_columns_without_a_typed_cell_are_strings(tmp_path):
     """A CSV column is text: with no rows, or only empty cells, it is a string (as pandas' read_csv
     gives MLflow for a header-only file, and as the scoring jobs read it), not Any."""

@@ -648,7 +648,11 @@ def _read_csv(data: bytes, options: dict[str, Any], schema: pa.Schema | None) ->
             column_names=names, autogenerate_column_names=not header and names is None, use_threads=threads
         )
 
-    parse = csv.ParseOptions(delimiter=delimiter, quote_char=quote, invalid_row_handler=skip)
+    # a quoted value may hold line breaks: without this, a block of Arrow's reader may start inside
+    # one, and its pieces become rows that are not in the file
+    parse = csv.ParseOptions(
+        delimiter=delimiter, quote_char=quote, newlines_in_values=True, invalid_row_handler=skip
+    )
     types: pa.Schema | dict[str, pa.DataType] | None = schema
     if types is None and not options.get("inferSchema", False):
         # as Spark: every column is text unless asked to infer ("02134" stays "02134")
@@ -692,7 +696,10 @@ def _spark_inferred(data: bytes, read: Any, parse: Any, convert: Any) -> Any:
     from pyarrow import csv
 
     quiet = csv.ParseOptions(
-        delimiter=parse.delimiter, quote_char=parse.quote_char, invalid_row_handler=lambda row: "skip"
+        delimiter=parse.delimiter,
+        quote_char=parse.quote_char,
+        newlines_in_values=True,
+        invalid_row_handler=lambda row: "skip",
     )
     inferred = csv.read_csv(io.BytesIO(data), read_options=read, parse_options=quiet, convert_options=convert)
     types = dict(zip(inferred.column_names, inferred.schema.types, strict=True))

@@ -1209,7 +1209,7 @@ def _read_csv_rows(task: FileTask, names: list[str], block: int) -> Partial:
         reader = pacsv.open_csv(
             pa.PythonFile(text, mode="r"),
             read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
             ),
@@ -1272,7 +1272,9 @@ def _csv_header(path: str) -> list[str]:
                 reader = pacsv.open_csv(
                     pa.PythonFile(text, mode="r"),
                     read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
-                    parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
+                    parse_options=pacsv.ParseOptions(
+                        newlines_in_values=True, invalid_row_handler=lambda _row: "skip"
+                    ),
                 )
             except pa.ArrowInvalid as exc:
                 if block < _CSV_BLOCK:
