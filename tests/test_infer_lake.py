@@ -825,6 +825,17 @@ def test_csv_line_breaks_in_quoted_values_across_blocks_make_no_rows(tmp_path):
     ]
 
 
+def test_csv_row_cap_counts_the_malformed_rows_of_the_sample_only(tmp_path):
+    """With a row cap, a malformed row after the last row kept is not part of the sample (Arrow's
+    reader had parsed on): it is neither counted nor located, as in JSON lines."""
+    (tmp_path / "a.csv").write_text("a,b\n1,2\n3,4,9\n5,6\n7,8\n9,10,11\n")
+    found = {}
+    for cap in (1, 2, 3, None):
+        report = infer_files(tmp_path, rows_per_partition=cap).report
+        found[cap] = (report.rows, report.unreadable, [u.line for u in report.unreadable_at])
+    assert found == {1: (1, 0, []), 2: (2, 1, [3]), 3: (3, 2, [3, 6]), None: (3, 2, [3, 6])}
+
+
 def test_csv_columns_without_a_typed_cell_are_strings(tmp_path):
     """A CSV column is text: with no rows, or only empty cells, it is a string (as pandas' read_csv
     gives MLflow for a header-only file, and as the scoring jobs read it), not Any."""

@@ -1192,13 +1192,10 @@ def _read_csv_rows(task: FileTask, names: list[str], block: int) -> Partial:
     """The rows of a CSV file with columns ``names``, read in blocks of ``block`` bytes."""
     import pyarrow.csv as pacsv
 
-    skipped = [0]
-    malformed: list[int] = []  # the earliest malformed rows' numbers, as Arrow counts records
+    malformed: list[int | None] = []  # the malformed rows' numbers, as Arrow counts records
 
     def skip(row: Any) -> str:
-        skipped[0] += 1
-        if len(malformed) < MAX_LOCATED and row.number is not None:
-            malformed.append(row.number)
+        malformed.append(row.number)
         return "skip"
 
     cap = task.rows_per_partition
@@ -1224,13 +1221,29 @@ def _read_csv_rows(task: FileTask, names: list[str], block: int) -> Partial:
             table = pa.Table.from_batches([batch])
             partial = merge(partial, partial_from_text(table, origin=task.origin, first_row=rows_read))
             rows_read += batch.num_rows
-    located = (UnreadableRecord(task.origin, n, task.name) for n in _csv_line_numbers(task.path, malformed))
+    numbers = sorted(n for n in malformed if n is not None)
+    if not exhausted and len(numbers) == len(malformed):  # Arrow read on: count the sample's only
+        numbers = _malformed_before(numbers, rows_read)
+        malformed = list(numbers)
+    found = _csv_line_numbers(task.path, numbers[:MAX_LOCATED])
+    located = (UnreadableRecord(task.origin, n, task.name) for n in found)
     return replace(
         partial,
-        unreadable=skipped[0],
+        unreadable=len(malformed),
         samples=(Sample(task.name, rows_read, exhausted=exhausted),),
         unreadable_at=earliest_unreadable(located),
     )
+
+
+def _malformed_before(numbers: list[int], rows: int) -> list[int]:
+    """The malformed records among ``numbers`` (ascending, numbered as Arrow does: the header is 1)
+    that come before the ``rows``-th well-formed record, the last one a capped read kept."""
+    kept = 0
+    for number in numbers:
+        if number > 1 + rows + kept:  # the header, ``rows`` well-formed records and these come first
+            break
+        kept += 1
+    return numbers[:kept]
 
 
 def _csv_line_numbers(path: str, records: list[int]) -> list[int]:
