@@ -248,7 +248,8 @@ class Preflight:
         lenient = [p.column for p in self.problems if "profile 'lenient'" in p.message]
         if lenient:
             lines.append(
-                f"Hint: columns {lenient} hold values looser than the signature (text for numbers, "
+                f"Hint: {', '.join(lenient)} {'holds' if len(lenient) == 1 else 'hold'} values looser "
+                "than the signature (text for numbers, "
                 "floats for integers); profile='lenient' converts the values that convert without loss "
                 "and quarantines the rest."
             )
