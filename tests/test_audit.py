@@ -330,13 +330,13 @@ def test_drift_and_counts_keep_quoted_names_apart(tmp_path):
 def test_quoted_names_are_kept_whole_when_positions_are_grouped():
     """A quoted name holding brackets is not mistaken for a list position or map key."""
     reason = {"code": "TYPE_MISMATCH", "expected": "long", "actual": "str 'q'", "message": "m"}
-    paths = ['"x[1]"[3]', '"x[1]"[4]', 'c."{}"["k"]', "d[2]"]
+    paths = ['"x[1]"[3]', '"x[1]"[4]', 'c."{}"["k"]', "d[2]", "n.m[].r"]
     table = pa.table(
         {
             "_sigbatch_errors": pa.array([[{"path": p, **reason}] for p in paths], pa.list_(REASON_TYPE)),
-            "_sigbatch_stage": ["input"] * 4,
-            "_sigbatch_audit_file": ["f"] * 4,
-            "_sigbatch_audit_index": [0, 1, 2, 3],
+            "_sigbatch_stage": ["input"] * 5,
+            "_sigbatch_audit_file": ["f"] * 5,
+            "_sigbatch_audit_index": [0, 1, 2, 3, 4],
         }
     )
     reduced = reduce_aggregates(batch_aggregates(table)).to_pylist()
@@ -344,6 +344,7 @@ def test_quoted_names_are_kept_whole_when_positions_are_grouped():
         '"x[1]"[*]': 2,
         'c."{}"[*]': 1,
         "d[*]": 1,
+        "n.m[*].r": 1,  # a whole column's problem names every element as []
     }
 
 
