@@ -193,9 +193,8 @@ def clip_text(text: str, limit: int) -> str:
     return str(clip_values(pa.array([text], pa.string()), limit)[0].as_py())
 
 
-#: A list position or map key of a reason path (``[3]``, ``["k"]``; ``[]``, every element, in a
-#: whole column's problem), and inference's list elements
-#: and map values (``[]``, ``{}``).
+#: A list position or map key of a reason path (``[3]``, ``["k"]``, and ``[]`` for every element
+#: in a whole column's problem); inference's list elements and map values (``[]``, ``{}``).
 _REASON_PLACE = re.compile(r'\[(\d+|"[^"]*")?\]')
 _INFERENCE_PLACE = re.compile(r"\[\]|\{\}")
 _DECODER = json.JSONDecoder()

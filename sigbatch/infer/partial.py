@@ -121,6 +121,7 @@ _MISSING = _Missing()
 _NONE_TYPE = type(None)
 _NA_TYPES = (type(pd.NA), type(pd.NaT))
 _NAN_TYPES = (float, np.float64)
+#: The bounds of ``long`` (64-bit integers).
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 
@@ -1307,16 +1308,13 @@ def _int64_cells(arr: pa.Array, mask: pa.Array) -> pa.Array:
     beyond = [
         i
         for i, c in zip(long_cells, arr.take(pa.array(long_cells)).to_pylist(), strict=True)
-        if not _INT64[0] <= int(c) <= _INT64[1]
+        if not _LONG_MIN <= int(c) <= _LONG_MAX
     ]
     if not beyond:
         return mask
     keep = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool).copy()
     keep[beyond] = False
     return pa.array(keep)
-
-
-_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _real_datetimes(arr: pa.Array, mask: pa.Array, pattern: str) -> pa.Array:
