@@ -71,7 +71,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -955,9 +955,7 @@ def _line_blocks(fh: IO[bytes] | gzip.GzipFile | bz2.BZ2File, lines: int | None)
     """A file's text in blocks of whole lines (about 16 MB each), a leading BOM dropped, stopping
     after ``lines`` lines that are not blank (None: at the end)."""
     if lines is not None:  # a sample: count the lines
-        first = fh.readline()
-        first = first.removeprefix(BOM_UTF8)
-        yield b"".join(islice((line for line in chain([first], fh) if line.strip()), lines))
+        yield b"".join(islice((line for _, line in _record_lines(fh)), lines))
         return
     carry = b""
     data = fh.read(_BLOCK)
@@ -1102,9 +1100,7 @@ def _read_json_values(task: FileTask) -> Partial:
     rows_read = 0
     exhausted = True
     with _open_text(task.path) as fh:
-        first = fh.readline()  # a BOM is no text of the first line (which may then be blank)
-        first = first.removeprefix(BOM_UTF8)
-        lines: Iterator[bytes] = (line for line in chain([first], fh) if line.strip())
+        lines: Iterator[bytes] = (line for _, line in _record_lines(fh))
         while True:
             want = _JSON_BATCH if cap is None else min(_JSON_BATCH, cap - rows_read)
             if want <= 0:
@@ -1135,9 +1131,17 @@ def _line_numbers(path: str, records: list[int]) -> list[int]:
     if not records:
         return []
     with _open_text(path) as fh:
-        lines = enumerate(fh, 1)
-        starts = (n for n, line in lines if (line.removeprefix(BOM_UTF8) if n == 1 else line).strip())
-        return _lines_of(records, starts)
+        return _lines_of(records, (n for n, _ in _record_lines(fh)))
+
+
+def _record_lines(fh: IO[bytes] | gzip.GzipFile | bz2.BZ2File) -> Iterator[tuple[int, bytes]]:
+    """The lines of JSON lines text that are not blank, with their 1-based numbers in the file (a
+    byte order mark is no text of the first line, which may then be blank)."""
+    for number, line in enumerate(fh, 1):
+        if number == 1:
+            line = line.removeprefix(BOM_UTF8)
+        if line.strip():
+            yield number, line
 
 
 def _lines_of(records: list[int], starts: Iterator[int]) -> list[int]:
@@ -1221,15 +1225,16 @@ def _read_csv_rows(task: FileTask, names: list[str], block: int) -> Partial:
             table = pa.Table.from_batches([batch])
             partial = merge(partial, partial_from_text(table, origin=task.origin, first_row=rows_read))
             rows_read += batch.num_rows
+    unreadable = len(malformed)
     numbers = sorted(n for n in malformed if n is not None)
-    if not exhausted and len(numbers) == len(malformed):  # Arrow read on: count the sample's only
+    if not exhausted and len(numbers) == unreadable:  # Arrow read on: count the sample's only
         numbers = _malformed_before(numbers, rows_read)
-        malformed = list(numbers)
+        unreadable = len(numbers)
     found = _csv_line_numbers(task.path, numbers[:MAX_LOCATED])
     located = (UnreadableRecord(task.origin, n, task.name) for n in found)
     return replace(
         partial,
-        unreadable=len(malformed),
+        unreadable=unreadable,
         samples=(Sample(task.name, rows_read, exhausted=exhausted),),
         unreadable_at=earliest_unreadable(located),
     )
